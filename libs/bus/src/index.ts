@@ -1,0 +1,1 @@
+// Public API of @opi/bus: everything importable from outside is listed here.

@@ -1,0 +1,1 @@
+// Public API of @opi/kit: everything importable from outside is listed here.

@@ -1,0 +1,1 @@
+// Public API of @opi/runtime: everything importable from outside is listed here.
