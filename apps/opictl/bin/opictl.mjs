@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Thin launcher so `npx opictl` runs the compiled CLI.
+import '../dist/main.js';
