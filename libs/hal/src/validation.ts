@@ -141,9 +141,14 @@ function canonicalJson(value: unknown): string {
 
 /**
  * specsEqual tells whether two specs of `kind` describe the same device state, e.g. a desired
- * spec and the one a backend read back. Both are normalized first; throws InvalidSpecError if
- * either is malformed.
+ * spec and the one a backend read back. Both are normalized first; a malformed spec (such as
+ * a half-realized object read back) equals nothing.
  */
 export function specsEqual<K extends ObjectKind>(kind: K, a: SpecOf<K>, b: SpecOf<K>): boolean {
-  return canonicalJson(normalizeSpec(kind, a)) === canonicalJson(normalizeSpec(kind, b));
+  try {
+    return canonicalJson(normalizeSpec(kind, a)) === canonicalJson(normalizeSpec(kind, b));
+  } catch (error) {
+    if (error instanceof InvalidSpecError) return false;
+    throw error;
+  }
 }
