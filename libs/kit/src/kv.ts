@@ -1,0 +1,125 @@
+// Minimal JSON key-value adapter over @nats-io/kv (see README "Decisions": replace with
+// @opi/bus openKvStore once it offers the same operations).
+import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+/** KvConflictError: a create found the key present, or an update saw another revision. */
+export class KvConflictError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`${key}: ${message}`);
+    this.name = 'KvConflictError';
+  }
+}
+
+/** A stored value with the revision to pass to a conditional update. */
+export interface Versioned<T> {
+  value: T;
+  revision: number;
+}
+
+/** One change seen by {@link JsonBucket.watch}. */
+export interface BucketChange<T> {
+  key: string;
+  revision: number;
+  /** undefined for a delete or purge. */
+  value: T | undefined;
+}
+
+const isConflict = (error: unknown) =>
+  error instanceof Error &&
+  /wrong last sequence|key exists|10071/i.test(
+    `${error.message} ${String((error as { code?: unknown }).code ?? '')}`,
+  );
+
+/** JsonBucket stores JSON values in one JetStream KV bucket with optimistic concurrency. */
+export class JsonBucket<T> {
+  private constructor(
+    readonly name: string,
+    private readonly kv: KV,
+  ) {}
+
+  /** open creates the bucket if needed (idempotent) and binds to it. */
+  static async open<T>(
+    nc: NatsConnection,
+    name: string,
+    options: { history?: number } = {},
+  ): Promise<JsonBucket<T>> {
+    const kv = await new Kvm(nc).create(name, { history: options.history ?? 1 });
+    return new JsonBucket<T>(name, kv);
+  }
+
+  /** get returns the value and revision, or undefined when absent or deleted. */
+  async get(key: string): Promise<Versioned<T> | undefined> {
+    const entry = await this.kv.get(key);
+    if (!entry || entry.operation !== 'PUT') return undefined;
+    return { value: entry.json<T>(), revision: entry.revision };
+  }
+
+  /** create stores a new key. @throws KvConflictError when the key exists. */
+  async create(key: string, value: T): Promise<number> {
+    try {
+      return await this.kv.create(key, JSON.stringify(value));
+    } catch (error) {
+      if (isConflict(error)) throw new KvConflictError(key, 'already exists');
+      throw error;
+    }
+  }
+
+  /** update stores a value if the key is still at `revision`. @throws KvConflictError otherwise. */
+  async update(key: string, value: T, revision: number): Promise<number> {
+    try {
+      return await this.kv.update(key, JSON.stringify(value), revision);
+    } catch (error) {
+      if (isConflict(error)) throw new KvConflictError(key, `changed since revision ${revision}`);
+      throw error;
+    }
+  }
+
+  /** put stores unconditionally (only for values one writer owns, e.g. reconciler status). */
+  put(key: string, value: T): Promise<number> {
+    return this.kv.put(key, JSON.stringify(value));
+  }
+
+  /** delete removes a key, conditionally on `revision` when given. @throws KvConflictError. */
+  async delete(key: string, revision?: number): Promise<void> {
+    try {
+      await this.kv.delete(key, revision === undefined ? undefined : { previousSeq: revision });
+    } catch (error) {
+      if (isConflict(error)) throw new KvConflictError(key, `changed since revision ${revision}`);
+      throw error;
+    }
+  }
+
+  /** keys lists the present keys matching `filter` (NATS subject wildcards). */
+  async keys(filter = '>'): Promise<string[]> {
+    const out: string[] = [];
+    for await (const key of await this.kv.keys(filter)) out.push(key);
+    return out;
+  }
+
+  /**
+   * watch delivers the current value of every key, then every change, until `signal` aborts.
+   * `onChange` runs sequentially in revision order.
+   */
+  async watch(
+    onChange: (change: BucketChange<T>) => void | Promise<void>,
+    signal: AbortSignal,
+    key = '>',
+  ): Promise<void> {
+    const iterator = await this.kv.watch({ key });
+    const stop = () => iterator.stop();
+    signal.addEventListener('abort', stop, { once: true });
+    void (async () => {
+      for await (const entry of iterator as AsyncIterable<KvWatchEntry>) {
+        await onChange({
+          key: entry.key,
+          revision: entry.revision,
+          value: entry.operation === 'PUT' ? entry.json<T>() : undefined,
+        });
+      }
+    })().catch(() => undefined);
+  }
+}
