@@ -1,0 +1,9 @@
+// Node (stage) ids of the graph. Ids follow a topological order: a stage only ever hands a
+// packet to a stage with a larger id, so one pass over the nodes runs a whole batch.
+export const NODE_PARSE: u8 = 0;
+export const NODE_VXLAN_DECAP: u8 = 1;
+export const NODE_L2: u8 = 2;
+export const NODE_VXLAN_ENCAP: u8 = 3;
+export const NODE_TX: u8 = 4;
+export const NODE_DROP: u8 = 5;
+export const NODE_COUNT: i32 = 6;

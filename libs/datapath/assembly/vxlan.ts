@@ -1,0 +1,191 @@
+// VXLAN decap and encap stages (RFC 7348; IPv4 and IPv6 underlay).
+import {
+  D_OFF, D_LEN, D_IN_PORT, D_OUT_PORT, D_FLAGS, D_VNI, D_FLOW_HASH, D_DROP, D_NEXT, D_TRACE_A,
+  D_TRACE_B, D_OUTER, D_INNER, L_ETH, L_L3, L_L4, L_IP_VER, LAYER_SIZE, NONE16, F_DECAP, F_ENCAP,
+  P_KIND, P_TUNNEL, PORT_KIND_TUNNEL, T_USED, T_IP_VER, T_TTL, T_PORT, T_UNDERLAY_PORT, T_VNI,
+  T_LOCAL_MAC, T_REMOTE_MAC, T_LOCAL_IP, T_REMOTE_IP, MAX_TUNNELS, SLOT_GUARD, C_RX_PKTS,
+  C_RX_BYTES, desc, slotBase, portEntry, tunnelEntry, countPort, be16, putBe16, putBe32,
+} from './layout';
+import { DROP_VXLAN_NO_TUNNEL, DROP_TUNNEL_MISSING, DROP_BAD_DESCRIPTOR, DROP_ENCAP_TOO_LONG } from './drops';
+import { NODE_DROP, NODE_L2, NODE_TX } from './nodes';
+import { flowHashOfLayer } from './flowhash';
+import { VXLAN_PORT } from './parse';
+
+export const NO_TUNNEL: u32 = 0xffffffff;
+
+@inline function bytesEqual(a: usize, b: usize, n: usize): bool {
+  for (let i: usize = 0; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
+}
+
+// Finds the tunnel terminating this packet: VNI, underlay version, local and remote address.
+function findTunnel(f: usize, d: usize): u32 {
+  const ver = <u32>load<u8>(d + D_OUTER + L_IP_VER);
+  const l3 = f + <usize>load<u16>(d + D_OUTER + L_L3);
+  const alen: usize = ver == 4 ? 4 : 16;
+  const src = ver == 4 ? l3 + 12 : l3 + 8;
+  const dst = src + alen;
+  const vni = load<u32>(d + D_VNI);
+  for (let t: u32 = 0; t < <u32>MAX_TUNNELS; t++) {
+    const te = tunnelEntry(t);
+    if (load<u8>(te + T_USED) == 0 || <u32>load<u8>(te + T_IP_VER) != ver) continue;
+    if (load<u32>(te + T_VNI) != vni) continue;
+    if (bytesEqual(te + T_REMOTE_IP, src, alen) && bytesEqual(te + T_LOCAL_IP, dst, alen)) return t;
+  }
+  return NO_TUNNEL;
+}
+
+// True when the packet is addressed to one of our VTEP addresses.
+function addressedToVtep(f: usize, d: usize): bool {
+  const ver = <u32>load<u8>(d + D_OUTER + L_IP_VER);
+  const l3 = f + <usize>load<u16>(d + D_OUTER + L_L3);
+  const alen: usize = ver == 4 ? 4 : 16;
+  const dst = (ver == 4 ? l3 + 12 : l3 + 8) + alen;
+  for (let t: u32 = 0; t < <u32>MAX_TUNNELS; t++) {
+    const te = tunnelEntry(t);
+    if (load<u8>(te + T_USED) == 0 || <u32>load<u8>(te + T_IP_VER) != ver) continue;
+    if (bytesEqual(te + T_LOCAL_IP, dst, alen)) return true;
+  }
+  return false;
+}
+
+export function vxlanDecapStage(vec: usize, n: i32): i32 {
+  for (let i: i32 = 0; i < n; i++) {
+    const slot = <u32>load<u16>(vec + <usize>i * 2);
+    const d = desc(slot);
+    const off = load<u32>(d + D_OFF);
+    const f = slotBase(slot) + off;
+    const t = findTunnel(f, d);
+    store<u32>(d + D_TRACE_A, t);
+    store<u32>(d + D_TRACE_B, load<u32>(d + D_VNI));
+    if (t == NO_TUNNEL) {
+      if (addressedToVtep(f, d)) {
+        store<u8>(d + D_DROP, DROP_VXLAN_NO_TUNNEL);
+        store<u8>(d + D_NEXT, NODE_DROP);
+      } else {
+        store<u8>(d + D_NEXT, NODE_L2);
+      }
+      continue;
+    }
+    const te = tunnelEntry(t);
+    const innerEth = <u32>load<u16>(d + D_INNER + L_ETH);
+    const udp = <u32>load<u16>(d + D_OUTER + L_L4);
+    const innerEnd = udp + be16(f + udp + 4);
+    const innerLen = innerEnd - innerEth;
+    // The inner layer becomes the packet's only layer, rebased to the new frame start.
+    memory.copy(d + D_OUTER, d + D_INNER, LAYER_SIZE);
+    memory.fill(d + D_INNER, 0, LAYER_SIZE);
+    store<u16>(d + D_INNER + L_L3, NONE16);
+    store<u16>(d + D_INNER + L_L4, NONE16);
+    store<u16>(d + D_OUTER + L_ETH, 0);
+    const l3 = <u32>load<u16>(d + D_OUTER + L_L3);
+    if (l3 != <u32>NONE16) store<u16>(d + D_OUTER + L_L3, <u16>(l3 - innerEth));
+    const l4 = <u32>load<u16>(d + D_OUTER + L_L4);
+    if (l4 != <u32>NONE16) store<u16>(d + D_OUTER + L_L4, <u16>(l4 - innerEth));
+    store<u32>(d + D_OFF, off + innerEth);
+    store<u32>(d + D_LEN, innerLen);
+    store<u8>(d + D_FLAGS, F_DECAP);
+    const port = <u32>load<u16>(te + T_PORT);
+    store<u16>(d + D_IN_PORT, <u16>port);
+    countPort(port, C_RX_PKTS, 1);
+    countPort(port, C_RX_BYTES, innerLen);
+    store<u32>(d + D_FLOW_HASH, flowHashOfLayer(f + innerEth, d + D_OUTER));
+    store<u8>(d + D_NEXT, NODE_L2);
+  }
+  return n;
+}
+
+function onesSum(p: usize, len: u32, sum: u32): u32 {
+  let i: u32 = 0;
+  for (; i + 1 < len; i += 2) sum += be16(p + i);
+  if (i < len) sum += <u32>load<u8>(p + i) << 8;
+  return sum;
+}
+
+@inline function fold(sum: u32): u32 {
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+  return sum;
+}
+
+export const VXLAN_SPORT_BASE: u32 = 49152;
+
+export function vxlanEncapStage(vec: usize, n: i32): i32 {
+  for (let i: i32 = 0; i < n; i++) {
+    const slot = <u32>load<u16>(vec + <usize>i * 2);
+    const d = desc(slot);
+    const pe = portEntry(<u32>load<u16>(d + D_OUT_PORT));
+    const t = <u32>load<u16>(pe + P_TUNNEL);
+    store<u32>(d + D_TRACE_A, t);
+    if (load<u8>(pe + P_KIND) != PORT_KIND_TUNNEL || t >= <u32>MAX_TUNNELS || load<u8>(tunnelEntry(t) + T_USED) == 0) {
+      store<u8>(d + D_DROP, DROP_TUNNEL_MISSING);
+      store<u8>(d + D_NEXT, NODE_DROP);
+      continue;
+    }
+    const te = tunnelEntry(t);
+    const v6 = load<u8>(te + T_IP_VER) == 6;
+    const ipLen: u32 = v6 ? 40 : 20;
+    const hdr: u32 = 14 + ipLen + 16;
+    const off = load<u32>(d + D_OFF);
+    const len = load<u32>(d + D_LEN);
+    if (off < SLOT_GUARD + hdr) {
+      store<u8>(d + D_DROP, DROP_BAD_DESCRIPTOR);
+      store<u8>(d + D_NEXT, NODE_DROP);
+      continue;
+    }
+    if (len + hdr - 14 > 0xffff) {
+      store<u8>(d + D_DROP, DROP_ENCAP_TOO_LONG);
+      store<u8>(d + D_NEXT, NODE_DROP);
+      continue;
+    }
+    const f = slotBase(slot) + off - hdr;
+    const hash = load<u32>(d + D_FLOW_HASH);
+    memory.copy(f, te + T_REMOTE_MAC, 6);
+    memory.copy(f + 6, te + T_LOCAL_MAC, 6);
+    putBe16(f + 12, v6 ? 0x86dd : 0x0800);
+    const ip = f + 14;
+    const udp = ip + ipLen;
+    const udpLen = 16 + len;
+    const ttl = <u32>load<u8>(te + T_TTL);
+    if (v6) {
+      putBe32(ip, 0x60000000 | (hash & 0xfffff));
+      putBe16(ip + 4, udpLen);
+      store<u8>(ip + 6, 17);
+      store<u8>(ip + 7, <u8>ttl);
+      memory.copy(ip + 8, te + T_LOCAL_IP, 16);
+      memory.copy(ip + 24, te + T_REMOTE_IP, 16);
+    } else {
+      putBe16(ip, 0x4500);
+      putBe16(ip + 2, 20 + udpLen);
+      putBe32(ip + 4, 0x00004000);
+      store<u8>(ip + 8, <u8>ttl);
+      store<u8>(ip + 9, 17);
+      putBe16(ip + 10, 0);
+      memory.copy(ip + 12, te + T_LOCAL_IP, 4);
+      memory.copy(ip + 16, te + T_REMOTE_IP, 4);
+      putBe16(ip + 10, ~fold(onesSum(ip, 20, 0)) & 0xffff);
+    }
+    putBe16(udp, VXLAN_SPORT_BASE | (hash & 0x3fff));
+    putBe16(udp + 2, VXLAN_PORT);
+    putBe16(udp + 4, udpLen);
+    putBe16(udp + 6, 0);
+    putBe32(udp + 8, 0x08000000);
+    putBe32(udp + 12, load<u32>(te + T_VNI) << 8);
+    if (v6) {
+      // IPv6 forbids a zero UDP checksum here (RFC 8200); compute it over the pseudo-header.
+      let sum = onesSum(ip + 8, 32, 0);
+      sum += udpLen + 17;
+      sum = onesSum(udp, udpLen, sum);
+      let c = ~fold(sum) & 0xffff;
+      if (c == 0) c = 0xffff;
+      putBe16(udp + 6, c);
+    }
+    store<u32>(d + D_OFF, off - hdr);
+    store<u32>(d + D_LEN, len + hdr);
+    store<u8>(d + D_FLAGS, load<u8>(d + D_FLAGS) | F_ENCAP);
+    store<u16>(d + D_OUT_PORT, load<u16>(te + T_UNDERLAY_PORT));
+    store<u32>(d + D_TRACE_B, load<u32>(te + T_VNI));
+    store<u8>(d + D_NEXT, NODE_TX);
+  }
+  return n;
+}
+

@@ -1,0 +1,648 @@
+// Host side of the WebAssembly datapath: owns one core instance, programs its tables, moves
+// batches of frames in and out of the buffer pool and reads counters and traces.
+import {
+  Desc,
+  Layer,
+  NONE16,
+  L4_PORTS,
+  L4_ICMP,
+  Flag,
+  VerdictCode,
+  MAX_PORTS,
+  MAX_BRIDGES,
+  MAX_TUNNELS,
+  PortEntry,
+  PortKind,
+  BridgeEntry,
+  TunnelEntry,
+  PORT_COUNTERS,
+  BRIDGE_COUNTERS,
+  STAGE_COUNTERS,
+  TRACE_RECORD_SIZE,
+  MAC_ENTRY,
+  LayoutIndex,
+} from './core/abi.js';
+import { instantiateCore, readCoreString, type CoreExports } from './core/load.js';
+import { DatapathConfigError, DatapathTableError } from './errors.js';
+import { parseMac, parseIp, macKey, formatMac } from './net.js';
+import { formatTraceRecord } from './trace.js';
+import type {
+  FrameIn,
+  PacketResult,
+  Verdict,
+  CountersSnapshot,
+  StageCounters,
+  BridgeOptions,
+  PortOptions,
+  VxlanTunnelOptions,
+  ParseResult,
+  ParsedLayer,
+  PortCounters,
+  BridgeCounters,
+} from './types.js';
+
+/** Options of `createDatapath`. */
+export interface DatapathOptions {
+  /** Packets per `process` call into the core (default 256). */
+  batchSize?: number;
+  /** Buffer pool slots (default: batchSize). */
+  poolSize?: number;
+  /** Largest frame a slot holds, in bytes (default 2048; at most 262144). */
+  frameCapacity?: number;
+  /** MAC table buckets as a power of two (default 14: 16384 buckets, 65536 entries). */
+  macBucketsLog2?: number;
+}
+
+/** One trace record: what one stage decided for one traced packet. */
+export interface TraceRecord {
+  /** Sequence number of the traced packet (1-based since the datapath was created). */
+  packet: number;
+  stage: string;
+  next: string | null;
+  verdict: Verdict;
+  drop: string | null;
+  /** Stage-specific text from the stage's trace formatter. */
+  detail: string;
+}
+
+/** A MAC table entry as iterated. */
+export interface MacEntry {
+  bridge: number;
+  mac: string;
+  port: number;
+  static: boolean;
+  lastSeenMs: number;
+}
+
+/** The stage graph as registered in the core. */
+export interface StageInfo {
+  id: number;
+  name: string;
+  next: string[];
+}
+
+const VERDICTS: Verdict[] = ['pass', 'forward', 'flood', 'drop'];
+const ALL_STAGES = 0xffff;
+const PARSE_ONLY_STAGES = (1 << 0) | (1 << 5);
+
+function checkInt(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new DatapathConfigError(
+      field,
+      `expected an integer in [${min}, ${max}], got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * MAC table of the L2 stage, with the table verbs shared by every datapath table
+ * (create, free, reset, add, delete, lookup, lookupBulk, iterate) plus `age`.
+ */
+export class MacTable {
+  /** @internal */
+  constructor(private readonly dp: Datapath) {}
+
+  /** Re-creates the table empty with 2^log2 buckets (4 entries each). */
+  create(bucketsLog2: number): void {
+    if (this.dp.core.macCreate(checkInt(bucketsLog2, 'bucketsLog2', 0, 22)) !== 0) {
+      throw new DatapathConfigError(
+        'bucketsLog2',
+        'larger than the size reserved at createDatapath',
+      );
+    }
+  }
+  /** Releases the table: lookups miss and adds fail until `create`. */
+  free(): void {
+    this.dp.core.macFree();
+  }
+  /** Removes every entry. */
+  reset(): void {
+    this.dp.core.macReset();
+  }
+  /** Number of entries. */
+  get size(): number {
+    return this.dp.core.macCount();
+  }
+  /** Entries the table can hold at most. */
+  get capacity(): number {
+    return this.dp.core.macCapacity();
+  }
+  /** Adds or updates an entry; static entries never move or age. Throws when full. */
+  add(
+    bridge: number,
+    mac: string,
+    port: number,
+    opts: { static?: boolean; nowMs?: number } = {},
+  ): void {
+    checkInt(bridge, 'bridge', 0, MAX_BRIDGES - 1);
+    checkInt(port, 'port', 0, MAX_PORTS - 1);
+    const key = macKey(bridge, parseMac(mac, 'mac'));
+    if (this.dp.core.macAdd(key, port, opts.static ? 1 : 0, (opts.nowMs ?? 0) >>> 0) < 0) {
+      throw new DatapathTableError(`MAC table full: cannot add ${mac} on bridge ${bridge}`);
+    }
+  }
+  /** Deletes an entry; returns whether it existed. */
+  delete(bridge: number, mac: string): boolean {
+    checkInt(bridge, 'bridge', 0, MAX_BRIDGES - 1);
+    return this.dp.core.macDelete(macKey(bridge, parseMac(mac, 'mac'))) === 1;
+  }
+  /** Port of an entry, or null. */
+  lookup(bridge: number, mac: string): number | null {
+    checkInt(bridge, 'bridge', 0, MAX_BRIDGES - 1);
+    const port = this.dp.core.macLookup(macKey(bridge, parseMac(mac, 'mac')));
+    return port < 0 ? null : port;
+  }
+  /** Looks up many (bridge, MAC) pairs in one call into the core. */
+  lookupBulk(keys: { bridge: number; mac: string }[]): (number | null)[] {
+    const out: (number | null)[] = [];
+    const scratch = this.dp.scratch();
+    for (let start = 0; start < keys.length; start += scratch.keys) {
+      const chunk = keys.slice(start, start + scratch.keys);
+      const view = new DataView(this.dp.core.memory.buffer);
+      chunk.forEach((k, i) => {
+        checkInt(k.bridge, `keys[${start + i}].bridge`, 0, MAX_BRIDGES - 1);
+        view.setBigUint64(
+          scratch.ptr + i * 8,
+          macKey(k.bridge, parseMac(k.mac, `keys[${start + i}].mac`)),
+          true,
+        );
+      });
+      const resultPtr = scratch.ptr + scratch.keys * 8;
+      this.dp.core.macLookupBulk(scratch.ptr, chunk.length, resultPtr);
+      const results = new DataView(this.dp.core.memory.buffer);
+      for (let i = 0; i < chunk.length; i++) {
+        const port = results.getInt32(resultPtr + i * 4, true);
+        out.push(port < 0 ? null : port);
+      }
+    }
+    return out;
+  }
+  /** Visits every entry (order unspecified). */
+  *iterate(): IterableIterator<MacEntry> {
+    let cursor = 0;
+    for (;;) {
+      const index = this.dp.core.macIterate(cursor);
+      if (index < 0) return;
+      const ptr = this.dp.core.macEntryPtr(index);
+      const view = new DataView(this.dp.core.memory.buffer);
+      const key = view.getBigUint64(ptr + MAC_ENTRY.key, true);
+      const macBytes = new Uint8Array(6);
+      for (let i = 0; i < 6; i++) macBytes[i] = Number((key >> BigInt(8 * (5 - i))) & 0xffn);
+      yield {
+        bridge: Number(key >> 48n),
+        mac: formatMac(macBytes),
+        port: view.getUint16(ptr + MAC_ENTRY.port, true),
+        static: (view.getUint8(ptr + MAC_ENTRY.flags) & 1) === 1,
+        lastSeenMs: view.getUint32(ptr + MAC_ENTRY.seen, true),
+      };
+      cursor = index + 1;
+    }
+  }
+  /** Removes learned entries not seen for more than `maxAgeMs`; returns how many. */
+  age(nowMs: number, maxAgeMs: number): number {
+    return this.dp.core.macAge(nowMs >>> 0, checkInt(maxAgeMs, 'maxAgeMs', 0, 0xffffffff));
+  }
+}
+
+/**
+ * One WebAssembly datapath instance: tables, buffer pool and counters. Frames go through
+ * `process` in batches; no per-packet call crosses into the core.
+ */
+export class Datapath {
+  /** @internal */
+  readonly core: CoreExports;
+  /** Packets per call into the core. */
+  readonly batchSize: number;
+  /** Buffer pool slots. */
+  readonly poolSize: number;
+  /** Largest frame a slot holds. */
+  readonly frameCapacity: number;
+  /** The L2 MAC table. */
+  readonly macTable: MacTable;
+  private readonly at: Record<keyof typeof LayoutIndex, number>;
+  private readonly dropNames: string[];
+  private readonly stageNames: string[];
+  private readonly floodFlags = new Map<number, boolean>();
+
+  /** @internal use createDatapath */
+  constructor(opts: DatapathOptions = {}) {
+    this.batchSize = checkInt(opts.batchSize ?? 256, 'batchSize', 1, 65536);
+    this.poolSize = checkInt(opts.poolSize ?? this.batchSize, 'poolSize', this.batchSize, 65536);
+    this.frameCapacity = checkInt(opts.frameCapacity ?? 2048, 'frameCapacity', 64, 262144);
+    const macLog2 = checkInt(opts.macBucketsLog2 ?? 14, 'macBucketsLog2', 0, 22);
+    this.core = instantiateCore();
+    if (this.core.layoutInit(this.poolSize, this.frameCapacity, this.batchSize, macLog2) !== 0) {
+      throw new DatapathConfigError(
+        'poolSize',
+        'the core could not reserve memory for this layout',
+      );
+    }
+    this.core.macCreate(macLog2);
+    const at = {} as Record<keyof typeof LayoutIndex, number>;
+    for (const [name, index] of Object.entries(LayoutIndex)) {
+      at[name as keyof typeof LayoutIndex] = this.core.layoutValue(index);
+    }
+    this.at = at;
+    this.dropNames = [];
+    for (let i = 0; i < (this.core.DROP_REASON_COUNT.value as number); i++) {
+      this.dropNames.push(readCoreString(this.core.memory, this.core.dropReasonName(i)));
+    }
+    this.stageNames = this.stages().map((s) => s.name);
+    this.macTable = new MacTable(this);
+  }
+
+  private view(): DataView {
+    return new DataView(this.core.memory.buffer);
+  }
+
+  private bytes(): Uint8Array {
+    return new Uint8Array(this.core.memory.buffer);
+  }
+
+  /** @internal scratch area for bulk calls: the buffer pool's last slot, between batches. */
+  scratch(): { ptr: number; keys: number } {
+    const ptr = this.at.poolBase + (this.poolSize - 1) * this.at.slotSize + this.at.slotDataStart;
+    return { ptr, keys: Math.floor(this.frameCapacity / 12) };
+  }
+
+  /** Names of all drop reasons the core can report. */
+  dropReasons(): string[] {
+    return this.dropNames.slice(1);
+  }
+
+  /** The registered stage graph. */
+  stages(): StageInfo[] {
+    const out: StageInfo[] = [];
+    for (let id = 0; id < (this.core.NODE_COUNT.value as number); id++) {
+      const next = readCoreString(this.core.memory, this.core.nodeNextNames(id));
+      out.push({
+        id,
+        name: readCoreString(this.core.memory, this.core.nodeName(id)),
+        next: next ? next.split(',') : [],
+      });
+    }
+    return out;
+  }
+
+  /** Creates or updates a bridge. */
+  addBridge(id: number, opts: BridgeOptions = {}): void {
+    checkInt(id, 'bridge', 0, MAX_BRIDGES - 1);
+    const limit = checkInt(opts.floodLimit ?? 0, 'floodLimit', 0, 0xffffffff);
+    const e = this.at.bridgesBase + id * BridgeEntry.size;
+    const v = this.view();
+    v.setUint8(e + BridgeEntry.used, 1);
+    v.setUint32(e + BridgeEntry.floodLimit, limit, true);
+  }
+
+  /** Deletes a bridge; its ports leave it and its MAC entries are kept until aged or reset. */
+  deleteBridge(id: number): void {
+    checkInt(id, 'bridge', 0, MAX_BRIDGES - 1);
+    this.bytes().fill(
+      0,
+      this.at.bridgesBase + id * BridgeEntry.size,
+      this.at.bridgesBase + (id + 1) * BridgeEntry.size,
+    );
+    for (let p = 0; p < MAX_PORTS; p++) {
+      if (this.view().getUint16(this.portPtr(p) + PortEntry.bridge, true) === id)
+        this.setPort(p, { bridge: null });
+    }
+  }
+
+  private portPtr(port: number): number {
+    return this.at.portsBase + port * PortEntry.size;
+  }
+
+  private setFloodBit(bridge: number, port: number, on: boolean): void {
+    const byte =
+      this.at.bridgesBase + bridge * BridgeEntry.size + BridgeEntry.floodMask + (port >> 3);
+    const b = this.bytes();
+    b[byte] = on ? (b[byte] ?? 0) | (1 << (port & 7)) : (b[byte] ?? 0) & ~(1 << (port & 7));
+  }
+
+  private bridgeUsed(id: number): boolean {
+    return (
+      this.view().getUint8(this.at.bridgesBase + id * BridgeEntry.size + BridgeEntry.used) === 1
+    );
+  }
+
+  /** Configures a physical port: its bridge and whether floods go out of it. */
+  setPort(port: number, opts: PortOptions): void {
+    checkInt(port, 'port', 0, MAX_PORTS - 1);
+    const bridge = opts.bridge ?? null;
+    if (bridge !== null) {
+      checkInt(bridge, 'bridge', 0, MAX_BRIDGES - 1);
+      if (!this.bridgeUsed(bridge))
+        throw new DatapathConfigError('bridge', `bridge ${bridge} does not exist`);
+    }
+    this.detachPort(port);
+    const v = this.view();
+    v.setUint8(this.portPtr(port) + PortEntry.kind, PortKind.phys);
+    v.setUint16(this.portPtr(port) + PortEntry.bridge, bridge ?? NONE16, true);
+    if (bridge !== null) this.setFloodBit(bridge, port, opts.flood ?? true);
+  }
+
+  private detachPort(port: number): void {
+    const v = this.view();
+    const old = v.getUint16(this.portPtr(port) + PortEntry.bridge, true);
+    if (old !== NONE16) this.setFloodBit(old, port, false);
+    v.setUint16(this.portPtr(port) + PortEntry.bridge, NONE16, true);
+    v.setUint8(this.portPtr(port) + PortEntry.kind, PortKind.none);
+  }
+
+  /** Adds (or replaces) VXLAN tunnel `id` (0–63) as a virtual port of a bridge. */
+  addVxlanTunnel(id: number, t: VxlanTunnelOptions): void {
+    checkInt(id, 'tunnel', 0, MAX_TUNNELS - 1);
+    checkInt(t.port, 'port', 0, MAX_PORTS - 1);
+    checkInt(t.bridge, 'bridge', 0, MAX_BRIDGES - 1);
+    checkInt(t.vni, 'vni', 0, 0xffffff);
+    checkInt(t.underlayPort, 'underlayPort', 0, MAX_PORTS - 1);
+    const ttl = checkInt(t.ttl ?? 64, 'ttl', 1, 255);
+    const local = parseIp(t.local, 'local');
+    const remote = parseIp(t.remote, 'remote');
+    if (local.version !== remote.version)
+      throw new DatapathConfigError('remote', 'must be the same IP version as local');
+    const localMac = parseMac(t.localMac, 'localMac');
+    const remoteMac = parseMac(t.remoteMac, 'remoteMac');
+    if (!this.bridgeUsed(t.bridge))
+      throw new DatapathConfigError('bridge', `bridge ${t.bridge} does not exist`);
+    this.deleteVxlanTunnel(id);
+    const e = this.at.tunnelsBase + id * TunnelEntry.size;
+    const v = this.view();
+    const b = this.bytes();
+    v.setUint8(e + TunnelEntry.used, 1);
+    v.setUint8(e + TunnelEntry.ipVersion, local.version);
+    v.setUint8(e + TunnelEntry.ttl, ttl);
+    v.setUint16(e + TunnelEntry.port, t.port, true);
+    v.setUint16(e + TunnelEntry.underlayPort, t.underlayPort, true);
+    v.setUint32(e + TunnelEntry.vni, t.vni, true);
+    b.set(localMac, e + TunnelEntry.localMac);
+    b.set(remoteMac, e + TunnelEntry.remoteMac);
+    b.set(local.bytes, e + TunnelEntry.localIp);
+    b.set(remote.bytes, e + TunnelEntry.remoteIp);
+    this.detachPort(t.port);
+    v.setUint8(this.portPtr(t.port) + PortEntry.kind, PortKind.tunnel);
+    v.setUint16(this.portPtr(t.port) + PortEntry.tunnel, id, true);
+    v.setUint16(this.portPtr(t.port) + PortEntry.bridge, t.bridge, true);
+  }
+
+  /** Removes VXLAN tunnel `id` and its virtual port. */
+  deleteVxlanTunnel(id: number): void {
+    checkInt(id, 'tunnel', 0, MAX_TUNNELS - 1);
+    const e = this.at.tunnelsBase + id * TunnelEntry.size;
+    const v = this.view();
+    if (v.getUint8(e + TunnelEntry.used) === 1)
+      this.detachPort(v.getUint16(e + TunnelEntry.port, true));
+    this.bytes().fill(0, e, e + TunnelEntry.size);
+  }
+
+  /** Starts tracing the next `packets` packets; read with `readTrace`. */
+  startTrace(packets: number): void {
+    this.core.traceStart(checkInt(packets, 'packets', 0, 0xffffffff));
+  }
+
+  /** Trace records gathered since `startTrace`, in stage order per batch; clears them. */
+  readTrace(): TraceRecord[] {
+    const n = this.core.traceRecords();
+    const v = this.view();
+    const out: TraceRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = this.at.traceBase + i * TRACE_RECORD_SIZE;
+      const stage = this.stageNames[v.getUint8(r + 4)] ?? '?';
+      const nextId = v.getUint8(r + 5);
+      const dropCode = v.getUint8(r + 6);
+      const drop = dropCode === 0 ? null : (this.dropNames[dropCode] ?? null);
+      const a = v.getUint32(r + 8, true);
+      const b = v.getUint32(r + 12, true);
+      out.push({
+        packet: v.getUint32(r, true),
+        stage,
+        next: nextId === 0xff ? null : (this.stageNames[nextId] ?? null),
+        verdict: VERDICTS[v.getUint8(r + 7)] ?? 'pass',
+        drop,
+        detail: formatTraceRecord(stage, a, b, { dropName: (c) => this.dropNames[c] ?? String(c) }),
+      });
+    }
+    this.core.traceClear();
+    return out;
+  }
+
+  /** Pointer to the first byte a frame in `slot` is written at. */
+  private frameStart(slot: number): number {
+    return this.at.poolBase + slot * this.at.slotSize + this.at.slotDataStart;
+  }
+
+  /**
+   * Low-level: writes `data` into pool slot `slot` as arriving on `port`. Use with
+   * `processSlots` to drive the pool directly (what the benchmark and hal-sim do).
+   */
+  writeSlot(slot: number, data: Uint8Array, port: number): void {
+    checkInt(slot, 'slot', 0, this.poolSize - 1);
+    checkInt(port, 'port', 0, MAX_PORTS - 1);
+    if (!(data instanceof Uint8Array))
+      throw new DatapathConfigError('data', 'expected a Uint8Array');
+    if (data.length > this.frameCapacity) {
+      throw new DatapathConfigError(
+        'data',
+        `frame of ${data.length} bytes exceeds frameCapacity ${this.frameCapacity}`,
+      );
+    }
+    this.bytes().set(data, this.frameStart(slot));
+    const d = this.at.descBase + slot * this.at.descSize;
+    const v = this.view();
+    v.setUint32(d + Desc.off, this.at.slotDataStart, true);
+    v.setUint32(d + Desc.len, data.length, true);
+    v.setUint16(d + Desc.inPort, port, true);
+  }
+
+  /** Low-level: runs the packets in `slots` (at most batchSize) through the graph. */
+  processSlots(slots: ArrayLike<number>, nowMs: number, parseOnly = false): void {
+    if (slots.length > this.batchSize)
+      throw new DatapathConfigError('slots', `more than batchSize ${this.batchSize}`);
+    const v = this.view();
+    for (let i = 0; i < slots.length; i++) {
+      v.setUint16(
+        this.at.inputVectorBase + i * 2,
+        checkInt(slots[i], `slots[${i}]`, 0, this.poolSize - 1),
+        true,
+      );
+    }
+    this.core.process(slots.length, nowMs >>> 0, parseOnly ? PARSE_ONLY_STAGES : ALL_STAGES);
+  }
+
+  /** Low-level: the result for `slot` after `processSlots`. */
+  readResult(slot: number): PacketResult {
+    const v = this.view();
+    const d = this.at.descBase + slot * this.at.descSize;
+    const verdict = VERDICTS[v.getUint8(d + Desc.verdict)] ?? 'pass';
+    const off = v.getUint32(d + Desc.off, true);
+    const len = v.getUint32(d + Desc.len, true);
+    const start = this.at.poolBase + slot * this.at.slotSize + off;
+    const inPort = v.getUint16(d + Desc.inPort, true);
+    const outPort = v.getUint16(d + Desc.outPort, true);
+    return {
+      verdict,
+      drop: verdict === 'drop' ? (this.dropNames[v.getUint8(d + Desc.drop)] ?? 'unknown') : null,
+      inPort,
+      outPort: verdict === 'forward' ? outPort : null,
+      floodPorts:
+        verdict === 'flood' ? this.floodPortsOf(v.getUint16(d + Desc.bridge, true), inPort) : [],
+      frame: this.bytes().slice(start, start + Math.min(len, this.frameCapacity + 128)),
+    };
+  }
+
+  private floodPortsOf(bridge: number, inPort: number): number[] {
+    const out: number[] = [];
+    const mask = this.at.bridgesBase + bridge * BridgeEntry.size + BridgeEntry.floodMask;
+    const b = this.bytes();
+    const v = this.view();
+    for (let p = 0; p < MAX_PORTS; p++) {
+      if (p === inPort || ((b[mask + (p >> 3)] ?? 0) & (1 << (p & 7))) === 0) continue;
+      if (v.getUint8(this.portPtr(p) + PortEntry.kind) === PortKind.phys) out.push(p);
+    }
+    return out;
+  }
+
+  /** Runs frames through the whole pipeline, batch by batch, at time `nowMs`. */
+  process(frames: FrameIn[], nowMs: number): PacketResult[] {
+    checkInt(nowMs, 'nowMs', 0, 0xffffffff);
+    const out: PacketResult[] = [];
+    const slots: number[] = [];
+    for (let start = 0; start < frames.length; start += this.batchSize) {
+      const batch = frames.slice(start, start + this.batchSize);
+      slots.length = 0;
+      batch.forEach((f, i) => {
+        this.writeSlot(i, f.data, f.port);
+        slots.push(i);
+      });
+      this.processSlots(slots, nowMs);
+      for (const slot of slots) out.push(this.readResult(slot));
+    }
+    return out;
+  }
+
+  /** Runs only the parse stage and reports what it saw in each frame. */
+  parse(frames: Uint8Array[]): ParseResult[] {
+    const out: ParseResult[] = [];
+    const slots: number[] = [];
+    for (let start = 0; start < frames.length; start += this.batchSize) {
+      const batch = frames.slice(start, start + this.batchSize);
+      slots.length = 0;
+      batch.forEach((f, i) => {
+        this.writeSlot(i, f, 0);
+        slots.push(i);
+      });
+      this.processSlots(slots, 0, true);
+      for (const slot of slots) out.push(this.readParse(slot));
+    }
+    return out;
+  }
+
+  private readLayer(d: number): ParsedLayer {
+    const v = this.view();
+    const ipVersion = v.getUint8(d + Layer.ipVersion);
+    const vlanCount = v.getUint8(d + Layer.vlanCount);
+    const vlans: number[] = [];
+    for (let i = 0; i < vlanCount && i < 2; i++)
+      vlans.push(v.getUint16(d + Layer.vlan0 + 2 * i, true));
+    const l3 = v.getUint16(d + Layer.l3, true);
+    const l4 = v.getUint16(d + Layer.l4, true);
+    const kind = v.getUint8(d + Layer.l4Kind);
+    const a = v.getUint16(d + Layer.sport, true);
+    const b = v.getUint16(d + Layer.dport, true);
+    return {
+      complete: v.getUint8(d + Layer.complete) === 1,
+      ethOffset: v.getUint16(d + Layer.eth, true),
+      ethType: v.getUint16(d + Layer.ethType, true),
+      vlans,
+      ipVersion: ipVersion === 4 || ipVersion === 6 ? ipVersion : 0,
+      l3Offset: l3 === NONE16 ? null : l3,
+      proto: ipVersion ? v.getUint8(d + Layer.proto) : null,
+      l4Offset: l4 === NONE16 ? null : l4,
+      l4:
+        kind === L4_PORTS ? { sport: a, dport: b } : kind === L4_ICMP ? { type: a, code: b } : null,
+    };
+  }
+
+  private readParse(slot: number): ParseResult {
+    const v = this.view();
+    const d = this.at.descBase + slot * this.at.descSize;
+    const verdict = v.getUint8(d + Desc.verdict);
+    const flags = v.getUint8(d + Desc.flags);
+    const vxlan = (flags & Flag.vxlan) !== 0;
+    return {
+      ok: verdict !== VerdictCode.drop,
+      drop:
+        verdict === VerdictCode.drop
+          ? (this.dropNames[v.getUint8(d + Desc.drop)] ?? 'unknown')
+          : null,
+      fragment: (flags & Flag.fragment) !== 0,
+      vni: vxlan ? v.getUint32(d + Desc.vni, true) : null,
+      outer: this.readLayer(d + Desc.outer),
+      inner: vxlan ? this.readLayer(d + Desc.inner) : null,
+    };
+  }
+
+  /** Counter snapshot (non-zero entries only). */
+  counters(): CountersSnapshot {
+    const v = this.view();
+    const num = (p: number) => Number(v.getBigUint64(p, true));
+    const ports: Record<number, PortCounters> = {};
+    for (let p = 0; p < MAX_PORTS; p++) {
+      const c = this.at.portCountersBase + p * PORT_COUNTERS * 8;
+      const pc = {
+        rxPackets: num(c),
+        rxBytes: num(c + 8),
+        txPackets: num(c + 16),
+        txBytes: num(c + 24),
+        drops: num(c + 32),
+      };
+      if (Object.values(pc).some((x) => x !== 0)) ports[p] = pc;
+    }
+    const bridges: Record<number, BridgeCounters> = {};
+    for (let b = 0; b < MAX_BRIDGES; b++) {
+      const c = this.at.bridgeCountersBase + b * BRIDGE_COUNTERS * 8;
+      const bc = {
+        learned: num(c),
+        moves: num(c + 8),
+        floods: num(c + 16),
+        floodDrops: num(c + 24),
+        forwards: num(c + 32),
+        learnFailed: num(c + 40),
+        aged: num(c + 48),
+      };
+      if (Object.values(bc).some((x) => x !== 0)) bridges[b] = bc;
+    }
+    const drops: Record<string, number> = {};
+    this.dropNames.forEach((name, code) => {
+      const n = num(this.at.dropCountersBase + code * 8);
+      if (n !== 0) drops[name] = n;
+    });
+    return { ports, bridges, drops };
+  }
+
+  /** Per-stage counters by stage name. */
+  stageCounters(): Record<string, StageCounters> {
+    const v = this.view();
+    const out: Record<string, StageCounters> = {};
+    this.stageNames.forEach((name, id) => {
+      const c = this.at.stageCountersBase + id * STAGE_COUNTERS * 8;
+      out[name] = {
+        vectors: Number(v.getBigUint64(c, true)),
+        packets: Number(v.getBigUint64(c + 8, true)),
+        drops: Number(v.getBigUint64(c + 16, true)),
+      };
+    });
+    return out;
+  }
+
+  /** @internal memory regions, for the fuzz harness's guard and table checks. */
+  regions(): Record<keyof typeof LayoutIndex, number> {
+    return { ...this.at };
+  }
+}
+
+/** Creates a datapath with its own WebAssembly instance. */
+export function createDatapath(opts: DatapathOptions = {}): Datapath {
+  return new Datapath(opts);
+}

@@ -1,0 +1,442 @@
+// Reference pipeline: the same stages as the WebAssembly graph (parse, VXLAN decap, L2,
+// VXLAN encap, tx/drop) in plain TypeScript with Maps, used by the differential harness.
+// Batches are handled stage by stage, in vector order, exactly as the graph does.
+import type {
+  BridgeCounters,
+  BridgeOptions,
+  CountersSnapshot,
+  FrameIn,
+  PacketResult,
+  PortCounters,
+  PortOptions,
+  Verdict,
+  VxlanTunnelOptions,
+} from '../types.js';
+import { parseIp, parseMac } from '../net.js';
+import { parseFrame, ParseDrop, type RefFrame, type RefLayer } from './parser.js';
+
+interface Bridge {
+  floodLimit: number;
+  floodPorts: Set<number>;
+  windowStart: number;
+  windowCount: number;
+}
+
+interface Port {
+  kind: 'phys' | 'tunnel';
+  bridge: number | null;
+  tunnel: number | null;
+}
+
+interface Tunnel {
+  port: number;
+  vni: number;
+  version: 4 | 6;
+  local: Uint8Array;
+  remote: Uint8Array;
+  localMac: Uint8Array;
+  remoteMac: Uint8Array;
+  underlayPort: number;
+  ttl: number;
+}
+
+interface MacEntry {
+  port: number;
+  isStatic: boolean;
+  lastSeen: number;
+}
+
+interface Packet {
+  frame: Uint8Array;
+  inPort: number;
+  parsed: RefFrame | null;
+  layer: RefLayer | null;
+  flowHash: number;
+  verdict: Verdict;
+  drop: string | null;
+  outPort: number | null;
+  bridge: number | null;
+}
+
+const FLOOD_WINDOW_MS = 1000;
+const VXLAN_SOURCE_PORT_BASE = 49152;
+
+function murmurFinal(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+function word(b: Uint8Array, at: number): number {
+  return (
+    (((b[at] ?? 0) << 24) |
+      ((b[at + 1] ?? 0) << 16) |
+      ((b[at + 2] ?? 0) << 8) |
+      (b[at + 3] ?? 0)) >>>
+    0
+  );
+}
+
+/** Flow hash as specified in the README; `frame` starts at the layer's Ethernet header. */
+export function referenceFlowHash(frame: Uint8Array, layer: RefLayer): number {
+  const words: number[] = [];
+  if (layer.ip) {
+    const addresses = [layer.ip.src, layer.ip.dst];
+    for (const a of addresses) for (let i = 0; i < a.length; i += 4) words.push(word(a, i));
+    words.push(layer.ip.proto);
+    words.push(layer.ports ? ((layer.ports.sport << 16) | layer.ports.dport) >>> 0 : 0);
+  } else {
+    const e = layer.start;
+    words.push(word(frame, e), word(frame, e + 4), word(frame, e + 8), layer.ethType);
+  }
+  return words.reduce((h, w) => murmurFinal((h ^ w) >>> 0), 0x811c9dc5);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function macText(b: Uint8Array, at: number): string {
+  return Array.from(b.subarray(at, at + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function onesComplementSum(chunks: Uint8Array[]): number {
+  let sum = 0;
+  for (const c of chunks) {
+    for (let i = 0; i < c.length; i += 2) sum += ((c[i] ?? 0) << 8) | (c[i + 1] ?? 0);
+  }
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
+function emptyPortCounters(): PortCounters {
+  return { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, drops: 0 };
+}
+
+function emptyBridgeCounters(): BridgeCounters {
+  return { learned: 0, moves: 0, floods: 0, floodDrops: 0, forwards: 0, learnFailed: 0, aged: 0 };
+}
+
+/** Independent TypeScript model of the datapath, for differential testing. */
+export class ReferenceDatapath {
+  private readonly bridges = new Map<number, Bridge>();
+  private readonly ports = new Map<number, Port>();
+  private readonly tunnels = new Map<number, Tunnel>();
+  private readonly macs = new Map<string, MacEntry>();
+  private readonly portCounters = new Map<number, PortCounters>();
+  private readonly bridgeCounters = new Map<number, BridgeCounters>();
+  private readonly dropCounters = new Map<string, number>();
+
+  constructor(private readonly batchSize = 256) {}
+
+  addBridge(id: number, opts: BridgeOptions = {}): void {
+    const existing = this.bridges.get(id);
+    if (existing) existing.floodLimit = opts.floodLimit ?? 0;
+    else
+      this.bridges.set(id, {
+        floodLimit: opts.floodLimit ?? 0,
+        floodPorts: new Set(),
+        windowStart: 0,
+        windowCount: 0,
+      });
+  }
+
+  setPort(port: number, opts: PortOptions): void {
+    this.detach(port);
+    const bridge = opts.bridge ?? null;
+    this.ports.set(port, { kind: 'phys', bridge, tunnel: null });
+    if (bridge !== null && (opts.flood ?? true)) this.bridges.get(bridge)?.floodPorts.add(port);
+  }
+
+  private detach(port: number): void {
+    for (const b of this.bridges.values()) b.floodPorts.delete(port);
+    this.ports.delete(port);
+  }
+
+  addVxlanTunnel(id: number, t: VxlanTunnelOptions): void {
+    const local = parseIp(t.local, 'local');
+    const remote = parseIp(t.remote, 'remote');
+    this.detach(t.port);
+    this.tunnels.set(id, {
+      port: t.port,
+      vni: t.vni,
+      version: local.version,
+      local: local.bytes,
+      remote: remote.bytes,
+      localMac: parseMac(t.localMac, 'localMac'),
+      remoteMac: parseMac(t.remoteMac, 'remoteMac'),
+      underlayPort: t.underlayPort,
+      ttl: t.ttl ?? 64,
+    });
+    this.ports.set(t.port, { kind: 'tunnel', bridge: t.bridge, tunnel: id });
+  }
+
+  /** Adds a MAC entry as the management API would. */
+  addMac(bridge: number, mac: string, port: number, isStatic = false, nowMs = 0): void {
+    this.macs.set(`${bridge}/${mac.toLowerCase()}`, { port, isStatic, lastSeen: nowMs });
+  }
+
+  /** Removes learned entries older than `maxAgeMs`. */
+  ageMacTable(nowMs: number, maxAgeMs: number): number {
+    let removed = 0;
+    for (const [key, e] of this.macs) {
+      if (e.isStatic || (nowMs - e.lastSeen) >>> 0 <= maxAgeMs) continue;
+      this.macs.delete(key);
+      this.bridgeCounter(Number(key.split('/')[0])).aged++;
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Number of MAC entries. */
+  get macCount(): number {
+    return this.macs.size;
+  }
+
+  private portCounter(port: number): PortCounters {
+    let c = this.portCounters.get(port);
+    if (!c) this.portCounters.set(port, (c = emptyPortCounters()));
+    return c;
+  }
+
+  private bridgeCounter(bridge: number): BridgeCounters {
+    let c = this.bridgeCounters.get(bridge);
+    if (!c) this.bridgeCounters.set(bridge, (c = emptyBridgeCounters()));
+    return c;
+  }
+
+  counters(): CountersSnapshot {
+    const nonZero = (o: object) => Object.values(o).some((v) => v !== 0);
+    const ports: Record<number, PortCounters> = {};
+    for (const [p, c] of [...this.portCounters].sort((a, b) => a[0] - b[0]))
+      if (nonZero(c)) ports[p] = { ...c };
+    const bridges: Record<number, BridgeCounters> = {};
+    for (const [b, c] of [...this.bridgeCounters].sort((x, y) => x[0] - y[0]))
+      if (nonZero(c)) bridges[b] = { ...c };
+    const drops: Record<string, number> = {};
+    for (const [r, n] of this.dropCounters) if (n !== 0) drops[r] = n;
+    return { ports, bridges, drops };
+  }
+
+  process(frames: FrameIn[], nowMs: number): PacketResult[] {
+    const results: PacketResult[] = [];
+    for (let i = 0; i < frames.length; i += this.batchSize) {
+      results.push(...this.processBatch(frames.slice(i, i + this.batchSize), nowMs));
+    }
+    return results;
+  }
+
+  private processBatch(frames: FrameIn[], now: number): PacketResult[] {
+    const packets: Packet[] = frames.map((f) => ({
+      frame: Uint8Array.from(f.data),
+      inPort: f.port,
+      parsed: null,
+      layer: null,
+      flowHash: 0,
+      verdict: 'pass',
+      drop: null,
+      outPort: null,
+      bridge: null,
+    }));
+    const toDecap: Packet[] = [];
+    const toL2: Packet[] = [];
+    for (const p of packets) {
+      this.portCounter(p.inPort).rxPackets++;
+      this.portCounter(p.inPort).rxBytes += p.frame.length;
+      try {
+        p.parsed = parseFrame(p.frame);
+      } catch (err) {
+        if (!(err instanceof ParseDrop)) throw err;
+        this.dropPacket(p, err.reason);
+        continue;
+      }
+      p.layer = p.parsed.outer;
+      p.flowHash = referenceFlowHash(p.frame, p.layer);
+      (p.parsed.vxlan ? toDecap : toL2).push(p);
+    }
+    for (const p of toDecap) if (this.decap(p)) toL2.push(p);
+    const toEncap: Packet[] = [];
+    for (const p of toL2) {
+      this.bridgePacket(p, now);
+      if (p.verdict === 'forward' && this.ports.get(p.outPort ?? -1)?.kind === 'tunnel')
+        toEncap.push(p);
+    }
+    for (const p of toEncap) this.encap(p);
+    for (const p of packets) this.transmit(p);
+    return packets.map((p) => ({
+      verdict: p.verdict,
+      drop: p.drop,
+      inPort: p.inPort,
+      outPort: p.verdict === 'forward' ? p.outPort : null,
+      floodPorts: p.verdict === 'flood' ? this.floodTargets(p) : [],
+      frame: p.frame,
+    }));
+  }
+
+  private dropPacket(p: Packet, reason: string): void {
+    p.verdict = 'drop';
+    p.drop = reason;
+    p.outPort = null;
+  }
+
+  private transmit(p: Packet): void {
+    if (p.verdict === 'drop') {
+      this.dropCounters.set(p.drop ?? '?', (this.dropCounters.get(p.drop ?? '?') ?? 0) + 1);
+      this.portCounter(p.inPort).drops++;
+    } else if (p.verdict === 'forward' && p.outPort !== null) {
+      this.portCounter(p.outPort).txPackets++;
+      this.portCounter(p.outPort).txBytes += p.frame.length;
+    } else if (p.verdict === 'flood') {
+      for (const port of this.floodTargets(p)) {
+        this.portCounter(port).txPackets++;
+        this.portCounter(port).txBytes += p.frame.length;
+      }
+    }
+  }
+
+  private floodTargets(p: Packet): number[] {
+    const bridge = this.bridges.get(p.bridge ?? -1);
+    if (!bridge) return [];
+    return [...bridge.floodPorts]
+      .filter((port) => port !== p.inPort && this.ports.get(port)?.kind === 'phys')
+      .sort((a, b) => a - b);
+  }
+
+  private decap(p: Packet): boolean {
+    const vx = p.parsed?.vxlan;
+    const ip = p.parsed?.outer.ip;
+    if (!vx || !ip) return true;
+    const match = [...this.tunnels.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .find(
+        ([, t]) =>
+          t.version === ip.version &&
+          t.vni === vx.vni &&
+          sameBytes(t.remote, ip.src) &&
+          sameBytes(t.local, ip.dst),
+      );
+    if (!match) {
+      const ours = [...this.tunnels.values()].some(
+        (t) => t.version === ip.version && sameBytes(t.local, ip.dst),
+      );
+      if (ours) {
+        this.dropPacket(p, 'vxlan-no-tunnel');
+        return false;
+      }
+      return true;
+    }
+    const tunnel = match[1];
+    p.frame = p.frame.slice(vx.innerStart, vx.innerEnd);
+    p.layer = { ...vx.inner, start: 0 };
+    p.inPort = tunnel.port;
+    this.portCounter(tunnel.port).rxPackets++;
+    this.portCounter(tunnel.port).rxBytes += p.frame.length;
+    p.flowHash = referenceFlowHash(p.frame, p.layer);
+    return true;
+  }
+
+  private bridgePacket(p: Packet, now: number): void {
+    const port = this.ports.get(p.inPort);
+    const bridgeId = port?.bridge ?? null;
+    const bridge = bridgeId === null ? undefined : this.bridges.get(bridgeId);
+    if (bridgeId === null || !bridge) return this.dropPacket(p, 'port-not-in-bridge');
+    p.bridge = bridgeId;
+    const f = p.frame;
+    if (((f[6] ?? 0) & 1) === 1) return this.dropPacket(p, 'src-mac-multicast');
+    const counters = this.bridgeCounter(bridgeId);
+    const srcKey = `${bridgeId}/${macText(f, 6)}`;
+    const known = this.macs.get(srcKey);
+    if (!known) {
+      this.macs.set(srcKey, { port: p.inPort, isStatic: false, lastSeen: now });
+      counters.learned++;
+    } else if (!known.isStatic) {
+      if (known.port !== p.inPort) {
+        known.port = p.inPort;
+        counters.moves++;
+      }
+      known.lastSeen = now;
+    }
+    const isGroup = ((f[0] ?? 0) & 1) === 1;
+    const dst = isGroup ? undefined : this.macs.get(`${bridgeId}/${macText(f, 0)}`);
+    if (dst) {
+      if (dst.port === p.inPort) return this.dropPacket(p, 'same-port');
+      counters.forwards++;
+      p.verdict = 'forward';
+      p.outPort = dst.port;
+      return;
+    }
+    if (bridge.floodLimit > 0) {
+      if ((now - bridge.windowStart) >>> 0 >= FLOOD_WINDOW_MS) {
+        bridge.windowStart = now;
+        bridge.windowCount = 0;
+      }
+      if (bridge.windowCount >= bridge.floodLimit) {
+        counters.floodDrops++;
+        return this.dropPacket(p, 'flood-limit');
+      }
+      bridge.windowCount++;
+    }
+    counters.floods++;
+    p.verdict = 'flood';
+  }
+
+  private encap(p: Packet): void {
+    const port = this.ports.get(p.outPort ?? -1);
+    const tunnel =
+      port?.tunnel === null || port?.tunnel === undefined
+        ? undefined
+        : this.tunnels.get(port.tunnel);
+    if (!tunnel) return this.dropPacket(p, 'tunnel-missing');
+    const inner = p.frame;
+    const ipHeaderLength = tunnel.version === 4 ? 20 : 40;
+    if (inner.length + ipHeaderLength + 16 > 0xffff) return this.dropPacket(p, 'encap-too-long');
+    const udpLength = 16 + inner.length;
+    const out = new Uint8Array(14 + ipHeaderLength + udpLength);
+    const view = new DataView(out.buffer);
+    out.set(tunnel.remoteMac, 0);
+    out.set(tunnel.localMac, 6);
+    view.setUint16(12, tunnel.version === 4 ? 0x0800 : 0x86dd);
+    const ip = 14;
+    const udp = ip + ipHeaderLength;
+    if (tunnel.version === 4) {
+      view.setUint8(ip, 0x45);
+      view.setUint16(ip + 2, 20 + udpLength);
+      view.setUint16(ip + 6, 0x4000);
+      view.setUint8(ip + 8, tunnel.ttl);
+      view.setUint8(ip + 9, 17);
+      out.set(tunnel.local, ip + 12);
+      out.set(tunnel.remote, ip + 16);
+      view.setUint16(ip + 10, ~onesComplementSum([out.subarray(ip, ip + 20)]) & 0xffff);
+    } else {
+      view.setUint32(ip, (0x60000000 | (p.flowHash & 0xfffff)) >>> 0);
+      view.setUint16(ip + 4, udpLength);
+      view.setUint8(ip + 6, 17);
+      view.setUint8(ip + 7, tunnel.ttl);
+      out.set(tunnel.local, ip + 8);
+      out.set(tunnel.remote, ip + 24);
+    }
+    view.setUint16(udp, VXLAN_SOURCE_PORT_BASE | (p.flowHash & 0x3fff));
+    view.setUint16(udp + 2, 4789);
+    view.setUint16(udp + 4, udpLength);
+    view.setUint8(udp + 8, 0x08);
+    view.setUint32(udp + 12, (tunnel.vni << 8) >>> 0);
+    out.set(inner, udp + 16);
+    if (tunnel.version === 6) {
+      const pseudo = new Uint8Array(40);
+      pseudo.set(tunnel.local, 0);
+      pseudo.set(tunnel.remote, 16);
+      new DataView(pseudo.buffer).setUint32(32, udpLength);
+      pseudo[39] = 17;
+      const udpBytes = out.subarray(udp);
+      // An odd-length segment is padded with one zero byte for the sum.
+      const padded = udpBytes.length % 2 === 0 ? udpBytes : Uint8Array.from([...udpBytes, 0]);
+      const sum = ~onesComplementSum([pseudo, padded]) & 0xffff;
+      view.setUint16(udp + 6, sum === 0 ? 0xffff : sum);
+    }
+    p.frame = out;
+    p.outPort = tunnel.underlayPort;
+  }
+}

@@ -1,0 +1,31 @@
+// Trace formatters: one per stage, turning the two numbers a stage records per traced packet
+// into text. A new stage adds its formatter here under its registered name.
+
+/** Context a formatter may use. */
+export interface TraceFormatContext {
+  dropName(code: number): string;
+}
+
+type TraceFormatter = (a: number, b: number, ctx: TraceFormatContext) => string;
+
+const hex4 = (n: number) => `0x${n.toString(16).padStart(4, '0')}`;
+
+const formatters: Record<string, TraceFormatter> = {
+  parse: (a) => `ethertype ${hex4(a & 0xffff)} proto ${(a >>> 16) & 0xff}`,
+  'vxlan-decap': (a, b) => (a === 0xffffffff ? `vni ${b}: no tunnel` : `vni ${b}: tunnel ${a}`),
+  l2: (a, b) => `bridge ${a === 0xffff ? 'none' : a} dst ${b === 0xffff ? 'miss' : `port ${b}`}`,
+  'vxlan-encap': (a, b) => `tunnel ${a} vni ${b}`,
+  tx: (a) => `flood copies ${a}`,
+  drop: (a, _b, ctx) => `reason ${ctx.dropName(a)}`,
+};
+
+/** Formats one trace record of stage `stage`. */
+export function formatTraceRecord(
+  stage: string,
+  a: number,
+  b: number,
+  ctx: TraceFormatContext,
+): string {
+  const f = formatters[stage];
+  return f ? f(a, b, ctx) : `a=${a} b=${b}`;
+}

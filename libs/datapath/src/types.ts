@@ -1,0 +1,124 @@
+// Types shared by the WebAssembly datapath, the TypeScript reference and their callers.
+
+/** What the pipeline decided for one packet. `pass` means "parsed, no forwarding stage ran". */
+export type Verdict = 'pass' | 'forward' | 'flood' | 'drop';
+
+/** One frame entering the pipeline on `port`. */
+export interface FrameIn {
+  /** Ethernet frame, starting at the destination MAC, without FCS. */
+  data: Uint8Array;
+  /** Ingress port number (0–255). */
+  port: number;
+}
+
+/** The pipeline's decision for one frame. */
+export interface PacketResult {
+  verdict: Verdict;
+  /** Drop reason name when `verdict` is `drop`, else null. */
+  drop: string | null;
+  /** Ingress port after decapsulation (a tunnel's port when a VXLAN frame terminated). */
+  inPort: number;
+  /** Egress port of a forwarded frame (underlay port for encapsulated frames), else null. */
+  outPort: number | null;
+  /** Ports a flooded frame goes out of (physical ports of the bridge except the ingress). */
+  floodPorts: number[];
+  /** The frame as it leaves (edited in place: decapsulated or encapsulated). */
+  frame: Uint8Array;
+}
+
+/** Per-port counters. */
+export interface PortCounters {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  drops: number;
+}
+
+/** Per-bridge counters. */
+export interface BridgeCounters {
+  learned: number;
+  moves: number;
+  floods: number;
+  floodDrops: number;
+  forwards: number;
+  learnFailed: number;
+  aged: number;
+}
+
+/** Per-stage counters of the WebAssembly pipeline. */
+export interface StageCounters {
+  vectors: number;
+  packets: number;
+  drops: number;
+}
+
+/** Counter snapshot; only entries with a non-zero counter are listed. */
+export interface CountersSnapshot {
+  ports: Record<number, PortCounters>;
+  bridges: Record<number, BridgeCounters>;
+  drops: Record<string, number>;
+}
+
+/** Bridge options. */
+export interface BridgeOptions {
+  /** Floods allowed per 1000 ms window; 0 or absent means unlimited. */
+  floodLimit?: number;
+}
+
+/** Physical port options. */
+export interface PortOptions {
+  /** Bridge the port belongs to; null or absent: none (its frames are dropped by L2). */
+  bridge?: number | null;
+  /** Whether flooded frames of the bridge go out of this port (default true). */
+  flood?: boolean;
+}
+
+/** A VXLAN tunnel: a virtual port of a bridge whose frames travel inside UDP/IP. */
+export interface VxlanTunnelOptions {
+  /** Virtual port number of the tunnel (0–255, distinct from physical ports). */
+  port: number;
+  /** Bridge the tunnel port belongs to. */
+  bridge: number;
+  /** VXLAN network identifier (24 bits). */
+  vni: number;
+  /** Local VTEP address (IPv4 or IPv6 text). */
+  local: string;
+  /** Remote VTEP address, same family as `local`. */
+  remote: string;
+  /** Source MAC of encapsulated frames. */
+  localMac: string;
+  /** Destination (next-hop) MAC of encapsulated frames. */
+  remoteMac: string;
+  /** Physical port encapsulated frames leave from. */
+  underlayPort: number;
+  /** TTL / hop limit of the outer header (default 64). */
+  ttl?: number;
+}
+
+/** Parsed fields of one Ethernet layer as the datapath saw it. */
+export interface ParsedLayer {
+  /** Ethernet and VLAN headers were complete. */
+  complete: boolean;
+  ethOffset: number;
+  ethType: number;
+  vlans: number[];
+  /** 0 when no valid IP header was parsed. */
+  ipVersion: 0 | 4 | 6;
+  l3Offset: number | null;
+  /** Upper-layer protocol (IPv6: after extension headers). */
+  proto: number | null;
+  l4Offset: number | null;
+  l4: { sport: number; dport: number } | { type: number; code: number } | null;
+}
+
+/** Result of the parse stage for one frame. */
+export interface ParseResult {
+  ok: boolean;
+  drop: string | null;
+  fragment: boolean;
+  vni: number | null;
+  outer: ParsedLayer;
+  /** The VXLAN inner frame, when the VXLAN header was valid. */
+  inner: ParsedLayer | null;
+}

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { createDatapath, type Datapath, type FrameIn, type PacketResult } from '../src/index.js';
+import { ReferenceDatapath } from '../src/reference/pipeline.js';
+import { referenceParse } from '../src/reference/parser.js';
+import { flowFrame, mutateFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
+
+const MACS = Array.from(
+  { length: 12 },
+  (_, i) => `02:00:00:00:00:${(i + 1).toString(16).padStart(2, '0')}`,
+);
+
+function configure(target: Datapath | ReferenceDatapath): void {
+  target.addBridge(1, { floodLimit: 40 });
+  target.addBridge(2);
+  for (const p of [0, 1, 2, 3]) target.setPort(p, { bridge: 1 });
+  target.setPort(4, { bridge: 2 });
+  target.setPort(5, { bridge: 2, flood: false });
+  target.setPort(6, {});
+  target.setPort(9, { bridge: null });
+  target.addVxlanTunnel(0, {
+    port: 100,
+    bridge: 1,
+    vni: 5001,
+    local: '192.168.0.1',
+    remote: '192.168.0.2',
+    localMac: '02:00:00:00:aa:01',
+    remoteMac: '02:00:00:00:aa:02',
+    underlayPort: 9,
+  });
+  target.addVxlanTunnel(1, {
+    port: 101,
+    bridge: 2,
+    vni: 6001,
+    local: 'fd00::1',
+    remote: 'fd00::2',
+    localMac: '02:00:00:00:aa:01',
+    remoteMac: '02:00:00:00:aa:03',
+    underlayPort: 9,
+    ttl: 17,
+  });
+}
+
+function comparable(r: PacketResult) {
+  return { ...r, frame: Buffer.from(r.frame).toString('hex') };
+}
+
+function trafficBatch(rand: () => number, size: number): FrameIn[] {
+  const frames: FrameIn[] = [];
+  for (let i = 0; i < size; i++) {
+    const kind = randInt(rand, 10);
+    const port = [0, 1, 2, 3, 4, 5, 6, 9, 100][randInt(rand, 9)] ?? 0;
+    const pick = () => MACS[randInt(rand, MACS.length)] ?? '02:00:00:00:00:01';
+    let data: Uint8Array;
+    if (kind < 4) {
+      data = flowFrame({
+        srcMac: pick(),
+        dstMac: rand() < 0.05 ? 'ff:ff:ff:ff:ff:ff' : pick(),
+        v6: rand() < 0.3,
+        l4: { proto: 'tcp', sport: randInt(rand, 65536), dport: 443 },
+      });
+    } else if (kind < 6) {
+      const inner = flowFrame({
+        srcMac: pick(),
+        dstMac: pick(),
+        l4: { proto: 'udp', sport: randInt(rand, 65536), dport: 8080, payload: [1, 2, 3] },
+      });
+      const v6 = rand() < 0.5;
+      const vni = rand() < 0.8 ? (v6 ? 6001 : 5001) : randInt(rand, 1 << 24);
+      data = v6
+        ? vxlanFrame(inner, vni, {
+            v6: true,
+            src: rand() < 0.9 ? 'fd00::2' : 'fd00::9',
+            dst: rand() < 0.9 ? 'fd00::1' : 'fd00::7',
+          })
+        : vxlanFrame(inner, vni, {
+            src: rand() < 0.9 ? '192.168.0.2' : '192.168.0.9',
+            dst: rand() < 0.9 ? '192.168.0.1' : '192.168.0.7',
+          });
+    } else if (kind < 8) {
+      data = mutateFrame(rand, randomValidFrame(rand, MACS));
+    } else {
+      data = randomValidFrame(rand, MACS);
+    }
+    frames.push({ data, port });
+  }
+  return frames;
+}
+
+describe('differential: WebAssembly datapath vs TypeScript reference', () => {
+  it('parse verdicts and parsed fields agree on random, mutated and adversarial frames', () => {
+    const dp = createDatapath({ batchSize: 256 });
+    const rand = prng(0xd1ff);
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < 60_000; i++) {
+      const base = randomValidFrame(rand);
+      frames.push(i % 3 === 0 ? base : mutateFrame(rand, base));
+    }
+    const wasm = dp.parse(frames);
+    let oks = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const ref = referenceParse(frames[i] as Uint8Array);
+      const got = wasm[i];
+      if (!got) throw new Error('missing result');
+      const summary = (r: typeof ref) => (r.ok ? r : { ok: r.ok, drop: r.drop, vni: r.vni });
+      const a = summary({ ...got, outer: { ...got.outer, complete: true } });
+      expect(a, `frame ${i}: ${Buffer.from(frames[i] as Uint8Array).toString('hex')}`).toEqual(
+        summary(ref),
+      );
+      if (got.ok) oks++;
+    }
+    // Both branches must be exercised for the comparison to mean anything.
+    expect(oks).toBeGreaterThan(20_000);
+    expect(frames.length - oks).toBeGreaterThan(10_000);
+  });
+
+  it('full pipeline: verdicts, ports, output bytes and counters agree batch by batch', () => {
+    const dp = createDatapath({ batchSize: 64 });
+    const ref = new ReferenceDatapath(64);
+    configure(dp);
+    configure(ref);
+    dp.macTable.add(2, '02:00:00:00:00:0c', 5, { static: true });
+    ref.addMac(2, '02:00:00:00:00:0c', 5, true);
+    const rand = prng(42);
+    let now = 1000;
+    const seen = new Set<string>();
+    for (let round = 0; round < 120; round++) {
+      const batch = trafficBatch(rand, 1 + randInt(rand, 200));
+      const got = dp.process(batch, now).map(comparable);
+      const want = ref.process(batch, now).map(comparable);
+      for (let i = 0; i < got.length; i++) {
+        expect(
+          got[i],
+          `round ${round} frame ${i} in ${batch[i]?.port}: ${Buffer.from(batch[i]?.data ?? []).toString('hex')}`,
+        ).toEqual(want[i]);
+        seen.add(got[i]?.drop ?? got[i]?.verdict ?? '');
+      }
+      expect(dp.counters(), `counters after round ${round}`).toEqual(ref.counters());
+      now += randInt(rand, 400);
+      if (round % 30 === 29) {
+        expect(dp.macTable.age(now, 2000)).toBe(ref.ageMacTable(now, 2000));
+        expect(dp.macTable.size).toBe(ref.macCount);
+      }
+    }
+    // The traffic must reach every decision the pipeline can make.
+    for (const outcome of [
+      'forward',
+      'flood',
+      'same-port',
+      'flood-limit',
+      'port-not-in-bridge',
+      'vxlan-no-tunnel',
+      'ipv4-bad-checksum',
+    ]) {
+      expect(seen, outcome).toContain(outcome);
+    }
+    const c = dp.counters();
+    expect(c.bridges[1]?.moves).toBeGreaterThan(0);
+    expect(c.ports[9]?.txPackets).toBeGreaterThan(0);
+    expect(c.ports[100]?.rxPackets).toBeGreaterThan(0);
+  });
+});
