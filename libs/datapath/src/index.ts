@@ -17,3 +17,17 @@ export type {
   ParseResult,
 } from './types.js';
 export { parseMac, formatMac, parseIp, formatIp } from './net.js';
+export {
+  readCapture,
+  writePcap,
+  writePcapng,
+  LINKTYPE_ETHERNET,
+  MAX_CAPTURED_LENGTH,
+} from './capture/pcap.js';
+export type { Capture, CapturedPacket, PacketToWrite } from './capture/pcap.js';
+export { describeFrame, frameRecordText } from './capture/describe.js';
+export type { FrameRecord, LayerRecord } from './capture/describe.js';
+export { parseCaptureFiles } from './capture/parse-files.js';
+export type { ParseCaptureOptions, ParseCaptureSummary } from './capture/parse-files.js';
+export { runCaptureThroughPipeline } from './capture/run.js';
+export type { RunCaptureOptions } from './capture/run.js';
