@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Long fuzz campaign: the CI fuzz spec with more frames and a chosen seed.
+//   node scripts/fuzz.mjs [--frames N] [--seed S]      (or: npx nx run datapath:fuzz -- --frames N)
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const args = process.argv.slice(2);
+const value = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const frames = Number(value('--frames', '50000000'));
+const seed = Number(value('--seed', String(Date.now() % 1_000_000)));
+if (!Number.isInteger(frames) || frames <= 0 || !Number.isInteger(seed)) {
+  console.error('usage: fuzz.mjs [--frames N] [--seed S]');
+  process.exit(2);
+}
+console.log(`fuzzing ${frames} frames with seed ${seed}`);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const result = spawnSync('npx', ['vitest', 'run', 'tests/fuzz.spec.ts'], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, DATAPATH_FUZZ_FRAMES: String(frames), DATAPATH_FUZZ_SEED: String(seed) },
+});
+process.exit(result.status ?? 1);

@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createDatapath } from '../src/index.js';
+import { flowFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
+
+// CI runs 1 M frames; scripts/fuzz.mjs runs longer campaigns through the same spec.
+const FRAMES = Number(process.env.DATAPATH_FUZZ_FRAMES ?? 1_000_000);
+const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 7);
+const BATCH = 256;
+const GUARD = 64;
+const GUARD_BYTE = 0xa5;
+
+const sha = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
+
+describe('fuzzing the WebAssembly datapath', () => {
+  it(
+    `${FRAMES} random and mutated frames: no trap, no write outside packet buffers or tables`,
+    { timeout: 600_000 },
+    () => {
+      const dp = createDatapath({ batchSize: BATCH, macBucketsLog2: 8 });
+      dp.addBridge(1, { floodLimit: 1000 });
+      dp.addBridge(2);
+      for (const p of [0, 1, 2, 3]) dp.setPort(p, { bridge: 1 });
+      dp.setPort(4, { bridge: 2 });
+      dp.setPort(6, {});
+      dp.addVxlanTunnel(0, {
+        port: 100,
+        bridge: 1,
+        vni: 5001,
+        local: '192.168.0.1',
+        remote: '192.168.0.2',
+        localMac: '02:00:00:00:aa:01',
+        remoteMac: '02:00:00:00:aa:02',
+        underlayPort: 9,
+      });
+      dp.addVxlanTunnel(1, {
+        port: 101,
+        bridge: 2,
+        vni: 6001,
+        local: 'fd00::1',
+        remote: 'fd00::2',
+        localMac: '02:00:00:00:aa:01',
+        remoteMac: '02:00:00:00:aa:03',
+        underlayPort: 9,
+      });
+      dp.macTable.add(1, '02:00:00:00:00:63', 100, { static: true });
+      dp.macTable.add(2, '02:00:00:00:00:64', 101, { static: true });
+
+      const rand = prng(SEED);
+      const macs = Array.from(
+        { length: 100 },
+        (_, i) => `02:00:00:00:00:${(i + 1).toString(16).padStart(2, '0')}`,
+      );
+      const templates: Uint8Array[] = [];
+      for (let i = 0; i < 3000; i++) templates.push(randomValidFrame(rand, macs));
+      for (let i = 0; i < 500; i++) {
+        const inner = flowFrame({
+          srcMac: macs[randInt(rand, 100)],
+          dstMac: rand() < 0.5 ? '02:00:00:00:00:63' : '02:00:00:00:00:64',
+        });
+        templates.push(
+          rand() < 0.5
+            ? vxlanFrame(inner, 5001)
+            : vxlanFrame(inner, 6001, { v6: true, src: 'fd00::2', dst: 'fd00::1' }),
+        );
+      }
+
+      const r = dp.regions();
+      const mem = () => new Uint8Array(dp.core.memory.buffer);
+      const view = () => new DataView(dp.core.memory.buffer);
+      const guard = new Uint8Array(GUARD).fill(GUARD_BYTE);
+      for (let s = 0; s < r.poolSlots; s++) {
+        const base = r.poolBase + s * r.slotSize;
+        mem().set(guard, base);
+        mem().set(guard, base + r.slotSize - GUARD);
+      }
+      const staticRegion = () => sha(mem().subarray(0, r.portsBase));
+      const configRegion = () => {
+        const m = mem();
+        const bridgeConfig: number[] = [];
+        // Bridge entries hold flood-limiter state (bytes 8..15) next to their configuration.
+        for (let b = 0; b < 256; b++) {
+          const e = r.bridgesBase + b * 64;
+          bridgeConfig.push(...m.subarray(e, e + 8), ...m.subarray(e + 16, e + 64));
+        }
+        return sha(
+          Uint8Array.from([
+            ...m.subarray(r.portsBase, r.bridgesBase),
+            ...bridgeConfig,
+            ...m.subarray(r.tunnelsBase, r.portCountersBase),
+          ]),
+        );
+      };
+      const macRegion = () => sha(mem().subarray(r.macBase, r.macBase + 256 * 80));
+      const staticHash = staticRegion();
+      const configHash = configRegion();
+      const inputVector = new Uint16Array(BATCH).map((_, i) => i);
+
+      const verdicts = [0, 0, 0, 0];
+      const reasons = new Set<number>();
+      let now = 0;
+      let unchangedChecks = 0;
+      for (let done = 0; done < FRAMES; done += BATCH) {
+        const n = Math.min(BATCH, FRAMES - done);
+        const mode = (done / BATCH) % 4; // 0: parse only, 1: unbridged port, 2-3: bridged ports
+        const m = mem();
+        const v = view();
+        for (let slot = 0; slot < n; slot++) {
+          const start = r.poolBase + slot * r.slotSize + r.slotDataStart;
+          // Unbridged-port batches avoid the templates addressed to our VTEPs: decapsulated
+          // frames enter a bridge through the tunnel port and may rightly learn.
+          const t = templates[randInt(rand, mode === 1 ? 3000 : templates.length)] as Uint8Array;
+          m.set(t, start);
+          let len = t.length;
+          const choice = randInt(rand, 20);
+          if (choice < 4) {
+            len = randInt(rand, len + 1);
+          } else if (choice < 9) {
+            const flips = 1 + randInt(rand, 4);
+            for (let k = 0; k < flips; k++) {
+              const at = start + randInt(rand, Math.min(len, 90) || 1);
+              m[at] = rand() < 0.5 ? (m[at] ?? 0) ^ (1 << randInt(rand, 8)) : randInt(rand, 256);
+            }
+          } else if (choice < 11) {
+            len = randInt(rand, 300);
+            for (let k = 0; k < len; k++) m[start + k] = randInt(rand, 256);
+          } else if (choice < 12) {
+            const extra = randInt(rand, 64);
+            for (let k = 0; k < extra; k++) m[start + len + k] = randInt(rand, 256);
+            len += extra;
+          }
+          const d = r.descBase + slot * r.descSize;
+          if (choice === 19 && rand() < 0.5) {
+            // Hostile descriptor: the core must reject it without touching memory.
+            v.setUint32(d, randInt(rand, 0x100000), true);
+            v.setUint32(d + 4, randInt(rand, 0x100000), true);
+            v.setUint16(d + 8, randInt(rand, 0x10000), true);
+          } else {
+            v.setUint32(d, r.slotDataStart, true);
+            v.setUint32(d + 4, len, true);
+            v.setUint16(d + 8, mode === 1 ? 6 : ([0, 1, 2, 3, 4, 9][randInt(rand, 6)] ?? 0), true);
+          }
+        }
+        const before = mode < 2 ? macRegion() : '';
+        dp.processSlots(inputVector.subarray(0, n), now, mode === 0);
+        now += 3;
+        const after = mem();
+        for (let slot = 0; slot < r.poolSlots; slot++) {
+          const base = r.poolBase + slot * r.slotSize;
+          if (
+            Buffer.compare(after.subarray(base, base + GUARD), guard) !== 0 ||
+            Buffer.compare(after.subarray(base + r.slotSize - GUARD, base + r.slotSize), guard) !==
+              0
+          ) {
+            throw new Error(`guard bytes of slot ${slot} overwritten in batch at frame ${done}`);
+          }
+        }
+        if (mode < 2) {
+          expect(
+            macRegion(),
+            `MAC table changed by a batch that must not learn (mode ${mode}, frame ${done})`,
+          ).toBe(before);
+          unchangedChecks++;
+        }
+        const dv = view();
+        for (let slot = 0; slot < n; slot++) {
+          const d = r.descBase + slot * r.descSize;
+          const verdict = dv.getUint8(d + 14);
+          expect(verdict).toBeLessThan(4);
+          verdicts[verdict] = (verdicts[verdict] ?? 0) + 1;
+          if (verdict === 3) reasons.add(dv.getUint8(d + 15));
+          if (verdict === 1 || verdict === 2) {
+            const off = dv.getUint32(d, true);
+            const len = dv.getUint32(d + 4, true);
+            expect(off >= GUARD && off + len <= r.slotSize - GUARD).toBe(true);
+          }
+        }
+        if ((done / BATCH) % 64 === 0) {
+          expect(configRegion()).toBe(configHash);
+          expect(staticRegion()).toBe(staticHash);
+        }
+      }
+      expect(configRegion()).toBe(configHash);
+      expect(staticRegion()).toBe(staticHash);
+      // The campaign must have reached passes, forwards, floods and many distinct drop reasons.
+      const [pass = 0, forward = 0, flood = 0, drop = 0] = verdicts;
+      expect(pass + forward + flood + drop).toBe(FRAMES);
+      expect(Math.min(pass, forward, flood, drop)).toBeGreaterThan(FRAMES / 1000);
+      expect(reasons.size).toBeGreaterThanOrEqual(Math.min(20, FRAMES / 10_000));
+      expect(unchangedChecks).toBeGreaterThan(0);
+      const counters = dp.counters();
+      expect(Object.values(counters.drops).reduce((a, b) => a + b, 0)).toBe(drop);
+    },
+  );
+});
