@@ -58,10 +58,12 @@ export function spawnProcess(
   options: SpawnProcessOptions = {},
 ): SpawnedProcess {
   const maxChars = options.maxBufferChars ?? 4 * 1024 * 1024;
+  // Its own process group, so kill() reaches grandchildren too (a shell's children, npm's node).
   const child: ChildProcess = spawn(cmd, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
   });
   const buffers = { stdout: '', stderr: '' };
   const listeners = new Set<() => void>();
@@ -82,9 +84,19 @@ export function spawnProcess(
       exit ??= { code: 127, signal: null };
       resolve(exit);
     });
-    child.once('close', (code, signal) => {
-      exit ??= { code, signal };
-      resolve(exit);
+    child.once('exit', (code, signal) => {
+      // 'close' waits for stdio to end, which a surviving grandchild holding the pipes can
+      // delay forever; give the last output a moment to arrive, then report the exit anyway.
+      const result = { code, signal };
+      const timer = setTimeout(() => {
+        exit ??= result;
+        resolve(exit);
+      }, 200);
+      child.once('close', () => {
+        clearTimeout(timer);
+        exit ??= result;
+        resolve(exit);
+      });
     });
   }).then((result) => {
     running.delete(handle);
@@ -103,8 +115,13 @@ export function spawnProcess(
     exited,
     hasExited: () => exit !== undefined,
     kill(signal: NodeJS.Signals = 'SIGTERM') {
-      if (exit === undefined && child.exitCode === null && child.signalCode === null)
+      if (exit !== undefined || child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+        else child.kill(signal);
+      } catch {
         child.kill(signal);
+      }
     },
     async stop(graceMs = 5000) {
       handle.kill('SIGTERM');

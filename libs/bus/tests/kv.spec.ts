@@ -1,0 +1,170 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
+import {
+  BusConfigError,
+  connectBus,
+  KvConflictError,
+  KvKeyError,
+  KvValueError,
+  kvBucketName,
+  openKvStore,
+  type KvChange,
+  type KvStore,
+} from '../src/index.js';
+
+const portSpec = z.object({ mtu: z.number().int().positive(), enabled: z.boolean() });
+type PortSpec = z.infer<typeof portSpec>;
+
+describe('KV store', () => {
+  let server: RunningNatsServer;
+  let nc: NatsConnection;
+  let store: KvStore<PortSpec>;
+  beforeAll(async () => {
+    server = await startNatsServer();
+    nc = await connectBus({ servers: server.url });
+    store = await openKvStore(nc, {
+      bucket: kvBucketName('ports', 'dpu0'),
+      schema: portSpec,
+      history: 5,
+    });
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await server?.stop();
+  });
+
+  it('creates a key once and refuses to create it again', async () => {
+    const revision = await store.create('p1', { mtu: 1500, enabled: true });
+    expect(await store.get('p1')).toEqual({ value: { mtu: 1500, enabled: true }, revision });
+    const error = await store.create('p1', { mtu: 9000, enabled: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KvConflictError);
+    expect((error as KvConflictError).retryable).toBe(true);
+    expect((error as Error).message).toBe('kv ports_dpu0/p1 already exists');
+    expect((await store.get('p1'))?.value.mtu).toBe(1500);
+  });
+
+  it('updates with the expected revision and refuses a stale one', async () => {
+    const r1 = await store.create('p2', { mtu: 1500, enabled: true });
+    const r2 = await store.update('p2', { mtu: 9000, enabled: true }, r1);
+    expect(r2).toBeGreaterThan(r1);
+    const error = await store
+      .update('p2', { mtu: 1400, enabled: false }, r1)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KvConflictError);
+    expect((error as KvConflictError).expectedRevision).toBe(r1);
+    expect(await store.get('p2')).toEqual({ value: { mtu: 9000, enabled: true }, revision: r2 });
+  });
+
+  it('deletes only at the expected revision when one is given', async () => {
+    const r1 = await store.create('p3', { mtu: 1500, enabled: true });
+    const r2 = await store.update('p3', { mtu: 1600, enabled: true }, r1);
+    await expect(store.delete('p3', r1)).rejects.toBeInstanceOf(KvConflictError);
+    await store.delete('p3', r2);
+    expect(await store.get('p3')).toBeUndefined();
+    // A deleted key can be created again.
+    expect(await store.create('p3', { mtu: 1700, enabled: false })).toBeGreaterThan(r2);
+  });
+
+  it('validates values on write', async () => {
+    const error = await store.put('bad', { mtu: -1, enabled: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KvValueError);
+    expect((error as KvValueError).issues[0]).toMatch(/^value\.mtu: /);
+    expect(await store.get('bad')).toBeUndefined();
+  });
+
+  it('reports a corrupt stored value as a named error, not a crash', async () => {
+    const raw = await new Kvm(nc).open(kvBucketName('ports', 'dpu0'));
+    await raw.put('corrupt', '{"mtu": "huge"}');
+    await raw.put('not-json', 'this is not json');
+    const error = await store.get('corrupt').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KvValueError);
+    expect((error as KvValueError).key).toBe('corrupt');
+    await expect(store.get('not-json')).rejects.toThrow(/not JSON/);
+    const invalid: string[] = [];
+    const entries = await store.entries((e) => invalid.push(e.key));
+    expect(invalid.sort()).toEqual(['corrupt', 'not-json']);
+    expect(entries.map((e) => e.key)).not.toContain('corrupt');
+    await raw.delete('corrupt');
+    await raw.delete('not-json');
+  });
+
+  it('lists keys and entries that currently have values', async () => {
+    const fresh = await openKvStore(nc, { bucket: 'list-test', schema: portSpec });
+    expect(await fresh.keys()).toEqual([]);
+    expect(await fresh.entries()).toEqual([]);
+    await fresh.create('b', { mtu: 2, enabled: true });
+    await fresh.create('a', { mtu: 1, enabled: true });
+    await fresh.create('gone', { mtu: 3, enabled: true });
+    await fresh.delete('gone');
+    expect(await fresh.keys()).toEqual(['a', 'b']);
+    expect((await fresh.entries()).map((e) => [e.key, e.value.mtu])).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ]);
+  });
+
+  it('watches changes and deletes as they happen', async () => {
+    const watched = await openKvStore(nc, { bucket: 'watch-test', schema: portSpec });
+    await watched.create('before', { mtu: 1, enabled: true });
+    const controller = new AbortController();
+    const changes: Array<KvChange<PortSpec>> = [];
+    const watching = (async () => {
+      for await (const change of watched.watch({ signal: controller.signal })) changes.push(change);
+    })();
+    await waitFor(() => changes.length === 1, { message: 'the initial value' });
+    const r = await watched.create('live', { mtu: 2, enabled: true });
+    await watched.update('live', { mtu: 3, enabled: false }, r);
+    await watched.delete('live');
+    await waitFor(() => changes.length === 4, { message: 'three live changes' });
+    controller.abort();
+    await watching;
+    expect(changes.map((c) => [c.key, c.operation, c.value?.mtu])).toEqual([
+      ['before', 'put', 1],
+      ['live', 'put', 2],
+      ['live', 'put', 3],
+      ['live', 'delete', undefined],
+    ]);
+  });
+
+  it('keeps the configured number of revisions as history', async () => {
+    let revision = await store.create('h', { mtu: 1, enabled: true });
+    for (let mtu = 2; mtu <= 7; mtu++)
+      revision = await store.update('h', { mtu, enabled: true }, revision);
+    const history = await store.history('h');
+    expect(history.map((c) => c.value?.mtu)).toEqual([3, 4, 5, 6, 7]);
+    expect(history.every((c) => c.operation === 'put')).toBe(true);
+  });
+
+  it('sets bucket-wide max age for leases and updates it on reopen', async () => {
+    await openKvStore(nc, { bucket: 'leases', schema: portSpec, maxAgeMs: 5000 });
+    await openKvStore(nc, { bucket: 'leases', schema: portSpec, maxAgeMs: 10_000, history: 2 });
+    const info = await (await jetstreamManager(nc)).streams.info('KV_leases');
+    expect(info.config.max_age).toBe(10_000 * 1_000_000);
+    expect(info.config.max_msgs_per_subject).toBe(2);
+  });
+
+  it('rejects bad bucket names, keys and revisions with named errors', async () => {
+    await expect(openKvStore(nc, { bucket: 'a.b', schema: portSpec })).rejects.toThrow(/^bucket: /);
+    await expect(
+      openKvStore(nc, { bucket: 'ok', schema: portSpec, history: 65 }),
+    ).rejects.toBeInstanceOf(BusConfigError);
+    await expect(store.get('bad key')).rejects.toBeInstanceOf(KvKeyError);
+    await expect(store.get('.leading')).rejects.toBeInstanceOf(KvKeyError);
+    await expect(store.update('p1', { mtu: 1, enabled: true }, 0)).rejects.toThrow(
+      /^expectedRevision: /,
+    );
+  });
+});
+
+describe('kvBucketName', () => {
+  it('joins parts with underscores and replaces characters buckets cannot hold', () => {
+    expect(kvBucketName('opi.network.Port', 'dpu0')).toBe('opi-network-Port_dpu0');
+    expect(kvBucketName('leases')).toBe('leases');
+    expect(() => kvBucketName('kind', '')).toThrow(/part 2 is empty/);
+    expect(() => kvBucketName()).toThrow(KvKeyError);
+  });
+});
