@@ -1,0 +1,2 @@
+// Types for format-json.mjs.
+export function formatJson(value: unknown, path: string): Promise<string>;
