@@ -19,21 +19,6 @@ const run = promisify(execFile);
 const bufBin = createRequire(import.meta.url).resolve('@bufbuild/buf/bin/buf');
 const table = JSON.parse(readFileSync(defaultJsonPath, 'utf8')) as WireTable;
 
-/** Every method answers UNIMPLEMENTED unless `overrides` implements it. */
-function implementation(
-  definition: grpc.ServiceDefinition,
-  overrides: Record<string, grpc.UntypedHandleCall> = {},
-): grpc.UntypedServiceImplementation {
-  return Object.fromEntries(
-    Object.keys(definition).map((method) => [
-      method,
-      overrides[method] ??
-        ((_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
-          callback({ code: grpc.status.UNIMPLEMENTED, details: `${method} is not implemented` })),
-    ]),
-  );
-}
-
 describe('generated gRPC services', () => {
   it('opiServices holds the 16 OPI services, each with the agent that serves it', () => {
     const byAgent = Object.fromEntries(
@@ -124,7 +109,8 @@ describe('a server built from the generated code', () => {
           });
         }) as grpc.UntypedHandleCall;
       }
-      server.addService(definition, implementation(definition, overrides));
+      // Methods without a handler answer UNIMPLEMENTED (grpc-js default), as in the agents.
+      server.addService(definition, overrides);
     }
     new ReflectionService(loadOpiPackageDefinition()).addToServer(server);
     const port = await new Promise<number>((resolve, reject) =>
@@ -240,11 +226,51 @@ describe('a server built from the generated code', () => {
     client.close();
   });
 
-  it('an RPC without implementation answers UNIMPLEMENTED', async () => {
+  it('an RPC registered without a handler answers UNIMPLEMENTED', async () => {
     const client = dynamicClient('opi_api.security.v1', 'IPsecService');
     await expect(call(client, 'IPsecVersion', {})).rejects.toMatchObject({
       code: grpc.status.UNIMPLEMENTED,
     });
+    client.close();
+  });
+
+  it('garbage bytes and out-of-range 64-bit values get an error status, and the server keeps serving', async () => {
+    // A raw client that sends whatever bytes it is given, bypassing any encoder.
+    const RawClient = grpc.makeGenericClientConstructor(
+      {
+        terminate: {
+          path: '/opi_api.security.v1.IPsecService/IPsecTerminate',
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (bytes: Buffer) => bytes,
+          requestDeserialize: (bytes: Buffer) => bytes,
+          responseSerialize: (bytes: Buffer) => bytes,
+          responseDeserialize: (bytes: Buffer) => bytes,
+        },
+      },
+      'Raw',
+    );
+    const raw = new RawClient(
+      address,
+      grpc.credentials.createInsecure(),
+    ) as unknown as DynamicClient;
+    // Field 1 (string) claiming 100 bytes that are not there.
+    await expect(call(raw, 'terminate', Buffer.from([0x0a, 0x64, 0x41]))).rejects.toMatchObject({
+      code: grpc.status.INTERNAL,
+    });
+    // child_id (uint64, field 3) = 2^63: beyond what forceLong=number can represent.
+    const huge = Buffer.from([0x18, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]);
+    await expect(call(raw, 'terminate', huge)).rejects.toMatchObject({
+      code: grpc.status.INTERNAL,
+    });
+    raw.close();
+    const client = dynamicClient('opi_api.storage.v1', 'MallocVolumeService');
+    await expect(
+      call(client, 'CreateMallocVolume', {
+        malloc_volume: { block_size: 512 },
+        malloc_volume_id: 'after',
+      }),
+    ).resolves.toMatchObject({ name: 'volumes/after' });
     client.close();
   });
 
