@@ -1,25 +1,7 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
 import { BusConfigError, BusConnectError, connectBus, redactUrl } from '../src/index.js';
-
-/** A pino logger writing JSON lines into an array, for assertions on what was logged. */
-function memoryLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
-        lines.push(JSON.parse(line));
-      callback();
-    },
-  });
-  return {
-    logger: pino({ level: 'debug' }, stream),
-    lines,
-    text: () => lines.map((l) => JSON.stringify(l)).join('\n'),
-  };
-}
+import { memoryLogger } from './support/memory-logger.js';
 
 describe('connectBus', () => {
   let server: RunningNatsServer;
