@@ -303,14 +303,11 @@ export function randomValidFrame(
       ),
     );
   }
-  return flowFrame({
-    srcMac,
-    dstMac,
-    vlans,
-    v6: rand() < 0.3,
-    l4,
-    src: `10.0.${randInt(rand, 4)}.${randInt(rand, 256)}`,
-  });
+  const v6 = rand() < 0.3;
+  const src = v6
+    ? `2001:db8::${randInt(rand, 65536).toString(16)}`
+    : `10.0.${randInt(rand, 4)}.${randInt(rand, 256)}`;
+  return flowFrame({ srcMac, dstMac, vlans, v6, l4, src });
 }
 
 /** Mutates a frame: bit flips, byte stores, truncation, extension or a random replacement. */
