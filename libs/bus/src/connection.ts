@@ -149,8 +149,11 @@ function normalizeServers(servers: string | string[]): string[] {
   if (list.length === 0)
     throw new BusConfigError('servers', 'at least one NATS server URL is required');
   for (const server of list) {
-    if (!/^(nats|tls|wss?):\/\/|^[^:/]+(:\d+)?$/.test(server)) {
-      throw new BusConfigError('servers', `${redactUrl(server)} is not a nats:// URL or host:port`);
+    if (/\s/.test(server) || (server.includes('://') && !/^(nats|tls|wss?):\/\//.test(server))) {
+      throw new BusConfigError(
+        'servers',
+        `${redactUrl(server)} is not a nats://, tls://, ws:// URL or host:port`,
+      );
     }
   }
   return list;

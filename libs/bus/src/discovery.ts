@@ -183,6 +183,21 @@ export async function registerAgentInstance(
   await nc.flush();
   const timer = setInterval(() => publishHeartbeat(currentHealth()), intervalMs);
   timer.unref();
+  // After a reconnect the server may be a fresh one (or lost its JetStream state): make sure the
+  // heartbeat stream exists again and announce ourselves at once instead of at the next tick.
+  const statusEvents = nc.status();
+  void (async () => {
+    for await (const status of statusEvents) {
+      if (status.type !== 'reconnect') continue;
+      await ensureHeartbeatStream(nc).catch((error: unknown) =>
+        logger.warn(
+          { err: (error as Error).message },
+          'heartbeat stream unavailable after reconnect',
+        ),
+      );
+      publishHeartbeat(currentHealth());
+    }
+  })();
   logger.info(
     { name, nodeId, instanceId, serviceId: service.info().id, intervalMs },
     'agent instance registered',
@@ -197,6 +212,8 @@ export async function registerAgentInstance(
     stop() {
       stopping ??= (async () => {
         clearInterval(timer);
+        // The status iterator is a QueuedIterator at runtime; stopping it unregisters the listener.
+        (statusEvents as { stop?: () => void }).stop?.();
         publishHeartbeat('NOT_SERVING');
         if (!service.isStopped) await service.stop();
         if (!nc.isClosed()) await nc.flush().catch(() => undefined);
@@ -208,7 +225,7 @@ export async function registerAgentInstance(
 }
 
 /**
- * ensureHeartbeatStream creates the memory stream keeping the last heartbeat per instance
+ * ensureHeartbeatStream creates the stream keeping the last heartbeat per instance
  * (`opi.*.hb.>`, one message per subject, {@link HEARTBEAT_RETENTION_MS} max age). Idempotent.
  */
 export async function ensureHeartbeatStream(nc: NatsConnection): Promise<void> {
@@ -223,7 +240,8 @@ export async function ensureHeartbeatStream(nc: NatsConnection): Promise<void> {
     await jsm.streams.add({
       name: HEARTBEAT_STREAM,
       subjects: [subjects.allHeartbeats()],
-      storage: StorageType.Memory,
+      // File storage: a memory stream vanishes, definition included, when the server restarts.
+      storage: StorageType.File,
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
       max_msgs_per_subject: 1,

@@ -101,6 +101,9 @@ describe('connectBus', () => {
 
   it('names the option that is wrong', async () => {
     await expect(connectBus({ servers: '' })).rejects.toThrow(/^servers: at least one/);
+    await expect(connectBus({ servers: 'http://127.0.0.1:4222' })).rejects.toThrow(
+      /^servers: http:/,
+    );
     await expect(connectBus({ servers: server.url, user: 'only-user' })).rejects.toThrow(
       /^password: /,
     );

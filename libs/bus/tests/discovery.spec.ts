@@ -308,3 +308,37 @@ describe('agent discovery', () => {
     expect(Date.now() - killedAt).toBeLessThan(10_000);
   });
 });
+
+describe('agent discovery across a server restart', () => {
+  let server: RunningNatsServer;
+  afterAll(() => server?.stop());
+
+  it('finds the instance and its stored heartbeat again after the server restarts', async () => {
+    server = await startNatsServer();
+    const agent = await connectBus({ servers: server.url, reconnectTimeWaitMs: 100 });
+    const registration = await registerAgentInstance(agent, {
+      name: 'network-agent',
+      version: '0.1.0',
+      nodeId: 'dpu-restart',
+      endpoint: '127.0.0.1:1',
+      heartbeatIntervalMs: 60_000,
+      health: () => 'SERVING',
+    });
+    await server.restart();
+    const viewer = await connectBus({ servers: server.url });
+    try {
+      const [found] = await waitFor(
+        async () => {
+          const agents = await discoverAgents(viewer, { nodeId: 'dpu-restart', timeoutMs: 200 });
+          return agents.length === 1 ? agents : undefined;
+        },
+        { message: 'the instance after the restart' },
+      );
+      expect(found).toMatchObject({ id: registration.instanceId, healthy: true });
+    } finally {
+      await registration.stop();
+      await viewer.close();
+      await agent.close();
+    }
+  });
+});
