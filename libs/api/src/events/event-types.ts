@@ -64,12 +64,12 @@ export function parseEventData<T extends EventType>(type: T, data: unknown): Eve
 }
 
 /**
- * eventJsonSchema returns the JSON Schema (draft 2020-12) of the data of `type`; the committed
+ * eventJsonSchema returns the JSON Schema (draft-07, the most widely supported draft) of the data of `type`; the committed
  * files in libs/api/schemas/ are exactly these.
  */
 export function eventJsonSchema(type: EventType): Record<string, unknown> {
   const schema = z.toJSONSchema(eventDataSchemas[type], {
-    target: 'draft-2020-12',
+    target: 'draft-7',
     // The wire form a subscriber validates; tolerant of fields a later v1 publisher may add.
     io: 'input',
   });
