@@ -27,7 +27,7 @@ import type {
   SviSpec,
   VrfSpec,
 } from '@opi/hal';
-import { IpRoute } from './iproute.js';
+import { CommandPlan, IpRoute } from './iproute.js';
 import {
   ROUTE_PROTOCOL,
   RULE_PRIORITY,
@@ -37,7 +37,7 @@ import {
 } from './ownership.js';
 import type { OwnedRole, OwnerMark } from './ownership.js';
 import { Snapshot } from './snapshot.js';
-import type { KernelLink } from './snapshot.js';
+import type { FdbRecord, KernelLink } from './snapshot.js';
 
 /**
  * LINUX_CAPABILITIES: what this kernel offers (see toolchain notes): bridges without VLAN
@@ -70,15 +70,6 @@ export interface LinuxNetworkDeviceOptions {
   capabilities?: NetworkCapabilities;
 }
 
-interface FdbRecord {
-  mac?: string;
-  ifname?: string;
-  dst?: string;
-  master?: string;
-  flags?: string[];
-  state?: string;
-}
-
 interface NeighRecord {
   dst?: string;
   dev?: string;
@@ -100,6 +91,8 @@ export class LinuxNetworkDevice implements NetworkDevice {
   readonly #portNames: ReadonlySet<string> | undefined;
   readonly #fence = new FencingGuard();
   #tail: Promise<unknown> = Promise.resolve();
+  /** Writes of the running operation (operations run one at a time). */
+  #plan = new CommandPlan();
 
   constructor(options: LinuxNetworkDeviceOptions = {}) {
     this.#ip = new IpRoute(options.netns);
@@ -149,6 +142,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
     return this.#serially(async () => {
       this.#fence.admit(fence);
       const snapshot = await Snapshot.take(this.#ip);
+      this.#plan = new CommandPlan();
       switch (kind) {
         case 'bridge':
           await this.#applyBridge(desired as BridgeSpec, snapshot);
@@ -163,6 +157,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
           await this.#applySvi(desired as SviSpec, snapshot);
           break;
       }
+      await this.#plan.execute(this.#ip);
       const realized = await this.#read(kind, desired.id, await Snapshot.take(this.#ip));
       if (!realized) {
         throw new DeviceError(
@@ -179,16 +174,22 @@ export class LinuxNetworkDevice implements NetworkDevice {
     return this.#serially(async () => {
       this.#fence.admit(fence);
       const snapshot = await Snapshot.take(this.#ip);
+      this.#plan = new CommandPlan();
       switch (kind) {
         case 'bridge':
-          return this.#removeBridge(id, snapshot);
+          await this.#removeBridge(id, snapshot);
+          break;
         case 'bridgePort':
-          return this.#removeBridgePort(id, snapshot);
+          await this.#removeBridgePort(id, snapshot);
+          break;
         case 'vrf':
-          return this.#removeVrf(id, snapshot);
+          await this.#removeVrf(id, snapshot);
+          break;
         case 'svi':
-          return this.#removeSvi(id, snapshot);
+          await this.#removeSvi(id, snapshot);
+          break;
       }
+      await this.#plan.execute(this.#ip);
     });
   }
 
@@ -225,12 +226,9 @@ export class LinuxNetworkDevice implements NetworkDevice {
         const bridgeId = bridgeLink.owner?.id ?? '';
         if (filter.bridge !== undefined && filter.bridge !== bridgeId) continue;
         const vxlanName = snapshot.owned('bridge-vxlan', bridgeId)?.name;
-        const records = await this.#ip.json<FdbRecord>('bridge', [
-          'fdb',
-          'show',
-          'br',
-          bridgeLink.name,
-        ]);
+        const records = (await snapshot.fdb()).filter(
+          (record) => record.master === bridgeLink.name || record.ifname === vxlanName,
+        );
         for (const record of records) {
           const entry = macEntryOf(record, bridgeId, bridgeLink.name, vxlanName);
           if (entry) entries.push(entry);
@@ -306,7 +304,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
     const existing = snapshot.owned('bridge', spec.id);
     const name = existing?.name ?? (await this.#createOwned('bridge', spec.id, snapshot));
     const attrs = { ...existing?.owner?.attrs, vlan: String(spec.vlanId) };
-    await this.#ip.run('ip', [
+    this.#plan.ip([
       'link',
       'set',
       'dev',
@@ -327,7 +325,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
     if (vxlan?.vxlan && vxlan.master === link.name) {
       spec.vni = vxlan.vxlan.vni;
       if (vxlan.vxlan.local) spec.vtepAddress = vxlan.vxlan.local;
-      spec.remoteVteps = await this.#floodTargets(vxlan.name);
+      spec.remoteVteps = await snapshot.floodTargets(vxlan.name);
       deviceRefs['vxlan'] = vxlan.name;
     }
     return { kind: 'bridge', spec, deviceRefs };
@@ -345,8 +343,8 @@ export class LinuxNetworkDevice implements NetworkDevice {
     }
     const svi = link.owner?.attrs['svi'];
     if (svi) throw new DeviceError('IN_USE', `bridge ${id} still carries SVI ${svi}`, true);
-    if (vxlan) await this.#ip.run('ip', ['link', 'del', 'dev', vxlan.name]);
-    await this.#ip.run('ip', ['link', 'del', 'dev', link.name]);
+    if (vxlan) this.#plan.ip(['link', 'del', 'dev', vxlan.name]);
+    this.#plan.ip(['link', 'del', 'dev', link.name]);
   }
 
   // ---- VXLAN tunnels (of bridges and of VRFs) --------------------------------------------
@@ -361,7 +359,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
   ): Promise<void> {
     const existing = snapshot.owned(role, id);
     if (spec.vni === undefined) {
-      if (existing) await this.#ip.run('ip', ['link', 'del', 'dev', existing.name]);
+      if (existing) this.#plan.ip(['link', 'del', 'dev', existing.name]);
       return;
     }
     const reusable =
@@ -369,7 +367,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
       existing.vxlan.vni === spec.vni &&
       existing.vxlan.local === spec.vtepAddress &&
       existing.vxlan.port === VXLAN_UDP_PORT;
-    if (existing && !reusable) await this.#ip.run('ip', ['link', 'del', 'dev', existing.name]);
+    if (existing && !reusable) this.#plan.ip(['link', 'del', 'dev', existing.name]);
     const name = existing && reusable ? existing.name : ownedInterfaceName(role, id);
     if (!reusable) {
       const foreign = snapshot.byName(name);
@@ -377,7 +375,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
         throw new DeviceError('CONFLICT', `interface ${name} exists and is not ours`, false);
       }
       const local = spec.vtepAddress ? ['local', spec.vtepAddress] : [];
-      await this.#ip.run('ip', [
+      this.#plan.ip([
         'link',
         'add',
         name,
@@ -390,7 +388,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
         ...local,
       ]);
     }
-    await this.#ip.run('ip', [
+    this.#plan.ip([
       'link',
       'set',
       'dev',
@@ -401,14 +399,14 @@ export class LinuxNetworkDevice implements NetworkDevice {
       masterName,
       'up',
     ]);
-    const current = reusable ? await this.#floodTargets(name) : [];
+    const current = reusable ? await snapshot.floodTargets(name) : [];
     for (const remote of remoteVteps) {
       if (current.includes(remote)) continue;
-      await this.#ip.run('bridge', ['fdb', 'append', FLOOD_MAC, 'dev', name, 'dst', remote]);
+      this.#plan.bridge(['fdb', 'append', FLOOD_MAC, 'dev', name, 'dst', remote]);
     }
     for (const remote of current) {
       if (remoteVteps.includes(remote)) continue;
-      await this.#ip.run('bridge', ['fdb', 'del', FLOOD_MAC, 'dev', name, 'dst', remote]);
+      this.#plan.bridge(['fdb', 'del', FLOOD_MAC, 'dev', name, 'dst', remote]);
     }
   }
 
@@ -423,15 +421,6 @@ export class LinuxNetworkDevice implements NetworkDevice {
         : `interface ${clash.name}`;
       throw new DeviceError('CONFLICT', `VNI ${vni} is already used by ${holder}`, false);
     }
-  }
-
-  async #floodTargets(vxlanName: string): Promise<string[]> {
-    const records = await this.#ip.json<FdbRecord>('bridge', ['fdb', 'show', 'dev', vxlanName]);
-    const targets = records
-      .filter((record) => record.mac === FLOOD_MAC && record.dst)
-      .map((record) => canonicalIpAddress(record.dst ?? ''))
-      .filter((address): address is string => address !== undefined);
-    return [...new Set(targets)].sort();
   }
 
   // ---- bridge ports ---------------------------------------------------------------------
@@ -467,7 +456,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
     for (const previous of snapshot.allOwned('port')) {
       if (previous.owner?.id === spec.id && previous !== target) await this.#releasePort(previous);
     }
-    await this.#ip.run('ip', [
+    this.#plan.ip([
       'link',
       'set',
       'dev',
@@ -498,8 +487,8 @@ export class LinuxNetworkDevice implements NetworkDevice {
   }
 
   async #releasePort(link: KernelLink): Promise<void> {
-    await this.#ip.run('ip', ['link', 'set', 'dev', link.name, 'nomaster']);
-    await this.#ip.run('ip', ['link', 'set', 'dev', link.name, 'alias', '']);
+    this.#plan.ip(['link', 'set', 'dev', link.name, 'nomaster']);
+    this.#plan.ip(['link', 'set', 'dev', link.name, 'alias', '']);
   }
 
   // ---- VRFs -----------------------------------------------------------------------------
@@ -508,7 +497,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
     this.#requireFreeVni('vrf-vxlan', spec.id, spec.vni, snapshot);
     const existing = snapshot.owned('vrf', spec.id);
     const name = existing?.name ?? (await this.#createOwned('vrf', spec.id, snapshot));
-    await this.#ip.run('ip', [
+    this.#plan.ip([
       'link',
       'set',
       'dev',
@@ -556,12 +545,12 @@ export class LinuxNetworkDevice implements NetworkDevice {
     if (table !== undefined) {
       const present = link.addresses.map((address) => address.prefix);
       await this.#setAddresses(link.name, present, [], table, snapshot);
-      await this.#ip.runIgnoringFailure('ip', ['-4', 'route', 'flush', 'table', String(table)]);
-      await this.#ip.runIgnoringFailure('ip', ['-6', 'route', 'flush', 'table', String(table)]);
+      this.#plan.ipMaybe(['-4', 'route', 'flush', 'table', String(table)]);
+      this.#plan.ipMaybe(['-6', 'route', 'flush', 'table', String(table)]);
     }
     const vxlan = snapshot.owned('vrf-vxlan', id);
-    if (vxlan) await this.#ip.run('ip', ['link', 'del', 'dev', vxlan.name]);
-    await this.#ip.run('ip', ['link', 'del', 'dev', link.name]);
+    if (vxlan) this.#plan.ip(['link', 'del', 'dev', vxlan.name]);
+    this.#plan.ip(['link', 'del', 'dev', link.name]);
   }
 
   // ---- SVIs -----------------------------------------------------------------------------
@@ -594,7 +583,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
       }
     }
     const owner = bridgeLink.owner as OwnerMark;
-    await this.#ip.run('ip', [
+    this.#plan.ip([
       'link',
       'set',
       'dev',
@@ -648,20 +637,13 @@ export class LinuxNetworkDevice implements NetworkDevice {
       await this.#flushRoutesOf(link.name, table);
     } else {
       for (const address of link.addresses) {
-        await this.#ip.run('ip', ['address', 'del', address.prefix, 'dev', link.name]);
+        this.#plan.ip(['address', 'del', address.prefix, 'dev', link.name]);
       }
     }
     await this.#unsteer(link.name, snapshot);
     const owner = link.owner as OwnerMark;
     const { svi: _svi, ...attrs } = owner.attrs;
-    await this.#ip.run('ip', [
-      'link',
-      'set',
-      'dev',
-      link.name,
-      'alias',
-      encodeOwnerMark({ ...owner, attrs }),
-    ]);
+    this.#plan.ip(['link', 'set', 'dev', link.name, 'alias', encodeOwnerMark({ ...owner, attrs })]);
   }
 
   // ---- shared pieces ----------------------------------------------------------------------
@@ -671,7 +653,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
     if (snapshot.byName(name)) {
       throw new DeviceError('CONFLICT', `interface ${name} exists and is not ours`, false);
     }
-    await this.#ip.run('ip', ['link', 'add', name, 'type', 'bridge']);
+    this.#plan.ip(['link', 'add', name, 'type', 'bridge']);
     return name;
   }
 
@@ -695,7 +677,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
   }
 
   async #addRule(family: 4 | 6, selector: readonly string[], table: number): Promise<void> {
-    await this.#ip.run('ip', [
+    this.#plan.ip([
       `-${family}`,
       'rule',
       'add',
@@ -710,7 +692,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
   }
 
   async #deleteRule(family: 4 | 6, selector: readonly string[], table: number): Promise<void> {
-    await this.#ip.runIgnoringFailure('ip', [
+    this.#plan.ipMaybe([
       `-${family}`,
       'rule',
       'del',
@@ -726,15 +708,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
 
   async #flushRoutesOf(device: string, table: number): Promise<void> {
     for (const family of ['-4', '-6']) {
-      await this.#ip.runIgnoringFailure('ip', [
-        family,
-        'route',
-        'flush',
-        'table',
-        String(table),
-        'dev',
-        device,
-      ]);
+      this.#plan.ipMaybe([family, 'route', 'flush', 'table', String(table), 'dev', device]);
     }
   }
 
@@ -752,8 +726,8 @@ export class LinuxNetworkDevice implements NetworkDevice {
   ): Promise<void> {
     for (const prefix of present) {
       if (desired.includes(prefix)) continue;
-      await this.#ip.run('ip', ['address', 'del', prefix, 'dev', device]);
-      await this.#ip.runIgnoringFailure('ip', [
+      this.#plan.ip(['address', 'del', prefix, 'dev', device]);
+      this.#plan.ipMaybe([
         'route',
         'del',
         prefixNetwork(prefix),
@@ -769,9 +743,9 @@ export class LinuxNetworkDevice implements NetworkDevice {
     for (const prefix of desired) {
       const family = ipFamilyOf(prefix);
       if (!present.includes(prefix)) {
-        await this.#ip.run('ip', ['address', 'add', prefix, 'dev', device, 'noprefixroute']);
+        this.#plan.ip(['address', 'add', prefix, 'dev', device, 'noprefixroute']);
       }
-      await this.#ip.run('ip', [
+      this.#plan.ip([
         `-${family}`,
         'route',
         'replace',

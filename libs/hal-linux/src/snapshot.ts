@@ -120,12 +120,40 @@ function parseLink(raw: RawLink): KernelLink {
 /** KINDS_NEVER_PORTS are link kinds that are infrastructure, not device ports. */
 const KINDS_NEVER_PORTS = new Set(['bridge', 'vxlan', 'vrf', 'dummy', 'geneve', 'gre', 'ipip']);
 
+/** FdbRecord is one forwarding entry as `bridge -json fdb show` prints it. */
+export interface FdbRecord {
+  mac?: string;
+  ifname?: string;
+  dst?: string;
+  master?: string;
+  flags?: string[];
+  state?: string;
+}
+
 /** Snapshot is the namespace's links and this backend's policy rules at one moment. */
 export class Snapshot {
+  #fdb: Promise<FdbRecord[]> | undefined;
+
   private constructor(
+    private readonly ip: IpRoute,
     readonly links: readonly KernelLink[],
     readonly rules: readonly KernelRule[],
   ) {}
+
+  /** Snapshot.fdb reads the whole forwarding database once, on first use. */
+  fdb(): Promise<FdbRecord[]> {
+    this.#fdb ??= this.ip.json<FdbRecord>('bridge', ['fdb', 'show']);
+    return this.#fdb;
+  }
+
+  /** Snapshot.floodTargets lists the head-end replication targets of a vxlan device. */
+  async floodTargets(vxlanName: string): Promise<string[]> {
+    const targets = (await this.fdb())
+      .filter((record) => record.ifname === vxlanName && record.mac === '00:00:00:00:00:00')
+      .map((record) => (record.dst ? canonicalIpAddress(record.dst) : undefined))
+      .filter((address): address is string => address !== undefined);
+    return [...new Set(targets)].sort();
+  }
 
   /** Snapshot.take reads links and rules from the namespace. */
   static async take(ip: IpRoute): Promise<Snapshot> {
@@ -148,7 +176,7 @@ export class Snapshot {
         else if (src) rules.push({ family, table, src });
       }
     }
-    return new Snapshot(links.map(parseLink), rules);
+    return new Snapshot(ip, links.map(parseLink), rules);
   }
 
   /** Snapshot.byName finds a link by interface name. */
