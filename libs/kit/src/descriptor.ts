@@ -86,6 +86,11 @@ export interface ResourceKindSpec<T = unknown> {
   plural: string;
   /** Companion of the resource message (ts-proto). */
   message: MessageFns<T>;
+  /**
+   * Fully qualified proto message name (`opi_api.storage.v1.NullVolume`), used in events.
+   * Defaults to the service's package plus the kind.
+   */
+  messageType?: string;
   /** gRPC service that carries the kind's RPCs (optional for tests that use the store directly). */
   service?: grpc.ServiceDefinition;
   /** Canonical name template (what responses carry) and accepted aliases. */
@@ -135,6 +140,14 @@ export interface ResourceKind<T = unknown> extends ResourceKindSpec<T> {
   /** Top-level JSON fields of the message (from an empty message), for mask validation. */
   readonly fields: ReadonlySet<string>;
   readonly payloadVersion: number;
+  readonly messageType: string;
+}
+
+/** The proto package of a service definition, from any method path (`/pkg.Service/Rpc`). */
+function servicePackage(service: grpc.ServiceDefinition | undefined): string | undefined {
+  const path = service ? Object.values(service)[0]?.path : undefined;
+  const match = path ? /^\/(.+)\.[A-Za-z0-9]+\//.exec(path) : null;
+  return match?.[1];
 }
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
@@ -161,6 +174,7 @@ export function defineResourceKind<T>(spec: ResourceKindSpec<T>): ResourceKind<T
     command: spec.cli?.command ?? kebab(spec.kind),
     fields,
     payloadVersion: spec.schemaVersion ?? 1,
+    messageType: spec.messageType ?? `${servicePackage(spec.service) ?? 'opi_api'}.${spec.kind}`,
   };
 }
 

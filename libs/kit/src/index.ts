@@ -1,4 +1,6 @@
 // Public API of @opi/kit: everything importable from outside is listed here.
+export { startResourceAgent } from './agent.js';
+export type { KitAgentContext, ResourceAgent, ResourceAgentOptions } from './agent.js';
 export { backoffDelay, defaultBackoff } from './backoff.js';
 export type { BackoffPolicy } from './backoff.js';
 export { Controller, isTerminal } from './controller.js';
@@ -39,6 +41,8 @@ export {
   unavailable,
 } from './errors.js';
 export { applyFieldMask } from './field-mask.js';
+export { createResourceServices, toGrpcError } from './grpc.js';
+export type { ResourceService, ResourceServicesOptions, StatsProvider } from './grpc.js';
 export type { FieldMaskOptions } from './field-mask.js';
 export { JsonBucket, KvConflictError } from './kv.js';
 export type { BucketChange, Versioned } from './kv.js';
@@ -58,14 +62,12 @@ export {
   desiredBucketName,
   observationOf,
   RECORD_VERSION,
-  resourceEventSubject,
   ResourceStore,
   statusBucketName,
 } from './store.js';
 export type {
   CallOptions,
   ListQuery,
-  ResourceEvent,
   ResourceStoreOptions,
   StoredResource,
   StoredStatus,

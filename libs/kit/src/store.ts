@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  eventTypes,
+  resourceChangedEventSchema,
+  statusChangedEventSchema,
+  type ResourcePhase,
+} from '@opi/api';
+import { createEventPublisher, type EventPublisher } from '@opi/bus';
 import type { ComponentObservation, JsonObject, Observation, ResourceKind } from './descriptor.js';
 import {
   aborted,
@@ -54,25 +61,6 @@ export interface StoredStatus {
   updateTime: string;
 }
 
-/** ResourceEvent is published on the bus for every change of desired or observed state. */
-export interface ResourceEvent {
-  type: 'created' | 'updated' | 'deleting' | 'deleted' | 'status';
-  kind: string;
-  name: string;
-  nodeId: string;
-  generation: number;
-  observedGeneration?: number;
-  phase?: Observation['phase'];
-  time: string;
-}
-
-/** resourceEventSubject is the NATS subject of a kind's events on a node. */
-export const resourceEventSubject = (
-  nodeId: string,
-  kind: string,
-  type: ResourceEvent['type'] | '*' = '*',
-) => `opi.${nodeId}.events.resource.${kind}.${type}`;
-
 /** Options of a mutating call. */
 export interface CallOptions {
   /** Epoch milliseconds after which a call waiting for the device gives up. */
@@ -92,6 +80,10 @@ export interface ResourceStoreOptions {
   kinds: ReadonlyArray<ResourceKind<never>> | ReadonlyArray<ResourceKind>;
   /** Default wait for synchronous kinds when a call has no deadline. */
   defaultWaitMs?: number;
+  /** Agent name in event subjects (`opi.<node>.evt.<agent>.<type>`). Default `kit`. */
+  agent?: string;
+  /** Publish events through JetStream (the event stream must exist). Default false. */
+  persistEvents?: boolean;
 }
 
 interface Claim {
@@ -125,7 +117,8 @@ export class ResourceStore {
   private readonly watchAbort = new AbortController();
 
   private constructor(
-    private readonly nc: NatsConnection,
+    private readonly events: EventPublisher,
+    private readonly persistEvents: boolean,
     readonly nodeId: string,
     private readonly claims: JsonBucket<Claim>,
     private readonly defaultWaitMs: number,
@@ -134,7 +127,15 @@ export class ResourceStore {
   /** open binds (creating if needed) the buckets of every kind. */
   static async open(nc: NatsConnection, options: ResourceStoreOptions): Promise<ResourceStore> {
     const claims = await JsonBucket.open<Claim>(nc, claimsBucketName(options.nodeId));
-    const store = new ResourceStore(nc, options.nodeId, claims, options.defaultWaitMs ?? 10_000);
+    const agent = options.agent ?? 'kit';
+    const events = createEventPublisher(nc, { nodeId: options.nodeId, source: agent, agent });
+    const store = new ResourceStore(
+      events,
+      options.persistEvents ?? false,
+      options.nodeId,
+      claims,
+      options.defaultWaitMs ?? 10_000,
+    );
     for (const kind of options.kinds as ReadonlyArray<ResourceKind>) {
       if (store.byKind.has(kind.kind)) throw new Error(`kind ${kind.kind} declared twice`);
       store.byKind.set(kind.kind, kind);
@@ -295,7 +296,7 @@ export class ResourceStore {
         await this.release(claims, kind, key);
         throw error;
       }
-      this.publish(kind, 'created', record);
+      this.publish(kind, 'created', record, revision);
       if (!kind.status) {
         const outcome = await this.waitForDevice(kind, key, record.generation, options);
         if (outcome !== 'applied') {
@@ -382,7 +383,7 @@ export class ResourceStore {
         key,
         resource,
       );
-      this.publish(kind, 'updated', record);
+      this.publish(kind, 'updated', record, revision);
       if (!kind.status) {
         const outcome = await this.waitForDevice(kind, key, record.generation, options);
         if (outcome !== 'applied') {
@@ -394,7 +395,7 @@ export class ResourceStore {
           };
           await this.desiredBucket(kind.kind)
             .update(key, restored, revision)
-            .then(() => this.publish(kind, 'updated', restored))
+            .then((restoredRevision) => this.publish(kind, 'updated', restored, restoredRevision))
             .catch(() => undefined);
           throw outcome;
         }
@@ -439,7 +440,7 @@ export class ResourceStore {
           if (error instanceof KvConflictError) continue;
           throw error;
         }
-        this.publish(kind, 'deleting', record);
+        this.publish(kind, 'updated', record, revision);
       }
       if (kind.status) return;
       const outcome = await this.waitForDevice(kind, key, record.generation, options);
@@ -475,7 +476,7 @@ export class ResourceStore {
     const kind = this.kind(kindName);
     const full: StoredStatus = { recordVersion: RECORD_VERSION, updateTime: now(), ...status };
     await this.statusBucket(kind.kind).put(key, full);
-    this.publish(kind, 'status', record, full);
+    this.publishStatus(kind, record, full);
   }
 
   /**
@@ -499,7 +500,7 @@ export class ResourceStore {
         key,
         undefined,
       );
-      this.publish(kind, 'deleted', record.value);
+      this.publish(kind, 'deleted', record.value, record.revision);
     }
   }
 
@@ -597,6 +598,8 @@ export class ResourceStore {
     // Round-trip through the message so stored JSON is canonical (defaults dropped, enums named).
     const resource = kind.message.toJSON(message as never) as JsonObject;
     delete resource['name'];
+    const badNumber = nonFinitePath(resource);
+    if (badNumber) throw invalidArgument(`${field}.${snakePath(badNumber)}`, 'must be a number');
     for (const path of kind.required ?? []) {
       if (isEmptyValue(getPath(resource, path)))
         throw invalidArgument(`${field}.${snakePath(path)}`, 'required');
@@ -895,28 +898,71 @@ export class ResourceStore {
     return out;
   }
 
+  private withoutWriteOnly(kind: ResourceKind, resource: JsonObject): JsonObject {
+    const copy: JsonObject = cloneJson(resource);
+    for (const path of kind.writeOnly ?? []) setPath(copy, path, undefined);
+    return copy;
+  }
+
+  /** Publishes `io.opi.resource.changed.v1`; never fails a write that KV already stored. */
   private publish(
     kind: ResourceKind,
-    type: ResourceEvent['type'],
+    change: 'created' | 'updated' | 'deleted',
     record: StoredResource,
-    status?: StoredStatus,
+    revision: number,
   ) {
-    const event: ResourceEvent = {
-      type,
+    const data = {
       kind: kind.kind,
+      messageType: kind.messageType,
       name: record.name,
-      nodeId: this.nodeId,
+      revision,
       generation: record.generation,
-      observedGeneration: status?.observedGeneration,
-      phase: status ? observationOf(record, status).phase : undefined,
-      time: now(),
+      change,
+      object: { name: record.name, ...this.withoutWriteOnly(kind, record.resource) },
     };
-    try {
-      this.nc.publish(resourceEventSubject(this.nodeId, kind.kind, type), JSON.stringify(event));
-    } catch {
-      // The bus being closed must not fail a write that KV already stored.
-    }
+    void this.events
+      .publish(eventTypes.resourceChanged, record.name, resourceChangedEventSchema, data, {
+        persist: this.persistEvents,
+      })
+      .catch(() => undefined);
   }
+
+  /** Publishes `io.opi.resource.status.v1` after the reconciler recorded an observation. */
+  private publishStatus(kind: ResourceKind, record: StoredResource, status: StoredStatus) {
+    const observation = observationOf(record, status);
+    const phases: Record<Observation['phase'], ResourcePhase> = {
+      SUCCESS: 'ready',
+      ERROR: 'error',
+      DELETING: 'deleting',
+      PENDING: 'pending',
+    };
+    const phase = phases[observation.phase];
+    const data = {
+      kind: kind.kind,
+      messageType: kind.messageType,
+      name: record.name,
+      observedGeneration: status.observedGeneration,
+      phase,
+      ...(phase === 'error' ? { reason: (status.details ?? 'device error').slice(0, 1024) } : {}),
+      ...(kind.status ? { status: kind.status.render(observation) } : {}),
+    };
+    void this.events
+      .publish(eventTypes.statusChanged, record.name, statusChangedEventSchema, data, {
+        persist: this.persistEvents,
+      })
+      .catch(() => undefined);
+  }
+}
+
+/** The path of the first NaN/Infinity (a non-numeric JSON input coerced by the codec), if any. */
+function nonFinitePath(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const found = nonFinitePath(child, path ? `${path}.${key}` : key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** observationOf derives the observation (input of status rendering) from the stored records. */

@@ -99,7 +99,7 @@ describe('create', () => {
     ['the resource is absent', undefined, 'null_volume'],
     ['a required field is missing', { blockSize: 512 }, 'null_volume.blocks_count'],
     ['kind validation fails', { blockSize: 500, blocksCount: 1 }, 'null_volume.block_size'],
-    ['a field has the wrong type', { blockSize: 'big', blocksCount: 1 }, 'null_volume'],
+    ['a field has the wrong type', { blockSize: 'big', blocksCount: 1 }, 'null_volume.block_size'],
   ])('is INVALID_ARGUMENT when %s', async (_title, resource, field) => {
     expect(await failure(create('NullVolume', undefined, resource as JsonObject))).toMatchObject({
       code: GrpcStatus.INVALID_ARGUMENT,
@@ -492,5 +492,41 @@ describe('status and the device', () => {
   it('merges output-only values the device reports', async () => {
     const created = await create('NullVolume', 'dev-out-1', volume());
     expect(created['uuid']).toBe('uuid-dev-out-1');
+  });
+});
+
+describe('events', () => {
+  it('publishes a CloudEvent for every change and status, without write-only fields', async () => {
+    const seen: Array<{ type: string; data: JsonObject }> = [];
+    const sub = kit.nc.subscribe('opi.semantics.evt.kit.>', {
+      callback: (_err, msg) => void seen.push(msg.json<{ type: string; data: JsonObject }>()),
+    });
+    await kit.nc.flush();
+    await create('NvmeSubsystem', 'evt-1', {
+      spec: { nqn: 'nqn.2022-09.io.spdk:evt1', psk: 'c2VjcmV0' },
+    });
+    await kit.store.update('NvmeSubsystem', {
+      resource: { name: 'nvmeSubsystems/evt-1', spec: { modelNumber: 'm1' } },
+      updateMask: ['spec.model_number'],
+    });
+    await kit.store.delete('NvmeSubsystem', { name: 'nvmeSubsystems/evt-1' });
+    await waitFor(() => seen.some((e) => e.data['change'] === 'deleted'));
+    sub.unsubscribe();
+    const changes = seen
+      .filter((e) => e.type === 'io.opi.resource.changed.v1')
+      .map((e) => e.data['change']);
+    expect(changes).toEqual(['created', 'updated', 'updated', 'deleted']); // the 2nd update starts deletion
+    const statuses = seen.filter((e) => e.type === 'io.opi.resource.status.v1');
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses[0]!.data).toMatchObject({
+      kind: 'NvmeSubsystem',
+      name: 'nvmeSubsystems/evt-1',
+      phase: 'ready',
+    });
+    expect(seen[0]!.data).toMatchObject({
+      messageType: 'opi_api.storage.v1.NvmeSubsystem',
+      generation: 1,
+    });
+    expect(JSON.stringify(seen)).not.toContain('c2VjcmV0');
   });
 });
