@@ -26,8 +26,11 @@ const MAX_IPV6_EXT: i32 = 8;
 let scratchFlags: u8 = 0;
 let scratchVni: u32 = 0;
 
-function clearLayer(l: usize, eth: u32): void {
-  memory.fill(l, 0, LAYER_SIZE);
+// memory.fill is a call out of compiled code in engines; three stores are much cheaper.
+@inline function clearLayer(l: usize, eth: u32): void {
+  store<u64>(l, 0);
+  store<u64>(l, 0, 8);
+  store<u64>(l, 0, 16);
   store<u16>(l + L_ETH, <u16>eth);
   store<u16>(l + L_L3, NONE16);
   store<u16>(l + L_L4, NONE16);

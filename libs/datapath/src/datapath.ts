@@ -459,13 +459,13 @@ export class Datapath {
   processSlots(slots: ArrayLike<number>, nowMs: number, parseOnly = false): void {
     if (slots.length > this.batchSize)
       throw new DatapathConfigError('slots', `more than batchSize ${this.batchSize}`);
-    const v = this.view();
+    const vector = new Uint16Array(this.core.memory.buffer, this.at.inputVectorBase, slots.length);
     for (let i = 0; i < slots.length; i++) {
-      v.setUint16(
-        this.at.inputVectorBase + i * 2,
-        checkInt(slots[i], `slots[${i}]`, 0, this.poolSize - 1),
-        true,
-      );
+      const slot = slots[i] as number;
+      if (!(Number.isInteger(slot) && slot >= 0 && slot < this.poolSize)) {
+        checkInt(slot, `slots[${i}]`, 0, this.poolSize - 1);
+      }
+      vector[i] = slot;
     }
     this.core.process(slots.length, nowMs >>> 0, parseOnly ? PARSE_ONLY_STAGES : ALL_STAGES);
   }

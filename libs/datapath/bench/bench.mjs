@@ -1,0 +1,279 @@
+#!/usr/bin/env node
+// Datapath benchmark: one core, the traffic spec in README.md ("Benchmark"). Measures each
+// stage and the pipeline so far for WebAssembly, the TypeScript reference and a native C
+// baseline (with DPDK rte_hash for the MAC table), prints a table and, as the last line,
+// one JSON object.   node bench/bench.mjs [--quick]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDatapath } from '../dist/index.js';
+import { ReferenceDatapath } from '../dist/reference/pipeline.js';
+import { referenceParse } from '../dist/reference/parser.js';
+
+const quick = process.argv.includes('--quick');
+const SECONDS = quick ? 0.3 : 2;
+const BATCH = 256;
+const POOL = 4096;
+const FLOWS = 1024;
+const MACS = 4096;
+const PORTS = 16;
+const here = dirname(fileURLToPath(import.meta.url));
+
+let seed = 12345;
+const rand = () => {
+  seed ^= seed << 13;
+  seed >>>= 0;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  seed >>>= 0;
+  return seed;
+};
+
+const macOf = (i) => [0x02, 0, 0, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff];
+const portOfMac = (i) => i % PORTS;
+
+/** UDP/IPv4 frame of `len` bytes (>= 60) between two MACs for flow `flow`. */
+function udpFrame(dstMac, srcMac, flow, len) {
+  const f = new Uint8Array(len);
+  f.set(dstMac, 0);
+  f.set(srcMac, 6);
+  f[12] = 0x08;
+  const ip = 14;
+  const total = len - 14;
+  f.set(
+    [
+      0x45,
+      0,
+      total >> 8,
+      total & 0xff,
+      0,
+      0,
+      0x40,
+      0,
+      64,
+      17,
+      0,
+      0,
+      10,
+      0,
+      flow >> 8,
+      flow & 0xff,
+      10,
+      1,
+      0,
+      1,
+    ],
+    ip,
+  );
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += (f[ip + i] << 8) | f[ip + i + 1];
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  f[ip + 10] = (~sum >> 8) & 0xff;
+  f[ip + 11] = ~sum & 0xff;
+  const udp = ip + 20;
+  const ulen = total - 20;
+  f.set(
+    [((1024 + flow) >> 8) & 0xff, (1024 + flow) & 0xff, 0x13, 0x88, ulen >> 8, ulen & 0xff, 0, 0],
+    udp,
+  );
+  return f;
+}
+
+const IMIX = [60, 60, 60, 60, 60, 60, 60, 590, 590, 590, 590, 1514];
+
+function traffic(sizeOf) {
+  const frames = [];
+  for (let i = 0; i < POOL; i++) {
+    const s = rand() % MACS;
+    let d = rand() % MACS;
+    if (portOfMac(d) === portOfMac(s)) d = (d + 1) % MACS;
+    frames.push({
+      data: udpFrame(macOf(d), macOf(s), rand() % FLOWS, sizeOf(i)),
+      port: portOfMac(s),
+      dst: d,
+    });
+  }
+  return frames;
+}
+
+const macText = (i) =>
+  macOf(i)
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join(':');
+
+function configure(dp, { tunnel = false } = {}) {
+  dp.addBridge(1);
+  for (let p = 0; p < PORTS; p++) dp.setPort(p, { bridge: 1 });
+  dp.setPort(20, {});
+  if (tunnel) {
+    dp.addVxlanTunnel(0, {
+      port: 100,
+      bridge: 1,
+      vni: 5000,
+      local: '192.0.2.1',
+      remote: '192.0.2.2',
+      localMac: '02:00:00:00:ff:01',
+      remoteMac: '02:00:00:00:ff:02',
+      underlayPort: 20,
+    });
+  }
+  for (let i = 0; i < MACS; i++) {
+    const port = tunnel && i % 2 === 1 ? 100 : portOfMac(i);
+    if (dp instanceof ReferenceDatapath) dp.addMac(1, macText(i), port);
+    else dp.macTable.add(1, macText(i), port);
+  }
+}
+
+/** Runs `step` (which handles `perStep` packets) for SECONDS of CPU time; returns Mpps. */
+function measure(step, perStep) {
+  for (let i = 0; i < 3; i++) step(i);
+  let n = 0;
+  let i = 0;
+  // CPU time, not wall time: on a shared, loaded machine wall time measures the scheduler.
+  const c0 = process.cpuUsage();
+  let elapsed = 0;
+  do {
+    for (let k = 0; k < 16; k++) {
+      step(i++);
+      n += perStep;
+    }
+    const c = process.cpuUsage(c0);
+    elapsed = (c.user + c.system) / 1e6;
+  } while (elapsed < SECONDS);
+  return n / elapsed / 1e6;
+}
+
+function wasmRun(frames, { parseOnly = false, tunnel = false, frameCapacity = 2048 } = {}) {
+  const dp = createDatapath({ batchSize: BATCH, poolSize: POOL, frameCapacity });
+  configure(dp, { tunnel });
+  frames.forEach((f, i) => dp.writeSlot(i, f.data, f.port));
+  const batches = [];
+  for (let b = 0; b < POOL / BATCH; b++)
+    batches.push(Uint16Array.from({ length: BATCH }, (_, i) => b * BATCH + i));
+  const r = dp.regions();
+  const view = new DataView(dp.core.memory.buffer);
+  const mpps = measure((i) => {
+    const batch = batches[i % batches.length];
+    if (tunnel) {
+      // Encapsulation moved the frame start last time: put the original frame back in place.
+      for (const slot of batch) {
+        const d = r.descBase + slot * r.descSize;
+        view.setUint32(d, r.slotDataStart, true);
+        view.setUint32(d + 4, frames[slot].data.length, true);
+        view.setUint16(d + 8, frames[slot].port, true);
+      }
+    }
+    dp.processSlots(batch, 0, parseOnly);
+  }, BATCH);
+  const sample = dp.readResult(0);
+  const expected = parseOnly ? 'pass' : 'forward';
+  if (sample.verdict !== expected)
+    throw new Error(
+      `benchmark traffic gave ${sample.verdict}/${sample.drop}, expected ${expected}`,
+    );
+  return mpps;
+}
+
+function tsParse(frames) {
+  return measure((i) => {
+    const start = (i * BATCH) % POOL;
+    for (let k = start; k < start + BATCH; k++)
+      if (!referenceParse(frames[k].data).ok)
+        throw new Error('reference dropped benchmark traffic');
+  }, BATCH);
+}
+
+function tsPipeline(frames, { tunnel = false } = {}) {
+  const ref = new ReferenceDatapath(BATCH);
+  configure(ref, { tunnel });
+  const batches = [];
+  for (let b = 0; b < POOL / BATCH; b++)
+    batches.push(
+      frames.slice(b * BATCH, (b + 1) * BATCH).map(({ data, port }) => ({ data, port })),
+    );
+  return measure((i) => {
+    const out = ref.process(batches[i % batches.length], 0);
+    if (out[0].verdict !== 'forward')
+      throw new Error('reference did not forward benchmark traffic');
+  }, BATCH);
+}
+
+function native() {
+  const source = join(here, 'native', 'datapath_bench.c');
+  const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
+  if (cc.error || cc.status !== 0) {
+    console.log('native baseline skipped: no C compiler (cc) found');
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'dp-native-'));
+  try {
+    const bin = join(dir, 'datapath_bench');
+    let flags = [];
+    try {
+      flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
+        .trim()
+        .split(/\s+/);
+      flags.unshift('-DHAVE_DPDK');
+    } catch {
+      console.log('DPDK (libdpdk via pkg-config) not found: rte_hash baseline skipped');
+    }
+    execFileSync('cc', ['-O3', '-march=native', source, '-o', bin, ...flags], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const out = execFileSync(bin, [String(SECONDS)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return JSON.parse(out.trim().split('\n').pop());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const round = (x) => (x === null || x === undefined ? null : Math.round(x * 1000) / 1000);
+const frames64 = traffic(() => 60);
+const framesImix = traffic((i) => IMIX[i % IMIX.length]);
+const nat = native();
+const results = {
+  parse64: {
+    wasm_mpps: wasmRun(frames64, { parseOnly: true }),
+    ts_mpps: tsParse(frames64),
+    native_mpps: nat?.parse64_mpps ?? null,
+  },
+  l2_64: {
+    wasm_mpps: wasmRun(frames64),
+    ts_mpps: tsPipeline(frames64),
+    native_mpps: nat?.l2_64_mpps ?? null,
+    native_rte_hash_mpps: nat?.l2_64_rte_hash_mpps ?? null,
+  },
+  vxlan_encap64: {
+    wasm_mpps: wasmRun(frames64, { tunnel: true }),
+    ts_mpps: tsPipeline(frames64, { tunnel: true }),
+    native_mpps: null,
+  },
+  l2_imix: { wasm_mpps: wasmRun(framesImix), ts_mpps: tsPipeline(framesImix), native_mpps: null },
+};
+for (const r of Object.values(results)) for (const k of Object.keys(r)) r[k] = round(r[k]);
+
+const rows = [['case', 'impl', 'Mpps', 'ns/pkt']];
+for (const [name, r] of Object.entries(results)) {
+  for (const [k, v] of Object.entries(r))
+    rows.push([
+      name,
+      k.replace(/_mpps$/, ''),
+      v === null ? '-' : v.toFixed(2),
+      v ? (1000 / v).toFixed(1) : '-',
+    ]);
+}
+const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+console.log(
+  `datapath benchmark (${quick ? 'quick' : 'full'}: ${SECONDS}s per measurement; one core, rates from process CPU time; traffic per README)`,
+);
+for (const r of rows)
+  console.log(r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+console.log(JSON.stringify(results));
