@@ -15,7 +15,10 @@ const isApp = dir.startsWith('apps/');
 const write = (file, content) => {
   const path = join(dir, file);
   if (existsSync(path)) return;
-  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content, null, 2) + '\n');
+  writeFileSync(
+    path,
+    typeof content === 'string' ? content : JSON.stringify(content, null, 2) + '\n',
+  );
 };
 mkdirSync(join(dir, 'src'), { recursive: true });
 const entry = isApp ? 'main' : 'index';
@@ -43,15 +46,25 @@ write('project.json', {
   projectType: isApp ? 'application' : 'library',
   tags: [`scope:${scope}`, `layer:${layer}`],
   targets: {
-    build: { executor: 'nx:run-commands', options: { command: 'tsc -b tsconfig.lib.json', cwd: '{projectRoot}' } },
-    typecheck: { executor: 'nx:run-commands', options: { command: 'tsc -p tsconfig.spec.json --noEmit', cwd: '{projectRoot}' } },
+    build: {
+      executor: 'nx:run-commands',
+      options: { command: 'tsc -b tsconfig.lib.json', cwd: '{projectRoot}' },
+    },
+    typecheck: {
+      executor: 'nx:run-commands',
+      options: { command: 'tsc -p tsconfig.spec.json --noEmit', cwd: '{projectRoot}' },
+    },
     lint: { executor: 'nx:run-commands', options: { command: 'eslint .', cwd: '{projectRoot}' } },
     test: { executor: 'nx:run-commands', options: { command: 'vitest run', cwd: '{projectRoot}' } },
   },
 });
 write('tsconfig.lib.json', {
   extends: '../../tsconfig.base.json',
-  compilerOptions: { rootDir: 'src', outDir: 'dist', tsBuildInfoFile: 'dist/tsconfig.lib.tsbuildinfo' },
+  compilerOptions: {
+    rootDir: 'src',
+    outDir: 'dist',
+    tsBuildInfoFile: 'dist/tsconfig.lib.tsbuildinfo',
+  },
   include: ['src/**/*.ts'],
   exclude: ['src/**/*.spec.ts'],
   references: deps.map((d) => ({ path: `../../libs/${d}/tsconfig.lib.json` })),
@@ -61,10 +74,20 @@ write('tsconfig.spec.json', {
   compilerOptions: { composite: false, noEmit: true, declaration: false, declarationMap: false },
   include: ['src/**/*.ts', 'tests/**/*.ts', 'vitest.config.ts'],
 });
-write('vitest.config.ts', `import { projectVitestConfig } from '../../tools/vitest-shared.js';
+write(
+  'vitest.config.ts',
+  `import { projectVitestConfig } from '../../tools/vitest-shared.js';
 
 export default projectVitestConfig();
-`);
-write(`src/${entry}.ts`, isApp ? '' : `// Public API of @opi/${name}: everything importable from outside is listed here.\n`);
+`,
+);
+write(
+  `src/${entry}.ts`,
+  isApp
+    ? ''
+    : `// Public API of @opi/${name}: everything importable from outside is listed here.\n`,
+);
 write('README.md', `# @opi/${name}\n\nTODO\n`);
-console.log(`scaffolded ${dir} (${name}; scope:${scope}, layer:${layer}; deps: ${deps.join(', ') || 'none'})`);
+console.log(
+  `scaffolded ${dir} (${name}; scope:${scope}, layer:${layer}; deps: ${deps.join(', ') || 'none'})`,
+);

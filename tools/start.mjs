@@ -68,7 +68,8 @@ function waitForPort(port, timeoutMs) {
       });
       socket.once('error', () => {
         socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`nothing listens on port ${port} after ${timeoutMs} ms`));
+        if (Date.now() > deadline)
+          reject(new Error(`nothing listens on port ${port} after ${timeoutMs} ms`));
         else setTimeout(attempt, 100);
       });
     };
@@ -88,7 +89,11 @@ function prefixOutput(child, name, colour, pretty) {
 }
 
 function startChild(name, cmd, args, env, colour, pretty) {
-  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   prefixOutput(child, name, colour, pretty);
   child.on('exit', (code, signal) => {
     if (!stopping) {
@@ -125,11 +130,22 @@ async function stopAll(exitCode = 0) {
 
 // 1. dependencies and build
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
-  run('npm', [existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install'], 'installing dependencies');
+  run(
+    'npm',
+    [existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install'],
+    'installing dependencies',
+  );
 }
-run('npx', ['nx', 'run-many', '-t', 'build', '--output-style=static', '--projects=tag:layer:app'], 'building');
+run(
+  'npx',
+  ['nx', 'run-many', '-t', 'build', '--output-style=static', '--projects=tag:layer:app'],
+  'building',
+);
 const { prettyFactory } = await import('pino-pretty');
-const pretty = prettyFactory({ colorize: Boolean(process.stdout.isTTY), ignore: 'pid,hostname,name,node,instance' });
+const pretty = prettyFactory({
+  colorize: Boolean(process.stdout.isTTY),
+  ignore: 'pid,hostname,name,node,instance',
+});
 
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
@@ -143,7 +159,17 @@ if (!natsUrl) {
   startChild(
     'nats-server',
     natsServer,
-    ['-js', '-sd', natsDir, '-a', '127.0.0.1', '-p', String(natsPort), '-m', String(natsMonitorPort)],
+    [
+      '-js',
+      '-sd',
+      natsDir,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(natsPort),
+      '-m',
+      String(natsMonitorPort),
+    ],
     {},
     '35',
     undefined,
@@ -172,17 +198,24 @@ agents.forEach((agent, index) => {
 // 4. wait for all-healthy through discovery, as `opictl agents` sees it
 const { connectBus, discoverAgents } = await import('@opi/bus');
 const { createLogger } = await import('@opi/runtime');
-const nc = await connectBus({ servers: natsUrl, name: 'opi-start', logger: createLogger({ name: 'start', level: 'warn', pretty: false }) });
+const nc = await connectBus({
+  servers: natsUrl,
+  name: 'opi-start',
+  logger: createLogger({ name: 'start', level: 'warn', pretty: false }),
+});
 const deadline = Date.now() + 60_000;
 for (;;) {
   const seen = await discoverAgents(nc, { timeoutMs: 300 });
   const healthy = agents.filter((a) => seen.some((s) => s.name === a.name && s.healthy));
   if (healthy.length === agents.length) break;
-  if (Date.now() > deadline) fail(`only ${healthy.length}/${agents.length} agents healthy after 60 s`);
+  if (Date.now() > deadline)
+    fail(`only ${healthy.length}/${agents.length} agents healthy after 60 s`);
 }
 await nc.close();
 const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
 say(`all ${agents.length} agents healthy in ${seconds} s`);
-say(`NATS        ${natsUrl}${externalNats ? '' : `  (monitoring http://127.0.0.1:${natsMonitorPort})`}`);
+say(
+  `NATS        ${natsUrl}${externalNats ? '' : `  (monitoring http://127.0.0.1:${natsMonitorPort})`}`,
+);
 for (const agent of agents) say(`${agent.name.padEnd(16)} grpc 127.0.0.1:${agent.grpcPort}`);
 say('try: npx opictl agents   |   Ctrl-C stops everything');

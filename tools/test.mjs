@@ -13,7 +13,17 @@ const steps = [
   ['npx', ['prettier', '--check', '.', '--log-level', 'warn']],
   [
     'npx',
-    ['nx', 'run-many', '-t', 'lint', 'typecheck', 'codegen-check', 'test', '--output-style=stream', ...process.argv.slice(2)],
+    [
+      'nx',
+      'run-many',
+      '-t',
+      'lint',
+      'typecheck',
+      'codegen-check',
+      'test',
+      '--output-style=stream',
+      ...process.argv.slice(2),
+    ],
   ],
 ];
 
@@ -21,7 +31,11 @@ rmSync(resultsDir, { recursive: true, force: true });
 let failedStep;
 for (const [cmd, args] of steps) {
   process.stdout.write(`\n[test] ${cmd} ${args.join(' ')}\n`);
-  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NX_DAEMON: 'false' } });
+  const result = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NX_DAEMON: 'false' },
+  });
   if (result.status !== 0) {
     failedStep ??= `${cmd} ${args.slice(0, 3).join(' ')}`;
   }
@@ -37,12 +51,18 @@ if (existsSync(resultsDir)) {
     passed += report.numPassedTests ?? 0;
     failed += report.numFailedTests ?? 0;
     skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
-    perProject.push(`${file.replace(/\.json$/, '')}: ${report.numPassedTests}/${report.numTotalTests}`);
+    perProject.push(
+      `${file.replace(/\.json$/, '')}: ${report.numPassedTests}/${report.numTotalTests}`,
+    );
   }
 }
 const minutes = ((Date.now() - started) / 60000).toFixed(1);
 process.stdout.write(`\n[test] per project: ${perProject.sort().join(', ')}\n`);
-process.stdout.write(`[test] finished in ${minutes} min${failedStep ? `; failed step: ${failedStep}` : ''}\n`);
+process.stdout.write(
+  `[test] finished in ${minutes} min${failedStep ? `; failed step: ${failedStep}` : ''}\n`,
+);
 if (failedStep && failed === 0) failed = 1; // a failed lint/typecheck/format step counts as a failure
-process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+process.stdout.write(
+  `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`,
+);
 process.exit(failedStep ? 1 : 0);

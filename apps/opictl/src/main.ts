@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { registerAgentsCommand } from './commands/agents.js';
+import { registerPcapCommands } from './commands/pcap.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -10,6 +11,7 @@ const program = new Command('opictl')
   .version(version)
   .showHelpAfterError();
 registerAgentsCommand(program);
+registerPcapCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -31,7 +31,12 @@ export function connectCli(flags: NatsFlags) {
     user: flags.natsUser,
     password: flags.natsPassword,
     credsFile: flags.natsCreds,
-    logger: createLogger({ name: 'opictl', level: 'warn', pretty: false, destination: process.stderr }),
+    logger: createLogger({
+      name: 'opictl',
+      level: 'warn',
+      pretty: false,
+      destination: process.stderr,
+    }),
     maxReconnectAttempts: 0,
     timeoutMs: 3000,
   };

@@ -34,7 +34,10 @@ export interface AgentContext<Config = AgentConfig> {
   nodeId: string;
   instanceId: string;
   grpc: {
-    addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void;
+    addService(
+      definition: grpc.ServiceDefinition,
+      implementation: grpc.UntypedServiceImplementation,
+    ): void;
   };
   /** Runs after gRPC has drained and before NATS drains; hooks run last-registered first. */
   onStop(hook: () => Promise<void> | void): void;
@@ -56,7 +59,12 @@ export async function startAgent<Extra extends z.ZodRawShape>(
   argv: string[] = [],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningAgent> {
-  const config = loadConfig({ defaultGrpcPort: spec.defaultGrpcPort, extraShape: spec.extraConfig, argv, env });
+  const config = loadConfig({
+    defaultGrpcPort: spec.defaultGrpcPort,
+    extraShape: spec.extraConfig,
+    argv,
+    env,
+  });
   const instanceId = randomUUID();
   const logger = createLogger({
     name: spec.name,
@@ -90,7 +98,9 @@ export async function startAgent<Extra extends z.ZodRawShape>(
     nc,
     nodeId: config.nodeId,
     instanceId,
-    grpc: { addService: (definition, implementation) => grpcServer.addService(definition, implementation) },
+    grpc: {
+      addService: (definition, implementation) => grpcServer.addService(definition, implementation),
+    },
     onStop: (hook) => stopHooks.push(hook),
     signal: abort.signal,
   };
@@ -98,7 +108,10 @@ export async function startAgent<Extra extends z.ZodRawShape>(
   await spec.start(ctx);
   for (const service of opiServices) {
     if (service.agent === spec.agent && !grpcServer.serviceNames.has(service.fullName)) {
-      grpcServer.addService(service.definition, unimplementedService(service.definition, spec.name));
+      grpcServer.addService(
+        service.definition,
+        unimplementedService(service.definition, spec.name),
+      );
     }
   }
   const grpcPort = await grpcServer.listen();
@@ -129,7 +142,9 @@ export async function startAgent<Extra extends z.ZodRawShape>(
         abort.abort();
         const outcome = await grpcServer.shutdown(config.shutdownTimeoutMs);
         logger.info({ outcome }, 'gRPC stopped');
-        await registration.stop().catch((error: unknown) => logger.warn({ err: error }, 'deregistration failed'));
+        await registration
+          .stop()
+          .catch((error: unknown) => logger.warn({ err: error }, 'deregistration failed'));
         for (const hook of stopHooks.reverse()) {
           try {
             await hook();
@@ -137,7 +152,9 @@ export async function startAgent<Extra extends z.ZodRawShape>(
             logger.error({ err: error }, 'stop hook failed');
           }
         }
-        await nc.drain().catch((error: unknown) => logger.warn({ err: error }, 'NATS drain failed'));
+        await nc
+          .drain()
+          .catch((error: unknown) => logger.warn({ err: error }, 'NATS drain failed'));
         logger.info('stopped');
       })();
       return stopping;

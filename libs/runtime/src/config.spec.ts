@@ -24,7 +24,9 @@ describe('agent configuration', () => {
   });
 
   it('layers defaults < config file < environment < flags', () => {
-    const file = configFile('nodeId: from-file\nhal: linux\nlogLevel: warn\ngrpcAddr: 127.0.0.1:1111\n');
+    const file = configFile(
+      'nodeId: from-file\nhal: linux\nlogLevel: warn\ngrpcAddr: 127.0.0.1:1111\n',
+    );
     const config = loadConfig({
       defaultGrpcPort: 50051,
       argv: ['--config', file, '--grpc-addr', '127.0.0.1:3333'],
@@ -37,7 +39,11 @@ describe('agent configuration', () => {
   });
 
   it('parses mutual-TLS files as cert:key:ca', () => {
-    const config = loadConfig({ defaultGrpcPort: 1, argv: [], env: { OPI_GRPC_TLS: 'c.pem:k.pem:ca.pem' } });
+    const config = loadConfig({
+      defaultGrpcPort: 1,
+      argv: [],
+      env: { OPI_GRPC_TLS: 'c.pem:k.pem:ca.pem' },
+    });
     expect(config.grpcTls).toEqual({ certFile: 'c.pem', keyFile: 'k.pem', caFile: 'ca.pem' });
   });
 
@@ -67,11 +73,15 @@ describe('agent configuration', () => {
 
   it('rejects unknown keys in the config file', () => {
     const file = configFile('nodeId: a\nnatsUlr: nats://x\n');
-    expect(() => loadConfig({ defaultGrpcPort: 1, argv: ['--config', file], env: {} })).toThrow(/natsUlr: unknown setting/);
+    expect(() => loadConfig({ defaultGrpcPort: 1, argv: ['--config', file], env: {} })).toThrow(
+      /natsUlr: unknown setting/,
+    );
   });
 
   it('accepts agent-specific keys from every source, JSON for structured values', () => {
-    const extraShape = { ports: z.array(z.object({ name: z.string(), mac: z.string() })).default([]) };
+    const extraShape = {
+      ports: z.array(z.object({ name: z.string(), mac: z.string() })).default([]),
+    };
     const config = loadConfig({
       defaultGrpcPort: 1,
       extraShape,

@@ -8,7 +8,10 @@ export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 's
 
 const natsToken = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_-] (it becomes a NATS subject token)');
+  .regex(
+    /^[A-Za-z0-9_-]{1,64}$/,
+    'must be 1-64 characters of [A-Za-z0-9_-] (it becomes a NATS subject token)',
+  );
 
 const hostPort = z
   .string()
@@ -16,17 +19,15 @@ const hostPort = z
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be ≤ 65535');
 
 /** `cert:key:ca` file triple, as upstream OPI's `--tlsfiles`; always mutual TLS. */
-const tlsTriple = z
-  .string()
-  .transform((value, ctx) => {
-    const parts = value.split(':');
-    if (parts.length !== 3 || parts.some((p) => p.length === 0)) {
-      ctx.addIssue({ code: 'custom', message: 'must be cert:key:ca (three file paths)' });
-      return z.NEVER;
-    }
-    const [certFile, keyFile, caFile] = parts as [string, string, string];
-    return { certFile, keyFile, caFile };
-  });
+const tlsTriple = z.string().transform((value, ctx) => {
+  const parts = value.split(':');
+  if (parts.length !== 3 || parts.some((p) => p.length === 0)) {
+    ctx.addIssue({ code: 'custom', message: 'must be cert:key:ca (three file paths)' });
+    return z.NEVER;
+  }
+  const [certFile, keyFile, caFile] = parts as [string, string, string];
+  return { certFile, keyFile, caFile };
+});
 
 /** NATS TLS: `true` (system CAs), `ca` (a CA file), or `cert:key:ca` (client certificate). */
 const natsTls = z.string().transform((value, ctx) => {
@@ -112,10 +113,8 @@ export function loadConfig<Extra extends z.ZodRawShape>(options: {
   for (const key of keys) flagOptions[toFlagName(key)] = { type: 'string' };
   let flags: Record<string, string | boolean | undefined>;
   try {
-    flags = parseArgs({ args: options.argv ?? [], options: flagOptions, strict: true }).values as Record<
-      string,
-      string | undefined
-    >;
+    flags = parseArgs({ args: options.argv ?? [], options: flagOptions, strict: true })
+      .values as Record<string, string | undefined>;
   } catch (error) {
     const match = /'(--[^']+)'/.exec((error as Error).message);
     throw new ConfigError(match?.[1] ?? 'flags', (error as Error).message);

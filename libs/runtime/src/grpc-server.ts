@@ -27,7 +27,10 @@ export interface GrpcServerSettings {
 /** A gRPC server with health, reflection and call logging, and graceful shutdown. */
 export interface AgentGrpcServer {
   readonly server: grpc.Server;
-  addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void;
+  addService(
+    definition: grpc.ServiceDefinition,
+    implementation: grpc.UntypedServiceImplementation,
+  ): void;
   /** Names of the services added so far (full names, e.g. `opi_api.storage.v1.NullVolumeService`). */
   readonly serviceNames: ReadonlySet<string>;
   setServing(serving: boolean): void;
@@ -165,7 +168,8 @@ export function unimplementedService(
       details: `${descriptor.path} is not implemented by ${owner} yet`,
     };
     if (descriptor.responseStream) {
-      handlers[method] = (call: grpc.ServerWritableStream<unknown, unknown>) => call.emit('error', error);
+      handlers[method] = (call: grpc.ServerWritableStream<unknown, unknown>) =>
+        call.emit('error', error);
     } else {
       handlers[method] = (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(error);
     }

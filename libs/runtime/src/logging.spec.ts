@@ -31,7 +31,9 @@ describe('logger', () => {
 
   it('child loggers carry their component and keep redaction', () => {
     const out = capture();
-    const logger = createLogger({ name: 't', level: 'info', destination: out.stream }).child({ component: 'grpc' });
+    const logger = createLogger({ name: 't', level: 'info', destination: out.stream }).child({
+      component: 'grpc',
+    });
     logger.info({ natsPassword: 'pw-secret' }, 'x');
     const record = JSON.parse(out.text());
     expect(record.component).toBe('grpc');

@@ -48,7 +48,8 @@ export function createLogger(settings: LoggerSettings): Logger {
   };
   const pretty = settings.pretty ?? Boolean(process.stdout.isTTY);
   if (settings.destination) return pino(options, settings.destination as pino.DestinationStream);
-  if (pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  if (pretty)
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
   return pino(options);
 }
 

@@ -15,7 +15,10 @@ export function registerAgentsCommand(program: Command): void {
   ).action(async (flags: NatsFlags & { json?: boolean; node?: string; timeout: string }) => {
     const nc = await connectCli(flags);
     try {
-      const agents = await discoverAgents(nc, { nodeId: flags.node, timeoutMs: Number(flags.timeout) });
+      const agents = await discoverAgents(nc, {
+        nodeId: flags.node,
+        timeoutMs: Number(flags.timeout),
+      });
       agents.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
       if (flags.json) {
         process.stdout.write(JSON.stringify(agents.map(toJson), null, 2) + '\n');
@@ -24,7 +27,15 @@ export function registerAgentsCommand(program: Command): void {
       } else {
         printTable(
           ['NAME', 'ID', 'NODE', 'VERSION', 'STARTED', 'ENDPOINT', 'HEALTHY'],
-          agents.map((a) => [a.name, a.id, a.node, a.version, a.started, a.endpoint, a.healthy ? 'yes' : 'NO']),
+          agents.map((a) => [
+            a.name,
+            a.id,
+            a.node,
+            a.version,
+            a.started,
+            a.endpoint,
+            a.healthy ? 'yes' : 'NO',
+          ]),
         );
       }
     } finally {
