@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
+import { sleep, startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
 import { BusConfigError, BusConnectError, connectBus, redactUrl } from '../src/index.js';
 import { memoryLogger } from './support/memory-logger.js';
 
@@ -34,7 +34,7 @@ describe('connectBus', () => {
     });
   });
 
-  it('reconnects after the server restarts and logs disconnect and reconnect', async () => {
+  it('keeps reconnecting while the server is down and logs disconnect and reconnect', async () => {
     const log = memoryLogger();
     const nc = await connectBus({
       servers: server.url,
@@ -49,6 +49,10 @@ describe('connectBus', () => {
       await waitFor(() => log.lines.some((l) => l.msg === 'NATS disconnected'), {
         message: 'disconnect logged',
       });
+      // Down for far longer than the client's default of 10 attempts × 100 ms: only an endless
+      // reconnect policy is still trying when the server comes back.
+      await sleep(2500);
+      expect(nc.isClosed()).toBe(false);
       await server.restart();
       await waitFor(() => log.lines.some((l) => l.msg === 'NATS reconnected'), {
         timeoutMs: 15_000,

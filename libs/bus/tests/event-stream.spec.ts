@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
+import { sleep, startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
 import {
   connectBus,
   consumeEvents,
@@ -130,6 +130,39 @@ describe('the event stream', () => {
     await waitFor(() => seen.length === 3, { message: 'events from the third on' });
     await consumer.stop();
     expect(seen).toEqual([3, 4, 5]);
+  });
+
+  it('starts a new durable consumer at a time or at new events only', async () => {
+    const publisher = createEventPublisher(nc, { nodeId: 'dpu6', source: 'network-agent' });
+    await publisher.publish('tick', undefined, counter, { n: 1 }, { persist: true });
+    await sleep(20);
+    const boundary = new Date();
+    await sleep(20);
+    await publisher.publish('tick', undefined, counter, { n: 2 }, { persist: true });
+
+    const fromTime: number[] = [];
+    const byTime = await consumeEvents(nc, {
+      durable: 'from-time',
+      filterSubject: subjects.allEvents('dpu6'),
+      dataSchema: counter,
+      start: { from: 'time', time: boundary },
+      handler: (event) => void fromTime.push(event.data.n),
+    });
+    const onlyNew: number[] = [];
+    const byNew = await consumeEvents(nc, {
+      durable: 'only-new',
+      filterSubject: subjects.allEvents('dpu6'),
+      dataSchema: counter,
+      start: { from: 'new' },
+      handler: (event) => void onlyNew.push(event.data.n),
+    });
+    await publisher.publish('tick', undefined, counter, { n: 3 }, { persist: true });
+    await waitFor(() => fromTime.length === 2 && onlyNew.length === 1, {
+      message: 'both consumers',
+    });
+    await Promise.all([byTime.stop(), byNew.stop()]);
+    expect(fromTime).toEqual([2, 3]);
+    expect(onlyNew).toEqual([3]);
   });
 
   it('redelivers an event whose handler failed and terminates malformed ones', async () => {

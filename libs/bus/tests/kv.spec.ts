@@ -3,7 +3,7 @@ import { Kvm } from '@nats-io/kv';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
+import { sleep, startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
 import {
   BusConfigError,
   connectBus,
@@ -128,6 +128,30 @@ describe('KV store', () => {
       ['live', 'put', 3],
       ['live', 'delete', undefined],
     ]);
+  });
+
+  it('skips a corrupt value in a watch and reports it', async () => {
+    const watched = await openKvStore(nc, { bucket: 'watch-corrupt', schema: portSpec });
+    const raw = await new Kvm(nc).open('watch-corrupt');
+    const controller = new AbortController();
+    const changes: string[] = [];
+    const invalid: string[] = [];
+    const watching = (async () => {
+      for await (const change of watched.watch({
+        signal: controller.signal,
+        updatesOnly: true,
+        onInvalid: (error) => invalid.push(`${error.key}@${error.revision}`),
+      }))
+        changes.push(change.key);
+    })();
+    await sleep(100);
+    const corruptRevision = await raw.put('bad', '[1,2,3]');
+    await watched.put('good', { mtu: 1, enabled: true });
+    await waitFor(() => changes.length === 1, { message: 'the valid change' });
+    controller.abort();
+    await watching;
+    expect(changes).toEqual(['good']);
+    expect(invalid).toEqual([`bad@${corruptRevision}`]);
   });
 
   it('keeps the configured number of revisions as history', async () => {
