@@ -336,6 +336,7 @@ describe('linux backend traffic', () => {
       );
     }
 
+    expect((await deviceA.listPorts()).map((port) => port.name)).toEqual(['pf0']);
     await sh('ip', 'netns', 'exec', hostA, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.50.0.2');
 
     const hostBMac = (await linkNamed(hostB, 'eth0')).address;
