@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writePcap, writePcapng } from '@opi/datapath';
+import { readFileSync } from 'node:fs';
+import { DatapathConfigError, readCapture, writePcap, writePcapng } from '@opi/datapath';
 import { registerPcapCommands } from '../src/commands/pcap.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'opictl-pcap-'));
@@ -101,3 +102,62 @@ describe('opictl pcap parse', () => {
     await expect(run(['pcap', 'parse', '--json'])).rejects.toBeInstanceOf(CommanderError);
   });
 });
+
+describe('opictl pcap run', () => {
+  const config = join(dir, 'pipeline.yaml');
+  writeFileSync(
+    config,
+    [
+      'bridges: [{ id: 1 }]',
+      'ports: [{ port: 0, bridge: 1 }, { port: 1, bridge: 1 }, { port: 9 }]',
+      'tunnels:',
+      '  - { id: 0, port: 100, bridge: 1, vni: 77, local: 192.0.2.1, remote: 192.0.2.2, localMac: "02:00:00:00:ff:01", remoteMac: "02:00:00:00:ff:02", underlayPort: 9 }',
+      'macs: [{ bridge: 1, mac: "02:00:00:00:00:02", port: 100, static: true }]',
+    ].join('\n'),
+  );
+
+  it('replays a capture, encapsulates towards the tunnel, writes the output and shows the trace', async () => {
+    const input = join(dir, 'in.pcap');
+    const out = join(dir, 'out.pcapng');
+    writeFileSync(input, writePcap([{ data: hexUntagged() }, { data: badChecksum }]));
+    const { lines } = await run([
+      'pcap',
+      'run',
+      input,
+      '--config',
+      config,
+      '--out',
+      out,
+      '--format',
+      'pcapng',
+      '--trace',
+      '1',
+    ]);
+    expect(lines[0]).toBe('#1 in 0 forward -> port 9 92B');
+    expect(lines[1]).toBe('#2 in 0 drop (ipv4-bad-checksum) 42B');
+    expect(lines.slice(2)).toEqual([
+      'trace packet 1 parse -> l2: ethertype 0x0800 proto 17',
+      'trace packet 1 l2 -> vxlan-encap: bridge 1 dst port 100',
+      'trace packet 1 vxlan-encap -> tx: tunnel 0 vni 77',
+      'trace packet 1 tx: flood copies 0',
+    ]);
+    const written = readCapture(readFileSync(out));
+    expect(written.format).toBe('pcapng');
+    expect(written.packets).toHaveLength(1);
+    expect(written.packets[0]?.data.length).toBe(92);
+  });
+
+  it('rejects a configuration naming the offending field', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'bridges: [{ id: 1 }]\nports: [{ port: 300, bridge: 1 }]\n');
+    const input = join(dir, 'in2.pcap');
+    writeFileSync(input, writePcap([{ data: badChecksum }]));
+    await expect(run(['pcap', 'run', input, '--config', bad])).rejects.toThrow(DatapathConfigError);
+    await expect(run(['pcap', 'run', input, '--config', bad])).rejects.toThrow(/^ports\.0\.port:/);
+  });
+});
+
+function hexUntagged(): Uint8Array {
+  // udpVlan without its 802.1Q tag.
+  return Uint8Array.from([...udpVlan.slice(0, 12), ...udpVlan.slice(16)]);
+}

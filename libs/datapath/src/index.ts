@@ -31,3 +31,11 @@ export { parseCaptureFiles } from './capture/parse-files.js';
 export type { ParseCaptureOptions, ParseCaptureSummary } from './capture/parse-files.js';
 export { runCaptureThroughPipeline } from './capture/run.js';
 export type { RunCaptureOptions } from './capture/run.js';
+export {
+  pipelineConfigSchema,
+  parsePipelineConfig,
+  applyPipelineConfig,
+} from './capture/pipeline-config.js';
+export type { PipelineConfig } from './capture/pipeline-config.js';
+export { runCaptureFile } from './capture/run-file.js';
+export type { RunCaptureFileOptions } from './capture/run-file.js';
