@@ -105,8 +105,11 @@ export function parseCloudEvent<S extends z.ZodType>(
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(body));
-  } catch (error) {
-    throw new EventValidationError('event is not JSON', [(error as Error).message]);
+  } catch {
+    // JSON.parse quotes the body in its message; bodies may hold secrets, so say only where.
+    throw new EventValidationError('event is not JSON', [
+      `body (${body.length} bytes) is not valid JSON`,
+    ]);
   }
   const envelope = cloudEventEnvelopeSchema.safeParse(json);
   if (!envelope.success) {

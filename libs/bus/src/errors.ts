@@ -86,7 +86,7 @@ export class KvValueError extends BusError {
   readonly bucket: string;
   readonly key: string;
   readonly revision: number;
-  /** Dotted paths of the offending fields with zod's messages (or the JSON parse error). */
+  /** Dotted paths of the offending fields with zod's messages (values are never quoted). */
   readonly issues: string[];
 
   constructor(bucket: string, key: string, revision: number, issues: string[]) {

@@ -320,9 +320,10 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
     let json: unknown;
     try {
       json = JSON.parse(entry.string());
-    } catch (error) {
+    } catch {
+      // JSON.parse quotes the text in its message, and values may hold secrets.
       throw new KvValueError(this.bucket, entry.key, entry.revision, [
-        `not JSON: ${(error as Error).message}`,
+        `value (${entry.length} bytes) is not valid JSON`,
       ]);
     }
     const parsed = this.schema.safeParse(json);

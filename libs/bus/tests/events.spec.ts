@@ -12,6 +12,7 @@ import {
   subscribeEvents,
   type CloudEvent,
 } from '../src/index.js';
+import { memoryLogger } from './support/memory-logger.js';
 
 const portCreated = z.object({ name: z.string().min(1), mtu: z.number().int().min(68).max(9216) });
 type PortCreated = z.infer<typeof portCreated>;
@@ -97,16 +98,18 @@ describe('typed events', () => {
 
   it('delivers valid events and counts and skips malformed ones without stopping', async () => {
     const handled: Array<CloudEvent<PortCreated>> = [];
+    const log = memoryLogger();
     const subscription = subscribeEvents(nc, {
       subject: subjects.allEvents('dpu1'),
       dataSchema: portCreated,
       handler: (event) => void handled.push(event),
+      logger: log.logger,
     });
     await nc.flush();
     const publisher = createEventPublisher(nc, { nodeId: 'dpu1', source: 'network-agent' });
     const subject = subjects.events('dpu1', 'network-agent', 'port.created');
 
-    nc.publish(subject, 'not json at all');
+    nc.publish(subject, 'TOPSECRET=hunter2 not json');
     nc.publish(subject, JSON.stringify({ specversion: '0.3', id: 'x' }));
     // A well-formed envelope whose data does not match the subscriber's schema.
     nc.publish(
@@ -133,6 +136,10 @@ describe('typed events', () => {
       malformed: 3,
       handlerErrors: 0,
     });
+    const warnings = log.lines.filter((line) => line.msg === 'malformed event skipped');
+    expect(warnings.map((w) => w.subject)).toEqual([subject, subject, subject]);
+    expect(JSON.stringify(warnings[2])).toContain('data.name');
+    expect(log.text()).not.toContain('TOPSECRET');
   });
 
   it('counts handler failures and keeps delivering', async () => {
