@@ -74,22 +74,22 @@ function parseField(pkg, text, lineNumber, line) {
  */
 export function parseWireTable(markdown) {
   const packages = {};
+  // Where the parser is: the current package (name + contents), section and service.
+  let pkgName;
   let pkg;
   let section;
-  let service;
+  let serviceName;
   markdown.split('\n').forEach((line, index) => {
     const lineNumber = index + 1;
     let match;
     if ((match = /^## package `([a-z0-9_.]+)`/.exec(line))) {
-      pkg = { services: {}, messages: {}, enums: {} };
-      packages[match[1]] = pkg;
-      pkg.name = match[1];
+      pkgName = match[1];
+      pkg = packages[pkgName] = { services: {}, messages: {}, enums: {} };
       section = undefined;
     } else if ((match = /^### service `([A-Za-z0-9_]+)`/.exec(line))) {
       section = 'service';
-      service = [];
-      pkg.services[match[1]] = service;
-      service.serviceName = match[1];
+      serviceName = match[1];
+      pkg.services[serviceName] = [];
     } else if (/^### messages/.test(line)) {
       section = 'messages';
     } else if (/^### enums/.test(line)) {
@@ -100,40 +100,33 @@ export function parseWireTable(markdown) {
         match = /^([A-Za-z0-9_]+)\(([A-Za-z0-9_.]+)\) → ([A-Za-z0-9_.]+)$/.exec(item);
         if (!match) throw new WireTableSyntaxError(lineNumber, line, 'cannot parse method');
         const [, method, request, response] = match;
-        service.push({
+        pkg.services[serviceName].push({
           name: method,
-          path: `/${pkg.name}.${service.serviceName}/${method}`,
-          requestType: qualify(pkg.name, request),
-          responseType: qualify(pkg.name, response),
+          path: `/${pkgName}.${serviceName}/${method}`,
+          requestType: qualify(pkgName, request),
+          responseType: qualify(pkgName, response),
         });
+        return;
+      }
+      match = /^\*\*([A-Za-z0-9_.]+)\*\*: (.*)$/.exec(item);
+      if (!match) throw new WireTableSyntaxError(lineNumber, line, 'cannot parse definition');
+      const [, name, body] = match;
+      const fullName = `${pkgName}.${name}`;
+      if (section === 'messages') {
+        const fields =
+          body.trim() === '(empty)'
+            ? []
+            : body.split(';').map((text) => parseField(pkgName, text, lineNumber, line));
+        pkg.messages[fullName] = fields.sort((a, b) => a.number - b.number);
       } else {
-        match = /^\*\*([A-Za-z0-9_.]+)\*\*: (.*)$/.exec(item);
-        if (!match) throw new WireTableSyntaxError(lineNumber, line, 'cannot parse definition');
-        const [, name, body] = match;
-        const fullName = `${pkg.name}.${name}`;
-        if (section === 'messages') {
-          const fields =
-            body.trim() === '(empty)'
-              ? []
-              : body.split(';').map((text) => parseField(pkg.name, text, lineNumber, line));
-          pkg.messages[fullName] = fields.sort((a, b) => a.number - b.number);
-        } else {
-          pkg.enums[fullName] = body.split(',').map((text) => {
-            const value = /^([A-Z0-9_]+)=(-?\d+)$/.exec(text.trim());
-            if (!value)
-              throw new WireTableSyntaxError(lineNumber, line, `bad enum value "${text}"`);
-            return { name: value[1], number: Number(value[2]) };
-          });
-        }
+        pkg.enums[fullName] = body.split(',').map((text) => {
+          const value = /^([A-Z0-9_]+)=(-?\d+)$/.exec(text.trim());
+          if (!value) throw new WireTableSyntaxError(lineNumber, line, `bad enum value "${text}"`);
+          return { name: value[1], number: Number(value[2]) };
+        });
       }
     }
   });
-  for (const p of Object.values(packages)) delete p.name;
-  for (const p of Object.values(packages)) {
-    p.services = Object.fromEntries(
-      Object.entries(p.services).map(([name, methods]) => [name, [...methods]]),
-    );
-  }
   checkReferences(packages);
   return { packages };
 }
