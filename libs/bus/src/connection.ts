@@ -85,7 +85,8 @@ export async function connectBus(options: BusConnectionOptions): Promise<NatsCon
       cause: error,
     });
   }
-  logger.info({ server: redactUrl(nc.getServer()), name: options.name }, 'NATS connected');
+  // `clientName`, not `name`: pino loggers often carry `name` already, and JSON must not repeat keys.
+  logger.info({ server: redactUrl(nc.getServer()), clientName: options.name }, 'NATS connected');
   void logStatus(nc, logger);
   void nc.closed().then((error) => {
     if (error) logger.error({ err: error.message }, 'NATS connection closed with an error');

@@ -199,7 +199,7 @@ export async function registerAgentInstance(
     }
   })();
   logger.info(
-    { name, nodeId, instanceId, serviceId: service.info().id, intervalMs },
+    { agent: name, nodeId, instanceId, serviceId: service.info().id, intervalMs },
     'agent instance registered',
   );
 
@@ -217,7 +217,7 @@ export async function registerAgentInstance(
         publishHeartbeat('NOT_SERVING');
         if (!service.isStopped) await service.stop();
         if (!nc.isClosed()) await nc.flush().catch(() => undefined);
-        logger.info({ name, instanceId }, 'agent instance deregistered');
+        logger.info({ agent: name, instanceId }, 'agent instance deregistered');
       })();
       return stopping;
     },
