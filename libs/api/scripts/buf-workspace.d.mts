@@ -59,3 +59,4 @@ export function buildImage(sourceDir?: string): DescriptorSetJson;
 export const opiExtReleaseImage: string;
 export function buildOpiExtImage(out: string, sourceDir?: string): void;
 export function opiExtBreakingChanges(sourceDir?: string, against?: string): string[];
+export function opiExtLintFindings(sourceDir?: string): string[];

@@ -165,3 +165,16 @@ export function opiExtBreakingChanges(sourceDir = protoDir, against = opiExtRele
     workspace.dispose();
   }
 }
+
+/** opiExtLintFindings runs `buf lint` (STANDARD rules) on our own opi_ext packages. */
+export function opiExtLintFindings(sourceDir = protoDir) {
+  const workspace = createBufWorkspace(sourceDir);
+  try {
+    workspace.buf(['lint', 'proto', '--path', 'proto/opi_ext']);
+    return [];
+  } catch (error) {
+    return error.message.split('\n');
+  } finally {
+    workspace.dispose();
+  }
+}

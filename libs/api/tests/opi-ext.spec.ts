@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { opiExtBreakingChanges, protoDir } from '../scripts/buf-workspace.mjs';
+import { opiExtBreakingChanges, opiExtLintFindings, protoDir } from '../scripts/buf-workspace.mjs';
 import { telemetryExtV1 } from '../src/index.js';
 
 const batchProto = 'opi_ext/telemetry/v1/sample_batch.proto';
@@ -35,6 +35,12 @@ describe('opi_ext release guard', () => {
   it('renaming a released field breaks JSON compatibility and is reported', () => {
     const findings = opiExtBreakingChanges(mutant('string unit = 3;', 'string units = 3;'));
     expect(findings.join('\n')).toMatch(/"unit"/);
+  });
+
+  it('opi_ext follows buf lint STANDARD rules, and a violation is reported', () => {
+    expect(opiExtLintFindings()).toEqual([]);
+    const findings = opiExtLintFindings(mutant('string unit = 3;', 'string unitName = 3;'));
+    expect(findings.join('\n')).toMatch(/"unitName" should be lower_snake_case/);
   });
 
   it('adding a new field is not a breaking change', () => {
