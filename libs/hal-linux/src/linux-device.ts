@@ -10,6 +10,7 @@ import {
   normalizeSpec,
   prefixNetwork,
   requireCapability,
+  specsEqual,
 } from '@opi/hal';
 import type {
   BridgePortSpec,
@@ -142,6 +143,8 @@ export class LinuxNetworkDevice implements NetworkDevice {
     return this.#serially(async () => {
       this.#fence.admit(fence);
       const snapshot = await Snapshot.take(this.#ip);
+      const current = await this.#read(kind, desired.id, snapshot);
+      if (current && this.#fullyRealized(kind, desired, current, snapshot)) return current;
       this.#plan = new CommandPlan();
       switch (kind) {
         case 'bridge':
@@ -264,6 +267,23 @@ export class LinuxNetworkDevice implements NetworkDevice {
 
   async close(): Promise<void> {
     await this.#tail;
+  }
+
+  /**
+   * Whether `current` (read from `snapshot`) already realizes `desired` completely, so that a
+   * re-apply (the kit resyncs periodically) can skip writing. Only bridges and bridge ports,
+   * whose read-back covers all of their kernel state apart from the admin state checked here;
+   * VRFs and SVIs have rules and routes outside their read-back and are always rewritten.
+   */
+  #fullyRealized(
+    kind: ObjectKind,
+    desired: SpecOf<ObjectKind>,
+    current: RealizedObject,
+    snapshot: Snapshot,
+  ): boolean {
+    if (kind !== 'bridge' && kind !== 'bridgePort') return false;
+    if (!specsEqual(kind, desired, current.spec)) return false;
+    return Object.values(current.deviceRefs).every((name) => snapshot.byName(name)?.adminUp);
   }
 
   #requireCapabilities(kind: ObjectKind, spec: SpecOf<ObjectKind>): void {

@@ -271,6 +271,59 @@ describe('linux backend kernel state', () => {
     expect((await linkNamed(ns, 'pf0')).master).toBeUndefined();
   });
 
+  it('repairs drift on re-apply: a downed bridge, a lost flood entry, a deleted tunnel, an unbound port', async () => {
+    const ns = await namespaces.add('opihal-k-');
+    const hosts = await namespaces.add('opihal-h-');
+    await namespaces.veth(ns, 'pf0', hosts, 'host0', '02:00:00:00:dd:01');
+    const device = await createLinuxNetworkDevice({ netns: ns });
+    const spec: BridgeSpec = {
+      id: 'blue',
+      vlanId: 10,
+      vni: 6001,
+      vtepAddress: '192.0.2.1',
+      remoteVteps: ['192.0.2.5', '192.0.2.6'],
+    };
+    const port = {
+      id: 'host0',
+      mac: '02:00:00:00:dd:01',
+      type: 'access' as const,
+      bridges: ['blue'],
+    };
+    const first = await device.apply('bridge', spec, 1);
+    await device.apply('bridgePort', port, 1);
+    const bridgeName = first.deviceRefs['bridge'] ?? '';
+    const vxlanName = first.deviceRefs['vxlan'] ?? '';
+
+    await sh('ip', '-n', ns, 'link', 'set', bridgeName, 'down');
+    await sh(
+      'bridge',
+      '-n',
+      ns,
+      'fdb',
+      'del',
+      '00:00:00:00:00:00',
+      'dev',
+      vxlanName,
+      'dst',
+      '192.0.2.6',
+    );
+    expect((await device.read('bridge', 'blue'))?.spec.remoteVteps).toEqual(['192.0.2.5']);
+    const repaired = await device.apply('bridge', spec, 1);
+    expect(specsEqual('bridge', repaired.spec, spec)).toBe(true);
+    expect(
+      (await ipJson<{ flags: string[] }>(ns, 'link', 'show', 'dev', bridgeName))[0]?.flags,
+    ).toContain('UP');
+
+    await sh('ip', '-n', ns, 'link', 'del', vxlanName);
+    expect((await device.read('bridge', 'blue'))?.spec.vni).toBeUndefined();
+    expect((await device.apply('bridge', spec, 1)).spec.vni).toBe(6001);
+
+    await sh('ip', '-n', ns, 'link', 'set', 'pf0', 'nomaster');
+    expect((await device.read('bridgePort', 'host0'))?.spec.bridges).toEqual([]);
+    expect((await device.apply('bridgePort', port, 1)).spec.bridges).toEqual(['blue']);
+    expect((await linkNamed(ns, 'pf0')).master).toBe(bridgeName);
+  });
+
   it('reports objects needing a capability it was told to lack, creating nothing', async () => {
     const ns = await namespaces.add('opihal-k-');
     const device = new LinuxNetworkDevice({

@@ -46,4 +46,6 @@ export type {
 } from './model.js';
 export { DEFAULT_HAL_BACKEND, HAL_BACKEND_SETTING, NetworkDeviceRegistry } from './registry.js';
 export type { NetworkDeviceFactory, NetworkDeviceOptions } from './registry.js';
+export { realizationOutcome, specDifferences } from './realization.js';
+export type { RealizationOutcome, RealizationState } from './realization.js';
 export { MAX_VNI, RESERVED_VLAN_ID, normalizeSpec, specsEqual } from './validation.js';

@@ -32,7 +32,9 @@ describe('public API of @opi/hal', () => {
       'isUnicastMac',
       'normalizeSpec',
       'prefixNetwork',
+      'realizationOutcome',
       'requireCapability',
+      'specDifferences',
       'specsEqual',
     ]);
     expect(Object.keys(halTesting)).toEqual(['describeNetworkDeviceConformance']);
