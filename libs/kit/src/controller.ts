@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ComponentObservation, JsonObject } from './descriptor.js';
+import { sortKindsByDependency, type ComponentObservation, type JsonObject } from './descriptor.js';
 import { GrpcStatus, KitError, TerminalError } from './errors.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { Fence, Lease } from './lease.js';
@@ -97,7 +97,10 @@ export class Controller {
   private readonly kindsInOrder: string[];
 
   constructor(private readonly options: ControllerOptions) {
-    this.kindsInOrder = dependencyOrder(options.store, Object.keys(options.reconcilers));
+    const driven = new Set(Object.keys(options.reconcilers));
+    this.kindsInOrder = sortKindsByDependency(
+      options.store.kinds.filter((k) => driven.has(k.kind)),
+    ).map((k) => k.kind);
   }
 
   /** isDriving is true while this replica holds the lease and reconciles. */
@@ -308,23 +311,4 @@ export class Controller {
 
 function toDeviceObject(kind: string, key: string, record: StoredResource): DeviceObject {
   return { kind, key, name: record.name, generation: record.generation, resource: record.resource };
-}
-
-/** Orders kinds so that parents and referenced kinds come before the kinds that need them. */
-function dependencyOrder(store: ResourceStore, kinds: string[]): string[] {
-  const order: string[] = [];
-  const visiting = new Set<string>();
-  const visit = (kind: string) => {
-    if (order.includes(kind) || visiting.has(kind)) return;
-    visiting.add(kind);
-    const declared = store.kind(kind);
-    const needs = [
-      ...(declared.parent ? [declared.parent] : []),
-      ...(declared.references ?? []).flatMap((r) => r.kinds),
-    ];
-    for (const dependency of needs) if (kinds.includes(dependency)) visit(dependency);
-    order.push(kind);
-  };
-  kinds.forEach(visit);
-  return order;
 }

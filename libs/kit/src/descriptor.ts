@@ -210,3 +210,30 @@ export function operStatusRule(prefix: string, field = 'status'): StatusRule {
     },
   };
 }
+
+/**
+ * sortKindsByDependency orders kinds so that every kind comes after its parent and the kinds it
+ * references (creation order; reverse it for deletion). Unknown dependencies are ignored.
+ */
+export function sortKindsByDependency<
+  K extends Pick<ResourceKindSpec, 'kind' | 'parent' | 'references'>,
+>(kinds: readonly K[]): K[] {
+  const byName = new Map(kinds.map((k) => [k.kind, k]));
+  const order: K[] = [];
+  const visiting = new Set<string>();
+  const visit = (kind: K) => {
+    if (order.includes(kind) || visiting.has(kind.kind)) return;
+    visiting.add(kind.kind);
+    const needs = [
+      ...(kind.parent ? [kind.parent] : []),
+      ...(kind.references ?? []).flatMap((r) => r.kinds),
+    ];
+    for (const name of needs) {
+      const dependency = byName.get(name);
+      if (dependency) visit(dependency);
+    }
+    order.push(kind);
+  };
+  kinds.forEach(visit);
+  return order;
+}

@@ -12,7 +12,7 @@ export type {
   DeviceObject,
   KindReconciler,
 } from './controller.js';
-export { defineResourceKind, operStatusRule } from './descriptor.js';
+export { defineResourceKind, operStatusRule, sortKindsByDependency } from './descriptor.js';
 export type {
   CliRule,
   ComponentObservation,

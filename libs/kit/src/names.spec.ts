@@ -69,3 +69,35 @@ describe('ResourceNames', () => {
     expect(() => new ResourceNames('a/{x}', ['b/{x}/c/{y}'])).toThrow(/as many ids/);
   });
 });
+
+describe('sortKindsByDependency', () => {
+  it('puts parents and referenced kinds first, whatever the input order', async () => {
+    const { sortKindsByDependency } = await import('./descriptor.js');
+    const kinds = [
+      {
+        kind: 'Svi',
+        references: [
+          { field: 'spec.vrf', kinds: ['Vrf'], form: 'name' as const },
+          { field: 'spec.logicalBridge', kinds: ['LogicalBridge'], form: 'name' as const },
+        ],
+      },
+      {
+        kind: 'NvmeNamespace',
+        parent: 'NvmeSubsystem',
+        references: [
+          { field: 'spec.volumeNameRef', kinds: ['NullVolume'], form: 'idOrName' as const },
+        ],
+      },
+      { kind: 'Vrf' },
+      { kind: 'NvmeSubsystem' },
+      { kind: 'LogicalBridge' },
+      { kind: 'NullVolume' },
+    ];
+    const order = sortKindsByDependency(kinds).map((k) => k.kind);
+    expect(order.indexOf('Vrf')).toBeLessThan(order.indexOf('Svi'));
+    expect(order.indexOf('LogicalBridge')).toBeLessThan(order.indexOf('Svi'));
+    expect(order.indexOf('NvmeSubsystem')).toBeLessThan(order.indexOf('NvmeNamespace'));
+    expect(order.indexOf('NullVolume')).toBeLessThan(order.indexOf('NvmeNamespace'));
+    expect(order).toHaveLength(kinds.length);
+  });
+});
