@@ -2,7 +2,12 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildImage, libDir, protoDir } from '../scripts/buf-workspace.mjs';
+import {
+  buildImage,
+  libDir,
+  protoDir,
+  type MessageDescriptorJson,
+} from '../scripts/buf-workspace.mjs';
 import {
   defaultJsonPath,
   defaultTablePath,
@@ -32,6 +37,27 @@ describe('OPI wire compatibility', () => {
   it('compiled opi_api protos match every service, field and enum value of the table', () => {
     const actual = wireViewOf(buildImage(), isOpiPackage);
     expect(compareWireTables(committedTable, actual)).toEqual([]);
+  });
+
+  it('every OPI field keeps its default proto3 JSON name (JSON clients such as buf curl rely on it)', () => {
+    const defaultJsonName = (name: string) =>
+      name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    const renamed: string[] = [];
+    const visit = (scope: string, messages: MessageDescriptorJson[] = []) => {
+      for (const message of messages) {
+        for (const field of message.field ?? []) {
+          const jsonName = (field as { jsonName?: string }).jsonName;
+          if (jsonName !== defaultJsonName(field.name)) {
+            renamed.push(`${scope}.${message.name}.${field.name} -> ${jsonName}`);
+          }
+        }
+        visit(`${scope}.${message.name}`, message.nestedType);
+      }
+    };
+    for (const file of buildImage().file) {
+      if (isOpiPackage(file.package ?? '')) visit(file.package ?? '', file.messageType);
+    }
+    expect(renamed).toEqual([]);
   });
 
   it('the table copy covers all five OPI packages and every RPC of them', () => {
