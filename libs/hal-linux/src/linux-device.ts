@@ -7,6 +7,7 @@ import {
   canonicalIpAddress,
   canonicalMac,
   ipFamilyOf,
+  normalizePortSettings,
   normalizeSpec,
   prefixNetwork,
   requireCapability,
@@ -16,6 +17,7 @@ import type {
   BridgePortSpec,
   BridgeSpec,
   DevicePort,
+  DevicePortSettings,
   FencingToken,
   MacEntry,
   NeighbourEntry,
@@ -114,22 +116,48 @@ export class LinuxNetworkDevice implements NetworkDevice {
   }
 
   async listPorts(): Promise<DevicePort[]> {
+    return this.#serially(async () => this.#ports(await Snapshot.take(this.#ip)));
+  }
+
+  async configurePort(
+    name: string,
+    settings: DevicePortSettings,
+    fence: FencingToken,
+  ): Promise<DevicePort> {
+    const wanted = normalizePortSettings(settings);
     return this.#serially(async () => {
+      this.#fence.admit(fence);
       const snapshot = await Snapshot.take(this.#ip);
-      return snapshot.devicePorts(this.#portNames).map((link) => {
-        const bridgeId = snapshot.ownedBridgeIdOf(link.master);
-        const port: DevicePort = {
-          name: link.name,
-          mac: link.mac,
-          mtu: link.mtu,
-          adminUp: link.adminUp,
-          operState: operStateOf(link.operState),
-          bridges: bridgeId ? [bridgeId] : [],
-          counters: link.counters,
-        };
-        if (link.owner?.role === 'port') port.bridgePort = link.owner.id;
-        return port;
-      });
+      if (!snapshot.devicePorts(this.#portNames).some((link) => link.name === name)) {
+        throw new DeviceError('PORT_NOT_FOUND', `no device port named ${name}`, true);
+      }
+      this.#plan = new CommandPlan();
+      const change = [
+        ...(wanted.mtu === undefined ? [] : ['mtu', String(wanted.mtu)]),
+        ...(wanted.adminUp === undefined ? [] : [wanted.adminUp ? 'up' : 'down']),
+      ];
+      if (change.length > 0) this.#plan.ip(['link', 'set', 'dev', name, ...change]);
+      await this.#plan.execute(this.#ip);
+      const port = this.#ports(await Snapshot.take(this.#ip)).find((p) => p.name === name);
+      if (!port) throw new DeviceError('PORT_NOT_FOUND', `device port ${name} disappeared`, true);
+      return port;
+    });
+  }
+
+  #ports(snapshot: Snapshot): DevicePort[] {
+    return snapshot.devicePorts(this.#portNames).map((link) => {
+      const bridgeId = snapshot.ownedBridgeIdOf(link.master);
+      const port: DevicePort = {
+        name: link.name,
+        mac: link.mac,
+        mtu: link.mtu,
+        adminUp: link.adminUp,
+        operState: operStateOf(link.operState),
+        bridges: bridgeId ? [bridgeId] : [],
+        counters: link.counters,
+      };
+      if (link.owner?.role === 'port') port.bridgePort = link.owner.id;
+      return port;
     });
   }
 
@@ -283,6 +311,8 @@ export class LinuxNetworkDevice implements NetworkDevice {
   ): boolean {
     if (kind !== 'bridge' && kind !== 'bridgePort') return false;
     if (!specsEqual(kind, desired, current.spec)) return false;
+    // Device ports keep the admin state NetInterfaceService gave them; owned interfaces are up.
+    if (kind === 'bridgePort') return true;
     return Object.values(current.deviceRefs).every((name) => snapshot.byName(name)?.adminUp);
   }
 
@@ -485,7 +515,6 @@ export class LinuxNetworkDevice implements NetworkDevice {
       encodeOwnerMark({ role: 'port', id: spec.id, attrs: {} }),
       'master',
       bridgeLink.name,
-      'up',
     ]);
   }
 

@@ -7,6 +7,7 @@ import {
   InvalidSpecError,
   canonicalMac,
   ipFamilyOf,
+  normalizePortSettings,
   normalizeSpec,
   requireCapability,
   ZERO_COUNTERS,
@@ -16,6 +17,7 @@ import type {
   BridgeSpec,
   DevicePort,
   DevicePortConfig,
+  DevicePortSettings,
   FencingToken,
   MacEntry,
   NeighbourEntry,
@@ -84,6 +86,8 @@ export interface SimFrameResult {
 interface SimPort {
   config: DevicePortConfig;
   number: number;
+  adminUp: boolean;
+  mtu: number;
 }
 
 interface SimTunnel {
@@ -133,9 +137,9 @@ export class SimNetworkDevice implements NetworkDevice {
         const devicePort: DevicePort = {
           name: port.config.name,
           mac: port.config.mac,
-          mtu: 1500,
-          adminUp: true,
-          operState: 'up',
+          mtu: port.mtu,
+          adminUp: port.adminUp,
+          operState: port.adminUp ? 'up' : 'down',
           bridges: binding ? [...binding.spec.bridges] : [],
           counters: this.#fabric?.portCounters(port.number) ?? { ...ZERO_COUNTERS },
         };
@@ -143,6 +147,22 @@ export class SimNetworkDevice implements NetworkDevice {
         return devicePort;
       })
       .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async configurePort(
+    name: string,
+    settings: DevicePortSettings,
+    fence: FencingToken,
+  ): Promise<DevicePort> {
+    const wanted = normalizePortSettings(settings);
+    this.#fence.admit(fence);
+    const port = this.#ports.find((candidate) => candidate.config.name === name);
+    if (!port) throw new DeviceError('PORT_NOT_FOUND', `no device port named ${name}`, true);
+    if (wanted.mtu !== undefined) port.mtu = wanted.mtu;
+    if (wanted.adminUp !== undefined) port.adminUp = wanted.adminUp;
+    const listed = (await this.listPorts()).find((candidate) => candidate.name === name);
+    if (!listed) throw new DeviceError('PORT_NOT_FOUND', `device port ${name} disappeared`, true);
+    return listed;
   }
 
   async apply<K extends ObjectKind>(
@@ -575,7 +595,7 @@ function checkPorts(ports: readonly DevicePortConfig[]): SimPort[] {
     if (macs.has(mac)) throw new InvalidSpecError(`ports.${index}.mac`, `duplicate ${mac}`);
     names.add(port.name);
     macs.add(mac);
-    return { config: { name: port.name, mac }, number: index };
+    return { config: { name: port.name, mac }, number: index, adminUp: true, mtu: 1500 };
   });
 }
 

@@ -3,6 +3,7 @@ import type { NetworkCapabilities } from './capabilities.js';
 import type { FencingToken } from './fencing.js';
 import type {
   DevicePort,
+  DevicePortSettings,
   MacEntry,
   NeighbourEntry,
   ObjectKind,
@@ -29,6 +30,18 @@ export interface NetworkDevice {
 
   /** NetworkDevice.listPorts returns the device ports with state and counters, sorted by name. */
   listPorts(): Promise<DevicePort[]>;
+
+  /**
+   * NetworkDevice.configurePort changes the admin state and/or MTU of the device port `name`
+   * and returns the port as read back. Unknown port: DeviceError PORT_NOT_FOUND (retryable:
+   * ports can appear later); bad settings: InvalidSpecError naming the field. Binding a bridge
+   * port never changes a device port's admin state.
+   */
+  configurePort(
+    name: string,
+    settings: DevicePortSettings,
+    fence: FencingToken,
+  ): Promise<DevicePort>;
 
   /**
    * NetworkDevice.apply creates or updates the object `spec.id` of `kind`, then reads it back

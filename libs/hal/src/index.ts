@@ -29,6 +29,7 @@ export type {
   BridgeSpec,
   DevicePort,
   DevicePortConfig,
+  DevicePortSettings,
   IpAddress,
   IpPrefix,
   MacAddress,
@@ -48,4 +49,12 @@ export { DEFAULT_HAL_BACKEND, HAL_BACKEND_SETTING, NetworkDeviceRegistry } from 
 export type { NetworkDeviceFactory, NetworkDeviceOptions } from './registry.js';
 export { realizationOutcome, specDifferences } from './realization.js';
 export type { RealizationOutcome, RealizationState } from './realization.js';
-export { MAX_VNI, RESERVED_VLAN_ID, normalizeSpec, specsEqual } from './validation.js';
+export {
+  MAX_MTU,
+  MAX_VNI,
+  MIN_MTU,
+  RESERVED_VLAN_ID,
+  normalizePortSettings,
+  normalizeSpec,
+  specsEqual,
+} from './validation.js';

@@ -102,6 +102,16 @@ export interface DevicePortConfig {
   mac: MacAddress;
 }
 
+/**
+ * DevicePortSettings are the settings of a device port that NetInterfaceService may change;
+ * absent fields stay as they are.
+ */
+export interface DevicePortSettings {
+  adminUp?: boolean;
+  /** Layer-3 MTU in bytes, 68–65535. */
+  mtu?: number;
+}
+
 /** PortOperState is a device port's operational state. */
 export type PortOperState = 'up' | 'down' | 'unknown';
 

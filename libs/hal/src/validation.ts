@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { canonicalIpAddress, canonicalIpPrefix, canonicalMac, isUnicastMac } from './addressing.js';
 import { InvalidSpecError } from './errors.js';
-import type { ObjectKind, SpecOf } from './model.js';
+import type { DevicePortSettings, ObjectKind, SpecOf } from './model.js';
 
 /** MAX_VNI is the largest 24-bit VXLAN network identifier. */
 export const MAX_VNI = 16_777_215;
@@ -151,4 +151,31 @@ export function specsEqual<K extends ObjectKind>(kind: K, a: SpecOf<K>, b: SpecO
     if (error instanceof InvalidSpecError) return false;
     throw error;
   }
+}
+
+/** MIN_MTU and MAX_MTU bound a device port's MTU (IPv4's minimum, the 16-bit maximum). */
+export const MIN_MTU = 68;
+/** MAX_MTU is the largest MTU a device port accepts. */
+export const MAX_MTU = 65_535;
+
+const portSettingsSchema = z
+  .object({
+    adminUp: z.boolean().optional(),
+    mtu: z.number().int().min(MIN_MTU).max(MAX_MTU).optional(),
+  })
+  .strict();
+
+/**
+ * normalizePortSettings checks device port settings and returns them without absent fields.
+ * Throws InvalidSpecError naming the offending field (`mtu`, `adminUp`, or an unknown one).
+ */
+export function normalizePortSettings(settings: unknown): DevicePortSettings {
+  const result = portSettingsSchema.safeParse(settings);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const keys = issue && 'keys' in issue ? (issue.keys as string[]) : [];
+    const field = issue && issue.path.length > 0 ? issue.path.join('.') : (keys[0] ?? 'settings');
+    throw new InvalidSpecError(field, issue?.message ?? 'invalid');
+  }
+  return dropUndefined(result.data);
 }

@@ -120,6 +120,46 @@ export function describeNetworkDeviceConformance(
       expect(names).toEqual([...names].sort());
     });
 
+    it("configures a device port's MTU and admin state and reads them back", async () => {
+      const configured = await device.configurePort(
+        port(0).name,
+        { mtu: 1400, adminUp: false },
+        FENCE,
+      );
+      expect(configured).toMatchObject({ name: port(0).name, mtu: 1400, adminUp: false });
+      const listed = (await device.listPorts()).find((p) => p.name === port(0).name);
+      expect(listed).toMatchObject({ mtu: 1400, adminUp: false });
+      expect(listed?.operState).not.toBe('up');
+      const unchangedMtu = await device.configurePort(port(0).name, { adminUp: true }, FENCE);
+      expect(unchangedMtu).toMatchObject({ mtu: 1400, adminUp: true });
+      const other = (await device.listPorts()).find((p) => p.name === port(1).name);
+      expect(other?.mtu).not.toBe(1400);
+    });
+
+    it("keeps a device port's admin state when a bridge port binds it", async () => {
+      await device.configurePort(port(0).name, { adminUp: false }, FENCE);
+      await device.apply('bridge', bridge('blue', 10), FENCE);
+      await device.apply('bridgePort', accessPort('host0', port(0).mac, 'blue'), FENCE);
+      const bound = (await device.listPorts()).find((p) => p.name === port(0).name);
+      expect(bound).toMatchObject({ adminUp: false, bridgePort: 'host0' });
+    });
+
+    it('rejects bad port settings and unknown ports', async () => {
+      const badMtu = await rejection(device.configurePort(port(0).name, { mtu: 67 }, FENCE));
+      expect((badMtu as InvalidSpecError).field).toBe('mtu');
+      const unknownField = await rejection(
+        device.configurePort(port(0).name, { speed: 10 } as never, FENCE),
+      );
+      expect((unknownField as InvalidSpecError).field).toBe('speed');
+      const missing = await rejection(device.configurePort('no-such-port', { mtu: 1500 }, FENCE));
+      expect((missing as DeviceError).code).toBe('PORT_NOT_FOUND');
+      expect((missing as Error).message).toContain('no-such-port');
+      await device.configurePort(port(0).name, { mtu: 1500 }, 5);
+      expect(await rejection(device.configurePort(port(0).name, { mtu: 1400 }, 4))).toBeInstanceOf(
+        StaleFenceError,
+      );
+    });
+
     it('applies a bridge and reads the same spec back', async () => {
       const spec = bridge('blue', 10);
       const applied = await device.apply('bridge', spec, FENCE);
