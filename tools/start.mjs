@@ -3,7 +3,7 @@
 // the state folder) and the four agents on the emulated device, with prefixed readable logs.
 // Uses only Node built-ins until dependencies are installed, so it works on a fresh clone.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -126,6 +126,33 @@ async function stopAll(exitCode = 0) {
   }
   say('stopped');
   process.exit(exitCode);
+}
+
+/** Newest modification time of a project's build inputs (sources, protos, build configs). */
+function newestBuildInput(project) {
+  const walk = (path) => {
+    if (!existsSync(path)) return 0;
+    const stat = statSync(path);
+    if (!stat.isDirectory()) return stat.mtimeMs;
+    return Math.max(0, ...readdirSync(path).map((entry) => walk(join(path, entry))));
+  };
+  const inputs = ['src', 'assembly', 'proto', 'package.json', 'project.json', 'tsconfig.lib.json'];
+  return Math.max(...inputs.map((input) => walk(join(project, input))));
+}
+
+/**
+ * True when every project's build output is newer than all its sources. Nx would find the same
+ * answer in its cache, but spends seconds computing the project graph; this keeps a restart fast.
+ */
+function buildIsFresh() {
+  for (const group of ['libs', 'apps']) {
+    for (const name of readdirSync(join(root, group))) {
+      const project = join(root, group, name);
+      const stamp = join(project, 'dist', 'tsconfig.lib.tsbuildinfo');
+      if (!existsSync(stamp) || statSync(stamp).mtimeMs < newestBuildInput(project)) return false;
+    }
+  }
+  return true;
 }
 
 // 1. dependencies and build
