@@ -159,7 +159,12 @@ export class SimNetworkDevice implements NetworkDevice {
     const port = this.#ports.find((candidate) => candidate.config.name === name);
     if (!port) throw new DeviceError('PORT_NOT_FOUND', `no device port named ${name}`, true);
     if (wanted.mtu !== undefined) port.mtu = wanted.mtu;
-    if (wanted.adminUp !== undefined) port.adminUp = wanted.adminUp;
+    if (wanted.adminUp !== undefined && wanted.adminUp !== port.adminUp) {
+      port.adminUp = wanted.adminUp;
+      const binding = [...this.#bindings.values()].find((b) => b.port === port);
+      const bridge = binding ? this.#bridges.get(binding.spec.bridges[0] ?? '') : undefined;
+      if (bridge) this.#fabric?.setPortBridge(port.number, port.adminUp ? bridge.number : null);
+    }
     const listed = (await this.listPorts()).find((candidate) => candidate.name === name);
     if (!listed) throw new DeviceError('PORT_NOT_FOUND', `device port ${name} disappeared`, true);
     return listed;
@@ -487,7 +492,8 @@ export class SimNetworkDevice implements NetworkDevice {
     }
     const previous = this.#bindings.get(spec.id);
     if (previous) this.#unbind(previous);
-    this.#fabric?.setPortBridge(port.number, bridge.number);
+    // An admin-down port joins the bridge in the model only; configurePort attaches it.
+    if (port.adminUp) this.#fabric?.setPortBridge(port.number, bridge.number);
     this.#fabric?.addStaticMac(bridge.number, port.config.mac, port.number);
     this.#bindings.set(spec.id, { spec, port });
   }

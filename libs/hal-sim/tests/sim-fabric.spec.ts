@@ -73,6 +73,24 @@ describe('sim fabric programmed from applied objects', () => {
     expect(toRemoved?.outPort).not.toBe('pf1');
   });
 
+  it('passes no frames through an admin-down port until it is set up again', async () => {
+    const device = await twoBridges();
+    await device.configurePort('pf1', { adminUp: false }, 1);
+    const [flood, fromDown] = device.processFrames([
+      { port: 'pf0', data: ethernet(BROADCAST, ports[0]!.mac) },
+      { port: 'pf1', data: ethernet(BROADCAST, ports[1]!.mac) },
+    ]);
+    expect(flood?.floodPorts).toEqual([]);
+    expect(fromDown?.verdict).toBe('drop');
+    expect((await device.read('bridgePort', 'b'))?.spec.bridges).toEqual(['blue']);
+
+    await device.configurePort('pf1', { adminUp: true }, 1);
+    const [floodAgain] = device.processFrames([
+      { port: 'pf0', data: ethernet(BROADCAST, ports[0]!.mac) },
+    ]);
+    expect(floodAgain?.floodPorts).toEqual(['pf1']);
+  });
+
   it('terminates VXLAN from a remote VTEP, learns the remote MAC and encapsulates the reply', async () => {
     const device = await createSimNetworkDevice({ ports });
     await device.apply(
