@@ -77,6 +77,27 @@ describe('linux backend kernel state', () => {
     expect(await ownedLeftovers(ns)).toEqual([]);
   });
 
+  it('realizes a VXLAN tunnel over an IPv6 underlay', async () => {
+    const ns = await namespaces.add('opihal-k-');
+    const device = await createLinuxNetworkDevice({ netns: ns });
+    const spec: BridgeSpec = {
+      id: 'blue6',
+      vlanId: 10,
+      vni: 7006,
+      vtepAddress: '2001:db8::1',
+      remoteVteps: ['2001:db8::3', '2001:DB8:0::2'],
+    };
+    const realized = await device.apply('bridge', spec, 1);
+    expect(realized.spec).toEqual({
+      id: 'blue6',
+      vlanId: 10,
+      vni: 7006,
+      vtepAddress: '2001:db8::1',
+      remoteVteps: ['2001:db8::2', '2001:db8::3'],
+    });
+    expect((await device.apply('bridge', spec, 1)).deviceRefs).toEqual(realized.deviceRefs);
+  });
+
   it('realizes a VRF and an SVI as addresses, policy rules and routes in the VRF table', async () => {
     const ns = await namespaces.add('opihal-k-');
     const device = await createLinuxNetworkDevice({ netns: ns });
