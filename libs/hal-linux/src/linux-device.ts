@@ -10,7 +10,7 @@ import {
   normalizePortSettings,
   normalizeSpec,
   prefixNetwork,
-  requireCapability,
+  requireCapabilitiesFor,
   specsEqual,
 } from '@opi/hal';
 import type {
@@ -167,7 +167,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
     fence: FencingToken,
   ): Promise<RealizedObject<K>> {
     const desired = normalizeSpec(kind, spec);
-    this.#requireCapabilities(kind, desired);
+    requireCapabilitiesFor(this.capabilities, kind, desired);
     return this.#serially(async () => {
       this.#fence.admit(fence);
       const snapshot = await Snapshot.take(this.#ip);
@@ -313,20 +313,9 @@ export class LinuxNetworkDevice implements NetworkDevice {
     if (!specsEqual(kind, desired, current.spec)) return false;
     // Device ports keep the admin state NetInterfaceService gave them; owned interfaces are up.
     if (kind === 'bridgePort') return true;
+    // A tunnel left over from an earlier VNI is not part of the read-back; rewrite to drop it.
+    if (!current.deviceRefs['vxlan'] && snapshot.owned('bridge-vxlan', desired.id)) return false;
     return Object.values(current.deviceRefs).every((name) => snapshot.byName(name)?.adminUp);
-  }
-
-  #requireCapabilities(kind: ObjectKind, spec: SpecOf<ObjectKind>): void {
-    if (kind === 'bridgePort' && (spec as BridgePortSpec).type === 'trunk') {
-      requireCapability(this.capabilities, ['vlanFiltering', 'vlanDevices'], kind, spec.id);
-    }
-    if (kind === 'vrf') {
-      requireCapability(this.capabilities, ['vrfDevice', 'policyRoutingVrf'], kind, spec.id);
-    }
-    if (kind === 'svi') requireCapability(this.capabilities, ['svi'], kind, spec.id);
-    if ((kind === 'bridge' || kind === 'vrf') && (spec as BridgeSpec | VrfSpec).vni !== undefined) {
-      requireCapability(this.capabilities, ['vxlan'], kind, spec.id);
-    }
   }
 
   async #read<K extends ObjectKind>(

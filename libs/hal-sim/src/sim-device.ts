@@ -9,7 +9,7 @@ import {
   ipFamilyOf,
   normalizePortSettings,
   normalizeSpec,
-  requireCapability,
+  requireCapabilitiesFor,
   ZERO_COUNTERS,
 } from '@opi/hal';
 import type {
@@ -176,7 +176,7 @@ export class SimNetworkDevice implements NetworkDevice {
     fence: FencingToken,
   ): Promise<RealizedObject<K>> {
     const desired = normalizeSpec(kind, spec);
-    this.#requireCapabilities(kind, desired);
+    requireCapabilitiesFor(this.capabilities, kind, desired);
     this.#fence.admit(fence);
     switch (kind) {
       case 'bridge':
@@ -354,19 +354,6 @@ export class SimNetworkDevice implements NetworkDevice {
         const spec = programmed ? structuredClone(svi) : { ...structuredClone(svi), mac: '' };
         return { kind, spec, deviceRefs: bridge ? { bridge: String(bridge.number) } : {} };
       }
-    }
-  }
-
-  #requireCapabilities(kind: ObjectKind, spec: SpecOf<ObjectKind>): void {
-    if (kind === 'bridgePort' && (spec as BridgePortSpec).type === 'trunk') {
-      requireCapability(this.capabilities, ['vlanFiltering', 'vlanDevices'], kind, spec.id);
-    }
-    if (kind === 'vrf') {
-      requireCapability(this.capabilities, ['vrfDevice', 'policyRoutingVrf'], kind, spec.id);
-    }
-    if (kind === 'svi') requireCapability(this.capabilities, ['svi'], kind, spec.id);
-    if ((kind === 'bridge' || kind === 'vrf') && (spec as BridgeSpec | VrfSpec).vni !== undefined) {
-      requireCapability(this.capabilities, ['vxlan'], kind, spec.id);
     }
   }
 

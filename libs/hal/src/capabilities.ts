@@ -1,7 +1,7 @@
 // What a backend can realize. Objects that need an absent capability fail with
 // CapabilityMissingError naming it, so the agent can report a component ERROR.
 import { CapabilityMissingError } from './errors.js';
-import type { ObjectKind } from './model.js';
+import type { BridgePortSpec, BridgeSpec, ObjectKind, SpecOf, VrfSpec } from './model.js';
 
 /** NetworkCapabilities declares what a network device backend can realize. */
 export interface NetworkCapabilities {
@@ -64,5 +64,43 @@ export function requireCapability(
 ): void {
   if (!hasAnyCapability(capabilities, anyOf)) {
     throw new CapabilityMissingError(anyOf, kind, id);
+  }
+}
+
+/**
+ * requiredCapabilities lists what realizing `spec` of `kind` needs, as groups of which the
+ * device must have at least one capability each (e.g. a TRUNK port needs vlanFiltering or
+ * vlanDevices).
+ */
+export function requiredCapabilities<K extends ObjectKind>(
+  kind: K,
+  spec: SpecOf<K>,
+): CapabilityName[][] {
+  const needs: CapabilityName[][] = [];
+  if (kind === 'bridgePort' && (spec as BridgePortSpec).type === 'trunk') {
+    needs.push(['vlanFiltering', 'vlanDevices']);
+  }
+  if (kind === 'vrf') needs.push(['vrfDevice', 'policyRoutingVrf']);
+  if (kind === 'svi') needs.push(['svi']);
+  if ((kind === 'bridge' || kind === 'vrf') && (spec as BridgeSpec | VrfSpec).vni !== undefined) {
+    needs.push(['vxlan']);
+  }
+  if (kind === 'bridge' && (spec as BridgeSpec).remoteVteps?.length > 0) {
+    needs.push(['headEndReplication']);
+  }
+  return needs;
+}
+
+/**
+ * requireCapabilitiesFor throws CapabilityMissingError for the first capability group that
+ * realizing `spec` of `kind` needs and `capabilities` lacks.
+ */
+export function requireCapabilitiesFor<K extends ObjectKind>(
+  capabilities: NetworkCapabilities,
+  kind: K,
+  spec: SpecOf<K>,
+): void {
+  for (const anyOf of requiredCapabilities(kind, spec)) {
+    requireCapability(capabilities, anyOf, kind, spec.id);
   }
 }

@@ -7,7 +7,13 @@ export {
   isUnicastMac,
   prefixNetwork,
 } from './addressing.js';
-export { CAPABILITY_NAMES, hasAnyCapability, requireCapability } from './capabilities.js';
+export {
+  CAPABILITY_NAMES,
+  hasAnyCapability,
+  requireCapabilitiesFor,
+  requireCapability,
+  requiredCapabilities,
+} from './capabilities.js';
 export type { CapabilityName, NetworkCapabilities } from './capabilities.js';
 export type { NetworkDevice } from './device.js';
 export {

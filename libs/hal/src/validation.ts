@@ -60,13 +60,19 @@ function sortedUnique<T extends string>(values: T[]): T[] {
   return [...new Set(values)].sort();
 }
 
-const bridgeSchema = z.object({
-  id: objectId,
-  vlanId,
-  vni: vni.optional(),
-  vtepAddress: ipAddress.optional(),
-  remoteVteps: z.array(ipAddress).default([]).transform(sortedUnique),
-});
+// Without a VNI there is no tunnel: VTEP fields are dropped so that the desired spec equals
+// what any backend reads back.
+const bridgeSchema = z
+  .object({
+    id: objectId,
+    vlanId,
+    vni: vni.optional(),
+    vtepAddress: ipAddress.optional(),
+    remoteVteps: z.array(ipAddress).default([]).transform(sortedUnique),
+  })
+  .transform((spec) =>
+    spec.vni === undefined ? { ...spec, vtepAddress: undefined, remoteVteps: [] } : spec,
+  );
 
 const bridgePortSchema = z
   .object({
@@ -88,12 +94,14 @@ const bridgePortSchema = z
     }
   });
 
-const vrfSchema = z.object({
-  id: objectId,
-  vni: vni.optional(),
-  loopbackPrefix: ipPrefix,
-  vtepAddress: ipAddress.optional(),
-});
+const vrfSchema = z
+  .object({
+    id: objectId,
+    vni: vni.optional(),
+    loopbackPrefix: ipPrefix,
+    vtepAddress: ipAddress.optional(),
+  })
+  .transform((spec) => (spec.vni === undefined ? { ...spec, vtepAddress: undefined } : spec));
 
 const sviSchema = z.object({
   id: objectId,

@@ -36,7 +36,9 @@ describe('public API of @opi/hal', () => {
       'normalizeSpec',
       'prefixNetwork',
       'realizationOutcome',
+      'requireCapabilitiesFor',
       'requireCapability',
+      'requiredCapabilities',
       'specDifferences',
       'specsEqual',
     ]);

@@ -50,6 +50,23 @@ describe('spec normalization', () => {
     expect('vni' in spec).toBe(false);
   });
 
+  it('drops VTEP fields of objects without a VNI, since nothing realizes them', () => {
+    expect(
+      normalizeSpec('bridge', {
+        id: 'b',
+        vlanId: 2,
+        vtepAddress: '192.0.2.1',
+        remoteVteps: ['192.0.2.2'],
+      }),
+    ).toEqual({ id: 'b', vlanId: 2, remoteVteps: [] });
+    expect(
+      normalizeSpec('vrf', { id: 'v', loopbackPrefix: '10.0.0.1/32', vtepAddress: '192.0.2.1' }),
+    ).toEqual({
+      id: 'v',
+      loopbackPrefix: '10.0.0.1/32',
+    });
+  });
+
   it('names the offending field of each malformed spec', () => {
     expect(fieldOf(() => normalizeSpec('bridge', { id: 'b', vlanId: 1.5 }))).toBe('vlanId');
     expect(fieldOf(() => normalizeSpec('bridge', { id: 'b', vlanId: 4095 }))).toBe('vlanId');
