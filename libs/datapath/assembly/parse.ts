@@ -4,7 +4,7 @@
 import {
   L_ETH, L_L3, L_L4, L_ETH_TYPE, L_VLAN0, L_VLAN_COUNT, L_IP_VER, L_PROTO, L_L4_KIND, L_SPORT,
   L_DPORT, L_COMPLETE, NONE16, L4_PORTS, L4_ICMP, F_FRAGMENT, F_VXLAN, F_IPV4_OPTIONS, LAYER_SIZE,
-  D_OFF, D_LEN, D_IN_PORT, D_FLAGS, D_VNI, D_FLOW_HASH, D_OUTER, D_INNER, D_DROP, D_VERDICT, D_NEXT,
+  D_OFF, D_LEN, D_IN_PORT, D_FLAGS, D_VNI, D_OUTER, D_INNER, D_DROP, D_VERDICT, D_NEXT,
   D_TRACE_A, D_TRACE_B, V_DROP, V_PASS, MAX_PORTS, C_RX_PKTS, C_RX_BYTES, slotSize, dataCapacity,
   SLOT_GUARD, SLOT_DATA_START, desc, slotBase, countPort, be16, be32,
 } from './layout';
@@ -17,7 +17,6 @@ import {
   DROP_VXLAN_TRUNCATED, DROP_VXLAN_BAD_FLAGS,
 } from './drops';
 import { NODE_DROP, NODE_VXLAN_DECAP, NODE_L2 } from './nodes';
-import { flowHashOfLayer } from './flowhash';
 
 export const VXLAN_PORT: u32 = 4789;
 const MAX_IPV6_EXT: i32 = 8;
@@ -36,12 +35,20 @@ let scratchVni: u32 = 0;
   store<u16>(l + L_L4, NONE16);
 }
 
-/** Ones-complement sum check of an IPv4 header; true when the checksum is valid. */
+/**
+ * Ones-complement sum check of an IPv4 header; true when the checksum is valid. The sum is
+ * taken over native-order 32-bit words: ones-complement addition commutes with byte
+ * swapping, and the valid result 0xffff reads the same in either order.
+ */
 function ipv4ChecksumOk(p: usize, len: u32): bool {
-  let sum: u32 = 0;
-  for (let i: u32 = 0; i < len; i += 2) sum += be16(p + i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
-  return sum == 0xffff;
+  let sum: u64 = 0;
+  for (let i: u32 = 0; i < len; i += 4) sum += <u64>load<u32>(p + i);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  let s = <u32>sum;
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return s == 0xffff;
 }
 
 function parseL4(f: usize, l: usize, inner: usize, proto: u32, q: u32, end: u32, fragment: bool): u8 {
@@ -229,7 +236,6 @@ export function parseStage(vec: usize, n: i32): i32 {
     const f = slotBase(slot) + off;
     scratchFlags = 0;
     scratchVni = 0;
-    clearLayer(d + D_INNER, 0);
     const reason = parseLayer(f, 0, len, d + D_OUTER, d + D_INNER);
     store<u8>(d + D_FLAGS, scratchFlags);
     store<u32>(d + D_VNI, scratchVni);
@@ -239,7 +245,6 @@ export function parseStage(vec: usize, n: i32): i32 {
       store<u8>(d + D_NEXT, NODE_DROP);
       continue;
     }
-    store<u32>(d + D_FLOW_HASH, flowHashOfLayer(f, d + D_OUTER));
     store<u8>(d + D_NEXT, (scratchFlags & F_VXLAN) != 0 ? NODE_VXLAN_DECAP : NODE_L2);
   }
   return n;

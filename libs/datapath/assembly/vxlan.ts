@@ -89,7 +89,6 @@ export function vxlanDecapStage(vec: usize, n: i32): i32 {
     store<u16>(d + D_IN_PORT, <u16>port);
     countPort(port, C_RX_PKTS, 1);
     countPort(port, C_RX_BYTES, innerLen);
-    store<u32>(d + D_FLOW_HASH, flowHashOfLayer(f + innerEth, d + D_OUTER));
     store<u8>(d + D_NEXT, NODE_L2);
   }
   return n;
@@ -137,8 +136,11 @@ export function vxlanEncapStage(vec: usize, n: i32): i32 {
       store<u8>(d + D_NEXT, NODE_DROP);
       continue;
     }
+    // The flow hash is computed only here, by the one stage that needs it (it costs about as
+    // much as parsing a frame).
+    const hash = flowHashOfLayer(slotBase(slot) + off, d + D_OUTER);
+    store<u32>(d + D_FLOW_HASH, hash);
     const f = slotBase(slot) + off - hdr;
-    const hash = load<u32>(d + D_FLOW_HASH);
     memory.copy(f, te + T_REMOTE_MAC, 6);
     memory.copy(f + 6, te + T_LOCAL_MAC, 6);
     putBe16(f + 12, v6 ? 0x86dd : 0x0800);

@@ -19,6 +19,8 @@ const POOL = 4096;
 const FLOWS = 1024;
 const MACS = 4096;
 const PORTS = 16;
+// 2^12 buckets x 4 ways = 16 384 entries for 4096 MACs, as the native baselines size theirs.
+const MAC_BUCKETS_LOG2 = 12;
 const here = dirname(fileURLToPath(import.meta.url));
 
 let seed = 12345;
@@ -146,7 +148,12 @@ function measure(step, perStep) {
 }
 
 function wasmRun(frames, { parseOnly = false, tunnel = false, frameCapacity = 2048 } = {}) {
-  const dp = createDatapath({ batchSize: BATCH, poolSize: POOL, frameCapacity });
+  const dp = createDatapath({
+    batchSize: BATCH,
+    poolSize: POOL,
+    frameCapacity,
+    macBucketsLog2: MAC_BUCKETS_LOG2,
+  });
   configure(dp, { tunnel });
   frames.forEach((f, i) => dp.writeSlot(i, f.data, f.port));
   const batches = [];

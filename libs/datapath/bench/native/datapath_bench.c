@@ -253,7 +253,7 @@ static double bench_l2(double seconds) {
 #ifdef HAVE_DPDK
 static double bench_l2_rte_hash(double seconds) {
   struct rte_hash_parameters params = {
-      .name = "mac_table", .entries = 65536, .key_len = sizeof(uint64_t),
+      .name = "mac_table", .entries = 16384, .key_len = sizeof(uint64_t),
       .hash_func = rte_jhash, .hash_func_init_val = 0, .socket_id = 0,
   };
   struct rte_hash *h = rte_hash_create(&params);
