@@ -7,6 +7,7 @@ import {
   canonicalIpAddress,
   canonicalMac,
   ipFamilyOf,
+  assertObjectKind,
   normalizePortSettings,
   normalizeSpec,
   prefixNetwork,
@@ -202,6 +203,7 @@ export class LinuxNetworkDevice implements NetworkDevice {
   }
 
   async remove(kind: ObjectKind, id: string, fence: FencingToken): Promise<void> {
+    assertObjectKind(kind);
     return this.#serially(async () => {
       this.#fence.admit(fence);
       const snapshot = await Snapshot.take(this.#ip);
@@ -225,10 +227,12 @@ export class LinuxNetworkDevice implements NetworkDevice {
   }
 
   async read<K extends ObjectKind>(kind: K, id: string): Promise<RealizedObject<K> | undefined> {
+    assertObjectKind(kind);
     return this.#serially(async () => this.#read(kind, id, await Snapshot.take(this.#ip)));
   }
 
   async list<K extends ObjectKind>(kind: K): Promise<RealizedObject<K>[]> {
+    assertObjectKind(kind);
     return this.#serially(async () => {
       const snapshot = await Snapshot.take(this.#ip);
       const ids =

@@ -7,6 +7,7 @@ import {
   InvalidSpecError,
   canonicalMac,
   ipFamilyOf,
+  assertObjectKind,
   normalizePortSettings,
   normalizeSpec,
   requireCapabilitiesFor,
@@ -200,6 +201,7 @@ export class SimNetworkDevice implements NetworkDevice {
   }
 
   async remove(kind: ObjectKind, id: string, fence: FencingToken): Promise<void> {
+    assertObjectKind(kind);
     this.#fence.admit(fence);
     switch (kind) {
       case 'bridge':
@@ -214,10 +216,12 @@ export class SimNetworkDevice implements NetworkDevice {
   }
 
   async read<K extends ObjectKind>(kind: K, id: string): Promise<RealizedObject<K> | undefined> {
+    assertObjectKind(kind);
     return this.#read(kind, id) as RealizedObject<K> | undefined;
   }
 
   async list<K extends ObjectKind>(kind: K): Promise<RealizedObject<K>[]> {
+    assertObjectKind(kind);
     const ids = [...this.#mapOf(kind).keys()].sort();
     return ids
       .map((id) => this.#read(kind, id))

@@ -60,6 +60,7 @@ export {
   MAX_VNI,
   MIN_MTU,
   RESERVED_VLAN_ID,
+  assertObjectKind,
   normalizePortSettings,
   normalizeSpec,
   specsEqual,

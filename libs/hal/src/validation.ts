@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { canonicalIpAddress, canonicalIpPrefix, canonicalMac, isUnicastMac } from './addressing.js';
 import { InvalidSpecError } from './errors.js';
+import { OBJECT_KINDS } from './model.js';
 import type { DevicePortSettings, ObjectKind, SpecOf } from './model.js';
 
 /** MAX_VNI is the largest 24-bit VXLAN network identifier. */
@@ -128,8 +129,8 @@ function dropUndefined<T extends object>(value: T): T {
  * omitted). Throws InvalidSpecError naming the first offending field.
  */
 export function normalizeSpec<K extends ObjectKind>(kind: K, spec: unknown): SpecOf<K> {
+  assertObjectKind(kind);
   const schema = schemas[kind];
-  if (!schema) throw new InvalidSpecError('kind', `unknown object kind "${String(kind)}"`);
   const result = schema.safeParse(spec);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -186,4 +187,11 @@ export function normalizePortSettings(settings: unknown): DevicePortSettings {
     throw new InvalidSpecError(field, issue?.message ?? 'invalid');
   }
   return dropUndefined(result.data);
+}
+
+/** assertObjectKind throws InvalidSpecError (field `kind`) unless `kind` is an ObjectKind. */
+export function assertObjectKind(kind: unknown): asserts kind is ObjectKind {
+  if (!OBJECT_KINDS.includes(kind as ObjectKind)) {
+    throw new InvalidSpecError('kind', `unknown object kind "${String(kind)}"`);
+  }
 }

@@ -25,6 +25,7 @@ describe('public API of @opi/hal', () => {
       'StaleFenceError',
       'UnknownBackendError',
       'ZERO_COUNTERS',
+      'assertObjectKind',
       'canonicalIpAddress',
       'canonicalIpPrefix',
       'canonicalMac',

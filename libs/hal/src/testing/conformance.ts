@@ -571,6 +571,20 @@ export function describeNetworkDeviceConformance(
       expect((second as DeviceError).code).toBe('CONFLICT');
     });
 
+    it('rejects an unknown object kind naming the kind field', async () => {
+      const unknownKind = 'tunnel' as never;
+      for (const call of [
+        () => device.read(unknownKind, 'x'),
+        () => device.list(unknownKind),
+        () => device.remove(unknownKind, 'x', FENCE),
+        () => device.apply(unknownKind, { id: 'x' } as never, FENCE),
+      ]) {
+        const error = await rejection(call());
+        expect(error).toBeInstanceOf(InvalidSpecError);
+        expect((error as InvalidSpecError).field).toBe('kind');
+      }
+    });
+
     it('rejects writes carrying an older fencing token', async () => {
       await device.apply('bridge', bridge('blue', 10), 7);
       const stale = await rejection(device.apply('bridge', bridge('blue', 99), 6));
