@@ -1,6 +1,17 @@
-// Composition root of the network agent.
+// Composition root of the network agent: configuration, HAL backend selection, and the kit
+// resource agent serving the OPI EVPN gateway kinds plus NetInterfaceService.
 import { createRequire } from 'node:module';
-import { runAgent } from '@opi/runtime';
+import {
+  EVPN_GATEWAY_KINDS,
+  createEvpnReconcilers,
+  createNetInterfaceService,
+} from '@opi/evpn-gateway';
+import { NetworkDeviceRegistry, type DevicePortConfig } from '@opi/hal';
+import { linuxNetworkDeviceFactory } from '@opi/hal-linux';
+import { simNetworkDeviceFactory } from '@opi/hal-sim';
+import { startResourceAgent } from '@opi/kit';
+import { ConfigError, runAgent } from '@opi/runtime';
+import { networkAgentConfig } from './config.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -9,7 +20,43 @@ await runAgent({
   agent: 'network',
   version,
   defaultGrpcPort: 50151,
+  extraConfig: networkAgentConfig,
   async start(ctx) {
-    ctx.logger.debug('no network services implemented yet; OPI RPCs answer UNIMPLEMENTED');
+    const { config } = ctx;
+    if (config.hal === 'sim') {
+      const missing = config.ports.findIndex((port) => !port.mac);
+      if (missing >= 0)
+        throw new ConfigError(`ports.${missing}.mac`, 'the sim backend needs a MAC for every port');
+    }
+    const registry = new NetworkDeviceRegistry()
+      .register('sim', simNetworkDeviceFactory)
+      .register('linux', linuxNetworkDeviceFactory);
+    const ports: DevicePortConfig[] = config.ports.map((p) => ({ name: p.name, mac: p.mac ?? '' }));
+    const device = await registry.create(config.hal, {
+      ...(ports.length > 0 ? { ports } : {}),
+      ...(config.netns ? { netns: config.netns } : {}),
+    });
+    ctx.onStop(() => device.close());
+    ctx.logger.info(
+      {
+        backend: device.backend,
+        ports: ports.map((p) => p.name),
+        vtepAddress: config.vtepAddress,
+        remoteVteps: config.remoteVteps,
+      },
+      'network device ready',
+    );
+    const agent = await startResourceAgent(ctx, {
+      agent: 'network',
+      kinds: EVPN_GATEWAY_KINDS,
+      reconcilers: createEvpnReconcilers({
+        device,
+        fabric: { vtepAddress: config.vtepAddress, remoteVteps: config.remoteVteps },
+      }),
+      resyncMs: config.resyncMs,
+      lease: { ttlMs: config.leaseTtlMs },
+    });
+    const netInterfaces = createNetInterfaceService({ device, fence: () => agent.lease.fence() });
+    ctx.grpc.addService(netInterfaces.definition, netInterfaces.implementation);
   },
 });

@@ -1,0 +1,3 @@
+import { projectVitestConfig } from '../../tools/vitest-shared.js';
+
+export default projectVitestConfig();
