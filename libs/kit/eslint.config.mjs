@@ -1,4 +1,4 @@
-// The workspace rules, plus one exemption kept as narrow as possible: tests may import
+// The workspace rules, plus one exemption kept as narrow as possible: tests and the benchmark may import
 // @opi/testing (layer:testing), as the workspace README allows for tests of any project. The
 // module-boundary rule stays on for tests otherwise (the root config has no test exemption yet).
 // eslint-disable-next-line @nx/enforce-module-boundaries -- a config file, not a project import
@@ -12,7 +12,7 @@ const [level, options] = boundaries;
 export default [
   ...root,
   {
-    files: ['tests/**/*.ts', 'src/**/*.spec.ts'],
+    files: ['tests/**/*.ts', 'src/**/*.spec.ts', 'bench/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         level,

@@ -113,7 +113,8 @@ export class ResourceStore {
   private readonly byKind = new Map<string, ResourceKind>();
   private readonly desired = new Map<string, JsonBucket<StoredResource>>();
   private readonly status = new Map<string, JsonBucket<StoredStatus>>();
-  private readonly waiters = new Set<() => void>();
+  /** Callers of synchronous kinds waiting for the device, by `kind/key`. */
+  private readonly waiters = new Map<string, Set<() => void>>();
   private readonly watchAbort = new AbortController();
 
   private constructor(
@@ -151,9 +152,10 @@ export class ResourceStore {
     for (const kind of store.byKind.values()) {
       if (kind.parent && !store.byKind.has(kind.parent))
         throw new Error(`${kind.kind}: parent kind ${kind.parent} not in this store`);
-      // Synchronous kinds wait for the reconciler: one watcher per bucket wakes all waiters.
+      // Synchronous kinds wait for the reconciler: one watcher per bucket wakes the waiters of the changed key.
       if (!kind.status) {
-        const wake = () => store.waiters.forEach((w) => w());
+        const wake = (change: { key: string }) =>
+          store.waiters.get(`${kind.kind}/${change.key}`)?.forEach((w) => w());
         await store.statusBucket(kind.kind).watch(wake, store.watchAbort.signal);
         await store.desiredBucket(kind.kind).watch(wake, store.watchAbort.signal);
       }
@@ -822,6 +824,7 @@ export class ResourceStore {
     options: CallOptions,
   ): Promise<'applied' | KitError> {
     const deadline = options.deadline ?? Date.now() + this.defaultWaitMs;
+    const waitKey = `${kind.kind}/${key}`;
     return new Promise((resolve) => {
       let done = false;
       let checking = false;
@@ -830,7 +833,9 @@ export class ResourceStore {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        this.waiters.delete(check);
+        const set = this.waiters.get(waitKey);
+        set?.delete(check);
+        if (set?.size === 0) this.waiters.delete(waitKey);
         resolve(outcome);
       };
       const check = () => {
@@ -879,7 +884,9 @@ export class ResourceStore {
           ),
         Math.max(0, deadline - Date.now()),
       );
-      this.waiters.add(check);
+      const set = this.waiters.get(waitKey) ?? new Set();
+      set.add(check);
+      this.waiters.set(waitKey, set);
       check();
     });
   }
