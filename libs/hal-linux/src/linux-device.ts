@@ -33,6 +33,7 @@ import type {
 } from '@opi/hal';
 import { CommandPlan, IpRoute } from './iproute.js';
 import {
+  FENCE_INTERFACE,
   ROUTE_PROTOCOL,
   RULE_PRIORITY,
   encodeOwnerMark,
@@ -127,8 +128,8 @@ export class LinuxNetworkDevice implements NetworkDevice {
   ): Promise<DevicePort> {
     const wanted = normalizePortSettings(settings);
     return this.#serially(async () => {
-      this.#fence.admit(fence);
       const snapshot = await Snapshot.take(this.#ip);
+      await this.#admitFence(fence, snapshot);
       if (!snapshot.devicePorts(this.#portNames).some((link) => link.name === name)) {
         throw new DeviceError('PORT_NOT_FOUND', `no device port named ${name}`, true);
       }
@@ -170,8 +171,8 @@ export class LinuxNetworkDevice implements NetworkDevice {
     const desired = normalizeSpec(kind, spec);
     requireCapabilitiesFor(this.capabilities, kind, desired);
     return this.#serially(async () => {
-      this.#fence.admit(fence);
       const snapshot = await Snapshot.take(this.#ip);
+      await this.#admitFence(fence, snapshot);
       const current = await this.#read(kind, desired.id, snapshot);
       if (current && this.#fullyRealized(kind, desired, current, snapshot)) return current;
       this.#plan = new CommandPlan();
@@ -205,8 +206,8 @@ export class LinuxNetworkDevice implements NetworkDevice {
   async remove(kind: ObjectKind, id: string, fence: FencingToken): Promise<void> {
     assertObjectKind(kind);
     return this.#serially(async () => {
-      this.#fence.admit(fence);
       const snapshot = await Snapshot.take(this.#ip);
+      await this.#admitFence(fence, snapshot);
       this.#plan = new CommandPlan();
       switch (kind) {
         case 'bridge':
@@ -299,6 +300,23 @@ export class LinuxNetworkDevice implements NetworkDevice {
 
   async close(): Promise<void> {
     await this.#tail;
+  }
+
+  /**
+   * Checks `fence` against the newest token this instance or any other writer recorded in the
+   * namespace, and records it there when newer. Read-check-write is not atomic across
+   * processes, but a deposed leader is refused once its successor has written anything.
+   */
+  async #admitFence(fence: FencingToken, snapshot: Snapshot): Promise<void> {
+    this.#fence.observe(snapshot.fence);
+    this.#fence.admit(fence);
+    if (fence <= snapshot.fence) return;
+    const plan = new CommandPlan();
+    if (!snapshot.byName(FENCE_INTERFACE))
+      plan.ip(['link', 'add', FENCE_INTERFACE, 'type', 'bridge']);
+    const mark = encodeOwnerMark({ role: 'fence', id: 'device', attrs: { fence: String(fence) } });
+    plan.ip(['link', 'set', 'dev', FENCE_INTERFACE, 'alias', mark]);
+    await plan.execute(this.#ip);
   }
 
   /**

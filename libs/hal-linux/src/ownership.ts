@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 
 /** OwnedRole is what an owned interface (or a bound device port) stands for. */
-export type OwnedRole = 'bridge' | 'bridge-vxlan' | 'vrf' | 'vrf-vxlan' | 'port';
+export type OwnedRole = 'bridge' | 'bridge-vxlan' | 'vrf' | 'vrf-vxlan' | 'port' | 'fence';
 
 /** OwnerMark is the decoded alias of an interface this backend owns or has bound. */
 export interface OwnerMark {
@@ -14,13 +14,19 @@ export interface OwnerMark {
 }
 
 const ALIAS_PREFIX = 'opi:v1';
-const ROLES: readonly OwnedRole[] = ['bridge', 'bridge-vxlan', 'vrf', 'vrf-vxlan', 'port'];
-const NAME_PREFIX: Record<Exclude<OwnedRole, 'port'>, string> = {
+const ROLES: readonly OwnedRole[] = ['bridge', 'bridge-vxlan', 'vrf', 'vrf-vxlan', 'port', 'fence'];
+const NAME_PREFIX: Record<Exclude<OwnedRole, 'port' | 'fence'>, string> = {
   bridge: 'opib',
   'bridge-vxlan': 'opix',
   vrf: 'opiv',
   'vrf-vxlan': 'opil',
 };
+
+/**
+ * FENCE_INTERFACE is a down, port-less bridge whose alias records the newest fencing token any
+ * writer used in this namespace, so that fencing holds across processes (old and new leader).
+ */
+export const FENCE_INTERFACE = 'opi-fence';
 
 /** ROUTE_PROTOCOL marks the routes and policy rules this backend owns (rtnetlink protocol). */
 export const ROUTE_PROTOCOL = '176';
@@ -29,7 +35,7 @@ export const ROUTE_PROTOCOL = '176';
 export const RULE_PRIORITY = '1000';
 
 /** ownedInterfaceName derives the interface name of object `id` in `role` (14 characters). */
-export function ownedInterfaceName(role: Exclude<OwnedRole, 'port'>, id: string): string {
+export function ownedInterfaceName(role: Exclude<OwnedRole, 'port' | 'fence'>, id: string): string {
   const digest = createHash('sha256').update(`${role}:${id}`).digest('hex');
   return NAME_PREFIX[role] + digest.slice(0, 10);
 }

@@ -179,6 +179,13 @@ export class Snapshot {
     return new Snapshot(ip, links.map(parseLink), rules);
   }
 
+  /** Snapshot.fence is the newest fencing token recorded in the namespace (0 if none). */
+  get fence(): number {
+    const marker = this.links.find((link) => link.owner?.role === 'fence');
+    const token = Number(marker?.owner?.attrs['fence'] ?? 0);
+    return Number.isSafeInteger(token) ? token : 0;
+  }
+
   /** Snapshot.byName finds a link by interface name. */
   byName(name: string): KernelLink | undefined {
     return this.links.find((link) => link.name === name);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CapabilityMissingError, DeviceError, specsEqual } from '@opi/hal';
+import { CapabilityMissingError, DeviceError, StaleFenceError, specsEqual } from '@opi/hal';
 import type { BridgeSpec, ObjectKind, RealizedObject } from '@opi/hal';
 import { LINUX_CAPABILITIES, LinuxNetworkDevice, createLinuxNetworkDevice } from '../src/index.js';
 import { Namespaces, ipJson, sh } from './namespaces.js';
@@ -14,6 +14,8 @@ interface LinkJson {
 }
 
 const namespaces = new Namespaces();
+// The fencing marker stays when every object is gone: it must outlive them.
+const FENCE_MARKER = 'opi-fence';
 afterEach(() => namespaces.removeAll());
 
 async function linkNamed(ns: string, name: string): Promise<LinkJson> {
@@ -31,7 +33,11 @@ async function ownedLeftovers(ns: string): Promise<string[]> {
   const routes = await ipJson<{ dst: string }>(ns, 'route', 'show', 'table', 'all', 'proto', '176');
   return [
     ...links
-      .filter((link) => link.ifname.startsWith('opi') || link.ifalias?.startsWith('opi:'))
+      .filter(
+        (link) =>
+          link.ifname !== FENCE_MARKER &&
+          (link.ifname.startsWith('opi') || link.ifalias?.startsWith('opi:')),
+      )
       .map((link) => link.ifname),
     ...rules.filter((rule) => rule.protocol === '176').map(() => 'rule'),
     ...routes.map((route) => `route ${route.dst}`),
@@ -180,11 +186,9 @@ describe('linux backend kernel state', () => {
     await sh('ip', '-n', ns, 'link', 'set', 'brhand', 'up');
     await sh('ip', '-n', ns, 'route', 'add', '203.0.113.0/24', 'dev', 'brhand', 'table', '777');
     const before = {
-      links: (await ipJson<LinkJson>(ns, 'link', 'show')).map((link) => [
-        link.ifname,
-        link.master,
-        link.ifalias,
-      ]),
+      links: (await ipJson<LinkJson>(ns, 'link', 'show'))
+        .filter((link) => link.ifname !== FENCE_MARKER)
+        .map((link) => [link.ifname, link.master, link.ifalias]),
       rules: await ipJson(ns, 'rule', 'show'),
       routes: await ipJson(ns, 'route', 'show', 'table', '777'),
     };
@@ -220,11 +224,9 @@ describe('linux backend kernel state', () => {
     await device.remove('bridge', 'b', 1);
 
     expect({
-      links: (await ipJson<LinkJson>(ns, 'link', 'show')).map((link) => [
-        link.ifname,
-        link.master,
-        link.ifalias,
-      ]),
+      links: (await ipJson<LinkJson>(ns, 'link', 'show'))
+        .filter((link) => link.ifname !== FENCE_MARKER)
+        .map((link) => [link.ifname, link.master, link.ifalias]),
       rules: await ipJson(ns, 'rule', 'show'),
       routes: await ipJson(ns, 'route', 'show', 'table', '777'),
     }).toEqual(before);
@@ -343,6 +345,23 @@ describe('linux backend kernel state', () => {
     expect((await device.read('bridgePort', 'host0'))?.spec.bridges).toEqual([]);
     expect((await device.apply('bridgePort', port, 1)).spec.bridges).toEqual(['blue']);
     expect((await linkNamed(ns, 'pf0')).master).toBe(bridgeName);
+  });
+
+  it('refuses a deposed writer in another process once its successor has written', async () => {
+    const ns = await namespaces.add('opihal-k-');
+    const oldLeader = await createLinuxNetworkDevice({ netns: ns });
+    const newLeader = await createLinuxNetworkDevice({ netns: ns });
+    await oldLeader.apply('bridge', { id: 'blue', vlanId: 10, remoteVteps: [] }, 3);
+    await newLeader.apply('bridge', { id: 'blue', vlanId: 11, remoteVteps: [] }, 4);
+    const stale = await oldLeader
+      .apply('bridge', { id: 'blue', vlanId: 99, remoteVteps: [] }, 3)
+      .catch((error: unknown) => error);
+    expect(stale).toBeInstanceOf(StaleFenceError);
+    expect((await newLeader.read('bridge', 'blue'))?.spec.vlanId).toBe(11);
+    expect((await linkNamed(ns, FENCE_MARKER)).ifalias).toBe('opi:v1 role=fence id=device fence=4');
+    const restarted = await createLinuxNetworkDevice({ netns: ns });
+    await expect(restarted.remove('bridge', 'blue', 2)).rejects.toBeInstanceOf(StaleFenceError);
+    expect(await restarted.list('bridge')).toHaveLength(1);
   });
 
   it('reports objects needing a capability it was told to lack, creating nothing', async () => {

@@ -15,6 +15,14 @@ export class FencingGuard {
   }
 
   /**
+   * FencingGuard.observe raises the highest token seen to `token` without a write, e.g. when a
+   * backend finds a newer writer's token recorded on the device.
+   */
+  observe(token: FencingToken): void {
+    if (Number.isSafeInteger(token) && token > this.#highest) this.#highest = token;
+  }
+
+  /**
    * FencingGuard.admit accepts `token` if it is at least the highest seen and remembers it.
    * Throws InvalidSpecError (field `fence`) for a non-integer or negative token and
    * StaleFenceError for an older one.

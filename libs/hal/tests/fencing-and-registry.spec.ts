@@ -20,6 +20,15 @@ describe('fencing guard', () => {
     expect(guard.highestSeen).toBe(9);
   });
 
+  it('rejects tokens older than one observed from elsewhere', () => {
+    const guard = new FencingGuard();
+    guard.observe(12);
+    guard.observe(4);
+    expect(guard.highestSeen).toBe(12);
+    expect(() => guard.admit(11)).toThrow(StaleFenceError);
+    guard.admit(12);
+  });
+
   it('rejects tokens that are not non-negative integers', () => {
     const guard = new FencingGuard();
     expect(() => guard.admit(-1)).toThrow(InvalidSpecError);
