@@ -140,15 +140,17 @@ function traceRecord(d: usize, node: i32): void {
 
 /**
  * Runs `n` packets whose slot indices are at the input vector through the stages enabled in
- * `stageMask` (bit per node id). Returns `n`, or -1 when `n` or a slot index is out of range.
+ * `stageMask` (bit per node id), entering the graph at `startNode` (normally parse; the host
+ * injects flood replicas at vxlan-encap). Returns `n`, or -1 when an argument or a slot index
+ * is out of range.
  */
-export function process(n: i32, nowMs: u32, stageMask: u32): i32 {
-  if (n < 0 || <u32>n > vectorCapacity) return -1;
+export function process(n: i32, nowMs: u32, stageMask: u32, startNode: i32): i32 {
+  if (n < 0 || <u32>n > vectorCapacity || startNode < 0 || startNode >= NODE_COUNT) return -1;
   for (let i: i32 = 0; i < n; i++) if (<u32>load<u16>(inputVectorBase + <usize>i * 2) >= poolSlots) return -1;
   setNow(nowMs);
   for (let k: i32 = 0; k < NODE_COUNT; k++) store<u32>(nodeCountsBase + <usize>k * 4, 0);
-  memory.copy(vectorOf(NODE_PARSE), inputVectorBase, <usize>n * 2);
-  store<u32>(nodeCountsBase, <u32>n);
+  memory.copy(vectorOf(startNode), inputVectorBase, <usize>n * 2);
+  store<u32>(nodeCountsBase + <usize>startNode * 4, <u32>n);
   for (let i: i32 = 0; i < n; i++) {
     const d = desc(<u32>load<u16>(inputVectorBase + <usize>i * 2));
     if (traceRemaining > 0) {

@@ -384,6 +384,7 @@ export class Datapath {
     v.setUint8(this.portPtr(t.port) + PortEntry.kind, PortKind.tunnel);
     v.setUint16(this.portPtr(t.port) + PortEntry.tunnel, id, true);
     v.setUint16(this.portPtr(t.port) + PortEntry.bridge, t.bridge, true);
+    if (t.flood ?? true) this.setFloodBit(t.bridge, t.port, true);
   }
 
   /** Removes VXLAN tunnel `id` and its virtual port. */
@@ -467,7 +468,7 @@ export class Datapath {
       }
       vector[i] = slot;
     }
-    this.core.process(slots.length, nowMs >>> 0, parseOnly ? PARSE_ONLY_STAGES : ALL_STAGES);
+    this.core.process(slots.length, nowMs >>> 0, parseOnly ? PARSE_ONLY_STAGES : ALL_STAGES, 0);
   }
 
   /** Low-level: the result for `slot` after `processSlots`. */
@@ -487,6 +488,7 @@ export class Datapath {
       outPort: verdict === 'forward' ? outPort : null,
       floodPorts:
         verdict === 'flood' ? this.floodPortsOf(v.getUint16(d + Desc.bridge, true), inPort) : [],
+      floodCopies: [],
       frame: this.bytes().slice(start, start + Math.min(len, this.frameCapacity + 128)),
     };
   }
@@ -503,7 +505,12 @@ export class Datapath {
     return out;
   }
 
-  /** Runs frames through the whole pipeline, batch by batch, at time `nowMs`. */
+  /**
+   * Runs frames through the whole pipeline, batch by batch, at time `nowMs`. Floods that
+   * entered on a physical port are also replicated to the bridge's VXLAN tunnel ports
+   * (head-end replication): the copies are injected at vxlan-encap after the batch and
+   * returned in `floodCopies`.
+   */
   process(frames: FrameIn[], nowMs: number): PacketResult[] {
     checkInt(nowMs, 'nowMs', 0, 0xffffffff);
     const out: PacketResult[] = [];
@@ -516,9 +523,65 @@ export class Datapath {
         slots.push(i);
       });
       this.processSlots(slots, nowMs);
-      for (const slot of slots) out.push(this.readResult(slot));
+      const results = slots.map((slot) => this.readResult(slot));
+      this.replicateToTunnels(results, slots, nowMs);
+      out.push(...results);
     }
     return out;
+  }
+
+  private tunnelFloodPorts(bridge: number): number[] {
+    const mask = this.at.bridgesBase + bridge * BridgeEntry.size + BridgeEntry.floodMask;
+    const b = this.bytes();
+    const v = this.view();
+    const ports: number[] = [];
+    for (let p = 0; p < MAX_PORTS; p++) {
+      if (((b[mask + (p >> 3)] ?? 0) & (1 << (p & 7))) === 0) continue;
+      if (v.getUint8(this.portPtr(p) + PortEntry.kind) === PortKind.tunnel) ports.push(p);
+    }
+    return ports;
+  }
+
+  // Head-end replication: one encapsulated copy of each flooded frame per tunnel port of its
+  // bridge. Frames that came from a tunnel are not sent back into tunnels (split horizon).
+  private replicateToTunnels(results: PacketResult[], slots: number[], nowMs: number): void {
+    const copies: { result: PacketResult; port: number; desc: Uint8Array }[] = [];
+    const v = this.view();
+    results.forEach((r, i) => {
+      if (r.verdict !== 'flood') return;
+      if (v.getUint8(this.portPtr(r.inPort) + PortEntry.kind) !== PortKind.phys) return;
+      const d = this.at.descBase + (slots[i] as number) * this.at.descSize;
+      const tunnels = this.tunnelFloodPorts(v.getUint16(d + Desc.bridge, true));
+      if (tunnels.length === 0) return;
+      const desc = this.bytes().slice(d, d + this.at.descSize);
+      for (const port of tunnels) copies.push({ result: r, port, desc });
+    });
+    const encap = this.stageNames.indexOf('vxlan-encap');
+    for (let start = 0; start < copies.length; start += this.batchSize) {
+      const chunk = copies.slice(start, start + this.batchSize);
+      chunk.forEach((c, i) => {
+        this.writeSlot(i, c.result.frame, c.result.inPort);
+        const d = this.at.descBase + i * this.at.descSize;
+        // Keep the parsed layers of the original; point the copy at its own frame and port.
+        this.bytes().set(c.desc.subarray(Desc.verdict), d + Desc.verdict);
+        const view = this.view();
+        view.setUint16(d + Desc.outPort, c.port, true);
+        view.setUint8(d + Desc.verdict, VerdictCode.forward);
+      });
+      const vector = new Uint16Array(
+        this.core.memory.buffer,
+        this.at.inputVectorBase,
+        chunk.length,
+      );
+      chunk.forEach((_, i) => (vector[i] = i));
+      this.core.process(chunk.length, nowMs >>> 0, ALL_STAGES, encap);
+      chunk.forEach((c, i) => {
+        const r = this.readResult(i);
+        if (r.verdict === 'forward' && r.outPort !== null) {
+          c.result.floodCopies.push({ port: c.port, outPort: r.outPort, frame: r.frame });
+        }
+      });
+    }
   }
 
   /** Runs only the parse stage and reports what it saw in each frame. */

@@ -22,6 +22,11 @@ export interface PacketResult {
   outPort: number | null;
   /** Ports a flooded frame goes out of (physical ports of the bridge except the ingress). */
   floodPorts: number[];
+  /**
+   * Encapsulated copies of a flooded frame, one per VXLAN tunnel port of the bridge
+   * (head-end replication; only for frames that did not come from a tunnel).
+   */
+  floodCopies: { port: number; outPort: number; frame: Uint8Array }[];
   /** The frame as it leaves (edited in place: decapsulated or encapsulated). */
   frame: Uint8Array;
 }
@@ -94,6 +99,8 @@ export interface VxlanTunnelOptions {
   underlayPort: number;
   /** TTL / hop limit of the outer header (default 64). */
   ttl?: number;
+  /** Whether the bridge's floods are replicated into this tunnel (default true). */
+  flood?: boolean;
 }
 
 /** Parsed fields of one Ethernet layer as the datapath saw it. */

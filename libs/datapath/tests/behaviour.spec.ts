@@ -217,6 +217,62 @@ describe('VXLAN', () => {
     expect(wrongVni?.drop).toBe('vxlan-no-tunnel');
   });
 
+  it('replicates floods into every tunnel of the bridge, but not floods that came from a tunnel', () => {
+    const dp = tunnelled('192.0.2.1', '192.0.2.2', ['02:00:00:00:ff:01', '02:00:00:00:ff:02']);
+    dp.addVxlanTunnel(4, {
+      port: 51,
+      bridge: 1,
+      vni: 99,
+      local: '2001:db8::1',
+      remote: '2001:db8::3',
+      localMac: '02:00:00:00:ff:01',
+      remoteMac: '02:00:00:00:ff:03',
+      underlayPort: 9,
+    });
+    dp.addVxlanTunnel(5, {
+      port: 52,
+      bridge: 1,
+      vni: 98,
+      local: '192.0.2.1',
+      remote: '192.0.2.4',
+      localMac: '02:00:00:00:ff:01',
+      remoteMac: '02:00:00:00:ff:04',
+      underlayPort: 9,
+      flood: false,
+    });
+    const bum = frame(A, 'ff:ff:ff:ff:ff:ff');
+    const [r] = dp.process([{ data: bum, port: 0 }], 0);
+    expect(r?.verdict).toBe('flood');
+    expect(r?.floodCopies.map((c) => [c.port, c.outPort])).toEqual([
+      [50, 9],
+      [51, 9],
+    ]);
+    const parsed = dp.parse(r?.floodCopies.map((c) => c.frame) ?? []);
+    expect(parsed.map((p) => [p.vni, p.outer.ipVersion])).toEqual([
+      [0x123456, 4],
+      [99, 6],
+    ]);
+    expect(dp.counters().ports[9]?.txPackets).toBe(2);
+    const [fromTunnel] = dp.process(
+      [
+        {
+          data: vxlanFrame(frame(B, 'ff:ff:ff:ff:ff:ff'), 0x123456, {
+            src: '192.0.2.2',
+            dst: '192.0.2.1',
+          }),
+          port: 9,
+        },
+      ],
+      0,
+    );
+    expect(fromTunnel).toMatchObject({
+      verdict: 'flood',
+      inPort: 50,
+      floodPorts: [0],
+      floodCopies: [],
+    });
+  });
+
   it('round-trips between two datapaths: encapsulated on one, decapsulated on the other', () => {
     const left = tunnelled('192.0.2.1', '192.0.2.2', ['02:00:00:00:ff:01', '02:00:00:00:ff:02']);
     const right = tunnelled('192.0.2.2', '192.0.2.1', ['02:00:00:00:ff:02', '02:00:00:00:ff:01']);

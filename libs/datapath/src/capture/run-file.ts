@@ -51,7 +51,7 @@ export async function runCaptureFile(
         r.verdict === 'forward'
           ? ` -> port ${r.outPort}`
           : r.verdict === 'flood'
-            ? ` -> ports ${r.floodPorts.join(',')}`
+            ? ` -> ports ${r.floodPorts.join(',')}${r.floodCopies.length ? ` + tunnels ${r.floodCopies.map((c) => c.port).join(',')}` : ''}`
             : r.drop
               ? ` (${r.drop})`
               : '';

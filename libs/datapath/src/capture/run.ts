@@ -1,5 +1,6 @@
 // pcap in, pipeline, pcap out: replays a capture through a configured datapath and writes
-// the frames that leave it (forwarded or flooded), in order, as a new capture.
+// the frames that leave it (forwarded, flooded and flood copies into tunnels), in order, as a
+// new capture.
 import type { Datapath } from '../datapath.js';
 import type { PacketResult } from '../types.js';
 import { LINKTYPE_ETHERNET, readCapture, writePcap, writePcapng } from './pcap.js';
@@ -29,10 +30,12 @@ export function runCaptureThroughPipeline(
     parsed.packets.map((p) => ({ data: p.data, port: opts.port })),
     opts.nowMs ?? 0,
   );
-  const leaving = results
-    .map((r, i) => ({ r, ts: parsed.packets[i]?.timestamp ?? 0 }))
-    .filter(({ r }) => r.verdict === 'forward' || r.verdict === 'flood')
-    .map(({ r, ts }) => ({ data: r.frame, timestamp: ts }));
+  const leaving = results.flatMap((r, i) => {
+    const timestamp = parsed.packets[i]?.timestamp ?? 0;
+    const own =
+      r.verdict === 'forward' || r.verdict === 'flood' ? [{ data: r.frame, timestamp }] : [];
+    return [...own, ...r.floodCopies.map((c) => ({ data: c.frame, timestamp }))];
+  });
   const output = opts.format === 'pcapng' ? writePcapng(leaving) : writePcap(leaving);
   return { results, output };
 }

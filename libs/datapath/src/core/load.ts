@@ -35,7 +35,7 @@ export interface CoreExports {
   NODE_COUNT: CoreGlobal;
   nodeName(id: number): number;
   nodeNextNames(id: number): number;
-  process(n: number, nowMs: number, stageMask: number): number;
+  process(n: number, nowMs: number, stageMask: number, startNode: number): number;
   traceStart(packets: number): void;
   traceRecords(): number;
   traceLostRecords(): number;

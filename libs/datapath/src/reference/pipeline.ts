@@ -172,6 +172,7 @@ export class ReferenceDatapath {
       ttl: t.ttl ?? 64,
     });
     this.ports.set(t.port, { kind: 'tunnel', bridge: t.bridge, tunnel: id });
+    if (t.flood ?? true) this.bridges.get(t.bridge)?.floodPorts.add(t.port);
   }
 
   /** Adds a MAC entry as the management API would. */
@@ -272,8 +273,35 @@ export class ReferenceDatapath {
       inPort: p.inPort,
       outPort: p.verdict === 'forward' ? p.outPort : null,
       floodPorts: p.verdict === 'flood' ? this.floodTargets(p) : [],
+      floodCopies: p.verdict === 'flood' ? this.tunnelCopies(p) : [],
       frame: p.frame,
     }));
+  }
+
+  // Head-end replication: an encapsulated copy per tunnel port in the bridge's flood set,
+  // unless the frame itself came out of a tunnel.
+  private tunnelCopies(p: Packet): PacketResult['floodCopies'] {
+    if (this.ports.get(p.inPort)?.kind !== 'phys') return [];
+    const bridge = this.bridges.get(p.bridge ?? -1);
+    if (!bridge) return [];
+    const tunnelPorts = [...bridge.floodPorts]
+      .filter((port) => this.ports.get(port)?.kind === 'tunnel')
+      .sort((a, b) => a - b);
+    const copies: PacketResult['floodCopies'] = [];
+    for (const port of tunnelPorts) {
+      const copy: Packet = {
+        ...p,
+        frame: p.frame.slice(),
+        verdict: 'forward',
+        drop: null,
+        outPort: port,
+      };
+      this.encap(copy);
+      this.transmit(copy);
+      if (copy.verdict === 'forward' && copy.outPort !== null)
+        copies.push({ port, outPort: copy.outPort, frame: copy.frame });
+    }
+    return copies;
   }
 
   private dropPacket(p: Packet, reason: string): void {
