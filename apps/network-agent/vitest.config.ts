@@ -1,3 +1,3 @@
 import { projectVitestConfig } from '../../tools/vitest-shared.js';
 
-export default projectVitestConfig();
+export default projectVitestConfig({ globalSetup: ['tests/global-setup.ts'] });

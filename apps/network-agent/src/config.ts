@@ -11,7 +11,9 @@ const devicePort = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'must be 1-15 characters of [A-Za-z0-9_.:-]'),
   mac: z
     .string()
-    .refine((v) => canonicalMac(v) !== undefined, { message: 'must be a MAC like 02:00:00:00:00:01' })
+    .refine((v) => canonicalMac(v) !== undefined, {
+      message: 'must be a MAC like 02:00:00:00:00:01',
+    })
     .optional(),
 });
 

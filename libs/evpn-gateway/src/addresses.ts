@@ -83,7 +83,11 @@ function expandIpv6(address: string): Buffer {
   const headGroups = head ? head.split(':') : [];
   const tailGroups = tail ? tail.split(':') : [];
   const missing = 8 - headGroups.length - tailGroups.length;
-  const groups = [...headGroups, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...tailGroups];
+  const groups = [
+    ...headGroups,
+    ...Array<string>(tail === undefined ? 0 : missing).fill('0'),
+    ...tailGroups,
+  ];
   const out = Buffer.alloc(16);
   groups.forEach((group, i) => out.writeUInt16BE(Number.parseInt(group, 16), i * 2));
   return out;

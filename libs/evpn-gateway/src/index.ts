@@ -1,5 +1,11 @@
 // Public API of @opi/evpn-gateway: everything importable from outside is listed here.
-export { ipAddressToText, ipPrefixFromText, ipPrefixToText, macFromBytes, macToBytes } from './addresses.js';
+export {
+  ipAddressToText,
+  ipPrefixFromText,
+  ipPrefixToText,
+  macFromBytes,
+  macToBytes,
+} from './addresses.js';
 export { BRIDGE_PORT, EVPN_GATEWAY_KINDS, LOGICAL_BRIDGE, MAX_VLAN_ID, SVI, VRF } from './kinds.js';
 export { bridgePortSpecOf, bridgeSpecOf, sviSpecOf, vrfSpecOf } from './mapping.js';
 export type { FabricSettings } from './mapping.js';

@@ -45,8 +45,7 @@ export const LOGICAL_BRIDGE = defineResourceKind<evpn.LogicalBridge>({
         `must be 1-${MAX_VLAN_ID}, got ${spec.vlanId}`,
       );
     checkVni(spec.vni, 'logical_bridge.spec.vni');
-    if (spec.vtepIpPrefix)
-      ipPrefixToText(spec.vtepIpPrefix, 'logical_bridge.spec.vtep_ip_prefix');
+    if (spec.vtepIpPrefix) ipPrefixToText(spec.vtepIpPrefix, 'logical_bridge.spec.vtep_ip_prefix');
   },
   cli: {
     command: 'logical-bridge',

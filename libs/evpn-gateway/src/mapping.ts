@@ -24,7 +24,8 @@ function idOfReference(
   field: string,
 ): string {
   const ids = kind.nameForms.parse(name);
-  if (!ids || ids.length !== 1) throw invalidArgument(field, `"${name}" is not a ${kind.kind} name`);
+  if (!ids || ids.length !== 1)
+    throw invalidArgument(field, `"${name}" is not a ${kind.kind} name`);
   return ids[0]!;
 }
 

@@ -21,7 +21,10 @@ import {
 /** NET_INTERFACE_NAMES: canonical name of a device port and the accepted input aliases. */
 export const NET_INTERFACE_NAMES = {
   canonical: new NameTemplate('//network.opiproject.org/interfaces/{interface}'),
-  aliases: [new NameTemplate('interfaces/{interface}'), new NameTemplate('netInterfaces/{interface}')],
+  aliases: [
+    new NameTemplate('interfaces/{interface}'),
+    new NameTemplate('netInterfaces/{interface}'),
+  ],
 };
 
 /** Options of {@link createNetInterfaceService}. */
@@ -123,8 +126,12 @@ function settingsOf(update: common.NetInterface, mask: readonly string[]): Devic
 function halToKit(error: unknown): unknown {
   const e = error as { code?: unknown; field?: unknown; message?: string };
   if (e?.code === 'INVALID_SPEC')
-    return invalidArgument(`net_interface.config.${e.field === 'adminUp' ? 'enabled' : String(e.field)}`, e.message ?? '');
-  if (e?.code === 'PORT_NOT_FOUND') return new KitError(GrpcStatus.NOT_FOUND, e.message ?? 'port not found', 'net_interface.name');
+    return invalidArgument(
+      `net_interface.config.${e.field === 'adminUp' ? 'enabled' : String(e.field)}`,
+      e.message ?? '',
+    );
+  if (e?.code === 'PORT_NOT_FOUND')
+    return new KitError(GrpcStatus.NOT_FOUND, e.message ?? 'port not found', 'net_interface.name');
   if ((error as Error)?.name === 'LeaseLostError')
     return unavailable('this replica does not drive the device; retry against the active one');
   return error;

@@ -1,11 +1,6 @@
 // The device side of the four kinds: each kit reconcile maps the stored OPI object to a HAL spec,
 // applies it, and reports SUCCESS only when the spec the backend read back equals the desired one.
-import {
-  realizationOutcome,
-  type NetworkDevice,
-  type ObjectKind,
-  type SpecOf,
-} from '@opi/hal';
+import { realizationOutcome, type NetworkDevice, type ObjectKind, type SpecOf } from '@opi/hal';
 import {
   TerminalError,
   type ApplyResult,

@@ -1,0 +1,81 @@
+// Status before the device has applied an object is DOWN with components PENDING. To hold the
+// reconciler still deterministically, two agent replicas share one node: the lease holder is
+// frozen (SIGSTOP) while the standby serves the API; once the lease expires the standby drives
+// its own device, realizes everything from KV and the status turns UP/SUCCESS.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { evpnGwV1alpha1 as evpn } from '@opi/api';
+import { startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
+import { startNetworkAgent, type AgentUnderTest } from './support/agent.js';
+import { bridge, bridgeName } from './support/objects.js';
+
+let nats: RunningNatsServer;
+let holder: AgentUnderTest;
+let standby: AgentUnderTest;
+
+const env = () => ({
+  OPI_NATS_URL: nats.url,
+  OPI_NODE_ID: 'dpu-pending',
+  OPI_PORTS: JSON.stringify([{ name: 'pf0', mac: '02:00:00:00:00:21' }]),
+  OPI_LEASE_TTL_MS: '1500',
+});
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  holder = await startNetworkAgent(env());
+  standby = await startNetworkAgent(env());
+});
+
+afterAll(async () => {
+  holder?.process.kill('SIGCONT');
+  await standby?.stop();
+  await holder?.stop();
+  await nats?.stop();
+});
+
+it('reports DOWN with PENDING components until the device has applied the object', async () => {
+  const first = await holder.clients.createLogicalBridge({
+    logicalBridgeId: 'before',
+    logicalBridge: bridge({ vlanId: 10, vni: 1000 }),
+  });
+  expect(first.name).toBe(bridgeName('before'));
+  await waitFor(async () => {
+    const lb = await holder.clients.getLogicalBridge({ name: bridgeName('before') });
+    return lb.status?.operStatus === evpn.LBOperStatus.LB_OPER_STATUS_UP;
+  });
+
+  holder.process.kill('SIGSTOP');
+  const created = await standby.clients.createLogicalBridge({
+    logicalBridgeId: 'while-frozen',
+    logicalBridge: bridge({ vlanId: 11, vni: 1100 }),
+  });
+  expect(created.status?.operStatus).toBe(evpn.LBOperStatus.LB_OPER_STATUS_DOWN);
+  expect(created.status?.components).toEqual([]);
+  const updated = await standby.clients.updateLogicalBridge({
+    logicalBridge: { ...bridge({ vlanId: 12, vni: 1200 }), name: bridgeName('before') },
+    updateMask: ['*'],
+  });
+  expect(updated.status?.operStatus).toBe(evpn.LBOperStatus.LB_OPER_STATUS_DOWN);
+  expect(updated.status?.components).toEqual([
+    { name: 'device', status: evpn.CompStatus.COMP_STATUS_PENDING, details: '' },
+  ]);
+
+  // The standby takes the lease over, rebuilds its device from KV and reports both UP.
+  for (const id of ['while-frozen', 'before']) {
+    const up = await waitFor(
+      async () => {
+        const lb = await standby.clients.getLogicalBridge({ name: bridgeName(id) });
+        return lb.status?.operStatus === evpn.LBOperStatus.LB_OPER_STATUS_UP ? lb : undefined;
+      },
+      { timeoutMs: 15_000, message: `${id} UP after failover` },
+    );
+    expect(up.status?.components).toEqual([
+      { name: 'device', status: evpn.CompStatus.COMP_STATUS_SUCCESS, details: '' },
+    ]);
+  }
+  expect(
+    (await standby.clients.getLogicalBridge({ name: bridgeName('before') })).spec,
+  ).toMatchObject({
+    vlanId: 12,
+    vni: 1200,
+  });
+});
