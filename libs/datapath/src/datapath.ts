@@ -85,6 +85,20 @@ const VERDICTS: Verdict[] = ['pass', 'forward', 'flood', 'drop'];
 const ALL_STAGES = 0xffff;
 const PARSE_ONLY_STAGES = (1 << 0) | (1 << 5);
 
+/**
+ * Pipeline time: any non-negative millisecond clock (Date.now() included). The core keeps it
+ * modulo 2^32 and compares times wrap-safely, which is exact for intervals under 49 days.
+ */
+function checkNow(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new DatapathConfigError(
+      field,
+      `expected a non-negative time in ms, got ${String(value)}`,
+    );
+  }
+  return Math.floor(value) >>> 0;
+}
+
 function checkInt(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new DatapathConfigError(
@@ -138,7 +152,9 @@ export class MacTable {
     checkInt(bridge, 'bridge', 0, MAX_BRIDGES - 1);
     checkInt(port, 'port', 0, MAX_PORTS - 1);
     const key = macKey(bridge, parseMac(mac, 'mac'));
-    if (this.dp.core.macAdd(key, port, opts.static ? 1 : 0, (opts.nowMs ?? 0) >>> 0) < 0) {
+    if (
+      this.dp.core.macAdd(key, port, opts.static ? 1 : 0, checkNow(opts.nowMs ?? 0, 'nowMs')) < 0
+    ) {
       throw new DatapathTableError(`MAC table full: cannot add ${mac} on bridge ${bridge}`);
     }
   }
@@ -201,7 +217,10 @@ export class MacTable {
   }
   /** Removes learned entries not seen for more than `maxAgeMs`; returns how many. */
   age(nowMs: number, maxAgeMs: number): number {
-    return this.dp.core.macAge(nowMs >>> 0, checkInt(maxAgeMs, 'maxAgeMs', 0, 0xffffffff));
+    return this.dp.core.macAge(
+      checkNow(nowMs, 'nowMs'),
+      checkInt(maxAgeMs, 'maxAgeMs', 0, 0xffffffff),
+    );
   }
 }
 
@@ -468,7 +487,12 @@ export class Datapath {
       }
       vector[i] = slot;
     }
-    this.core.process(slots.length, nowMs >>> 0, parseOnly ? PARSE_ONLY_STAGES : ALL_STAGES, 0);
+    this.core.process(
+      slots.length,
+      checkNow(nowMs, 'nowMs'),
+      parseOnly ? PARSE_ONLY_STAGES : ALL_STAGES,
+      0,
+    );
   }
 
   /** Low-level: the result for `slot` after `processSlots`. */
@@ -512,7 +536,7 @@ export class Datapath {
    * returned in `floodCopies`.
    */
   process(frames: FrameIn[], nowMs: number): PacketResult[] {
-    checkInt(nowMs, 'nowMs', 0, 0xffffffff);
+    checkNow(nowMs, 'nowMs');
     const out: PacketResult[] = [];
     const slots: number[] = [];
     for (let start = 0; start < frames.length; start += this.batchSize) {
@@ -574,7 +598,7 @@ export class Datapath {
         chunk.length,
       );
       chunk.forEach((_, i) => (vector[i] = i));
-      this.core.process(chunk.length, nowMs >>> 0, ALL_STAGES, encap);
+      this.core.process(chunk.length, checkNow(nowMs, 'nowMs'), ALL_STAGES, encap);
       chunk.forEach((c, i) => {
         const r = this.readResult(i);
         if (r.verdict === 'forward' && r.outPort !== null) {

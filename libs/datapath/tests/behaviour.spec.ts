@@ -72,6 +72,19 @@ describe('L2 bridging', () => {
     expect(dp.counters().bridges[1]?.aged).toBe(1);
   });
 
+  it('accepts wall-clock times (Date.now()) and keeps windows and ages across the 2^32 wrap', () => {
+    const dp = bridge({ floodLimit: 1 });
+    const t = 2 ** 32 - 300; // 300 ms before the 32-bit millisecond clock wraps
+    const unknown = (i: number) => [{ data: frame(A, `02:00:00:00:02:0${i}`), port: 0 }];
+    expect(dp.process(unknown(1), Date.now())[0]?.verdict).toBe('flood');
+    expect(dp.process(unknown(2), t)[0]?.verdict).toBe('flood');
+    expect(dp.process(unknown(3), t + 500)[0]?.drop).toBe('flood-limit');
+    expect(dp.process(unknown(4), t + 1200)[0]?.verdict).toBe('flood');
+    expect(dp.macTable.age(t + 1200 + 999, 1000)).toBe(0);
+    expect(dp.macTable.age(t + 1200 + 1001, 1000)).toBe(1);
+    expect(() => dp.process(unknown(5), -1)).toThrow(/^nowMs:/);
+  });
+
   it('rate-limits floods per bridge per 1000 ms window', () => {
     const dp = bridge({ floodLimit: 3 });
     const burst = Array.from({ length: 5 }, (_, i) => ({

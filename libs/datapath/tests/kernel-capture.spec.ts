@@ -51,6 +51,7 @@ describe.skipIf(!isRoot)(
   'parser vs tshark on real kernel traffic (veth + vxlan in namespaces)',
   () => {
     const pcapFile = join(dir, 'kernel.pcap');
+    const vxlanDeviceFile = join(dir, 'kernel-vx4.pcap');
 
     beforeAll(async () => {
       sh(['ip', 'netns', 'add', nsA]);
@@ -134,26 +135,23 @@ describe.skipIf(!isRoot)(
         '-e',
         "const s=require('net').createServer(c=>c.end('pong\\n'));s.listen(5002,'::')",
       ]);
-      const dump = spawnIn(nsA, [
-        'tcpdump',
-        '-i',
-        'va',
-        '-U',
-        '--immediate-mode',
-        '-s',
-        '0',
-        '-w',
-        pcapFile,
-      ]);
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('tcpdump did not start')), 10_000);
-        dump.stderr?.on('data', (d: Buffer) => {
-          if (d.toString().includes('listening on')) {
-            clearTimeout(t);
-            resolve();
-          }
-        });
-      });
+      const capture = (dev: string, file: string) =>
+        spawnIn(nsA, ['tcpdump', '-i', dev, '-U', '--immediate-mode', '-s', '0', '-w', file]);
+      const dumps = [capture('va', pcapFile), capture('vx4', vxlanDeviceFile)];
+      await Promise.all(
+        dumps.map(
+          (dump) =>
+            new Promise<void>((resolve, reject) => {
+              const t = setTimeout(() => reject(new Error('tcpdump did not start')), 10_000);
+              dump.stderr?.on('data', (d: Buffer) => {
+                if (d.toString().includes('listening on')) {
+                  clearTimeout(t);
+                  resolve();
+                }
+              });
+            }),
+        ),
+      );
       await new Promise((r) => setTimeout(r, 300));
       void server;
       const bash = (script: string) => sh(['bash', '-c', script], nsA);
@@ -167,8 +165,8 @@ describe.skipIf(!isRoot)(
         bash(`echo datagram > /dev/udp/${host}/5003`);
       }
       await new Promise((r) => setTimeout(r, 500));
-      dump.kill('SIGINT');
-      await new Promise((r) => dump.once('exit', r));
+      for (const dump of dumps) dump.kill('SIGINT');
+      await Promise.all(dumps.map((dump) => new Promise((r) => dump.once('exit', r))));
     }, 60_000);
 
     afterAll(() => {
@@ -207,6 +205,13 @@ describe.skipIf(!isRoot)(
       ]) {
         expect(kinds, k).toContain(k);
       }
+    });
+
+    it('agrees with tshark on the frames captured on the vxlan device itself', async () => {
+      const ours = await compareWithTshark(vxlanDeviceFile);
+      const seen = new Set(ours.map((r) => `${r.ip?.v ?? 'l2'}/${r.ip?.proto ?? r.eth?.type}`));
+      // ping, TCP and UDP over the IPv4 overlay, ping6 over the IPv6 overlay.
+      for (const k of ['4/1', '4/6', '4/17', '6/58']) expect(seen, k).toContain(k);
     });
 
     it('reads the same capture converted to pcapng identically', async () => {
