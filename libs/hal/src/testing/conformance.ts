@@ -547,6 +547,25 @@ export function describeNetworkDeviceConformance(
       expect(await device.read('vrf', 'tenant1')).toBeUndefined();
     });
 
+    it('moves an SVI to another bridge on update, freeing the first one', async (ctx) => {
+      needs(ctx, 'svi');
+      needs(ctx, 'vrfDevice', 'policyRoutingVrf');
+      await device.apply('vrf', vrf('tenant1'), FENCE);
+      await device.apply('bridge', bridge('blue', 10), FENCE);
+      await device.apply('bridge', bridge('red', 11), FENCE);
+      await device.apply('svi', svi('gw', 'tenant1', 'blue', ['10.10.0.1/24']), FENCE);
+      const moved = await device.apply('svi', svi('gw', 'tenant1', 'red', ['10.20.0.1/24']), FENCE);
+      expect(moved.spec.bridge).toBe('red');
+      expect(moved.spec.gatewayPrefixes).toEqual(['10.20.0.1/24']);
+      expect((await device.list('svi')).map((object) => object.spec.bridge)).toEqual(['red']);
+      await device.remove('bridge', 'blue', FENCE);
+      expect(await device.read('bridge', 'blue')).toBeUndefined();
+      await device.apply('svi', svi('gw-blue', 'tenant1', 'red', ['10.30.0.1/24']), FENCE).then(
+        () => expect.unreachable('red already carries gw'),
+        (error: unknown) => expect((error as DeviceError).code).toBe('CONFLICT'),
+      );
+    });
+
     it('refuses to remove a VRF or bridge an SVI uses, and an SVI on absent objects', async (ctx) => {
       needs(ctx, 'svi');
       needs(ctx, 'vrfDevice', 'policyRoutingVrf');
