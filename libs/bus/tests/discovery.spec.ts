@@ -166,7 +166,7 @@ describe('agent discovery', () => {
         healthy: true,
       },
     ]);
-    const onlyB = await discoverAgents(nc, { nodeId: 'dpu-b', timeoutMs: 300 });
+    const onlyB = await discoverAgents(nc, { nodeId: 'dpu-b', timeoutMs: 500 });
     expect(onlyB.map((x) => x.id)).toEqual([b.instanceId]);
     await Promise.all([a.stop(), b.stop()]);
   });
@@ -180,10 +180,10 @@ describe('agent discovery', () => {
       health: () => 'SERVING',
     });
     expect(
-      (await discoverAgents(nc, { nodeId: 'dpu-stop', timeoutMs: 300 })).map((x) => x.id),
+      (await discoverAgents(nc, { nodeId: 'dpu-stop', timeoutMs: 500 })).map((x) => x.id),
     ).toEqual([r.instanceId]);
     await r.stop();
-    expect(await discoverAgents(nc, { nodeId: 'dpu-stop', timeoutMs: 300 })).toEqual([]);
+    expect(await discoverAgents(nc, { nodeId: 'dpu-stop', timeoutMs: 500 })).toEqual([]);
   });
 
   it('turns unhealthy when the heartbeat says NOT_SERVING, and healthy again', async () => {
@@ -197,7 +197,7 @@ describe('agent discovery', () => {
       health: () => health,
     });
     const healthOf = async () =>
-      (await discoverAgents(nc, { nodeId: 'dpu-flip', timeoutMs: 200 }))[0];
+      (await discoverAgents(nc, { nodeId: 'dpu-flip', timeoutMs: 500 }))[0];
     expect((await healthOf())?.healthy).toBe(true);
     health = 'NOT_SERVING';
     await waitFor(async () => (await healthOf())?.healthy === false, { message: 'unhealthy' });
@@ -217,7 +217,7 @@ describe('agent discovery', () => {
       health: () => 'SERVING',
     });
     // Only the heartbeat sent at registration exists; the next is a minute away.
-    const [found] = await discoverAgents(nc, { nodeId: 'dpu-slow', timeoutMs: 200 });
+    const [found] = await discoverAgents(nc, { nodeId: 'dpu-slow', timeoutMs: 500 });
     expect(found).toMatchObject({ id: r.instanceId, healthy: true, health: 'SERVING' });
     await r.stop();
   });
@@ -234,7 +234,7 @@ describe('agent discovery', () => {
       },
     });
     await agentConnection.flush();
-    const [found] = await discoverAgents(nc, { nodeId: 'dpu-silent', timeoutMs: 300 });
+    const [found] = await discoverAgents(nc, { nodeId: 'dpu-silent', timeoutMs: 500 });
     await silent.stop();
     expect(found).toMatchObject({ id: 'silent-1', healthy: false, health: 'UNKNOWN' });
   });
@@ -258,7 +258,7 @@ describe('agent discovery', () => {
       version: '1.0.0',
     });
     await agentConnection.flush();
-    const agents = await discoverAgents(nc, { timeoutMs: 300 });
+    const agents = await discoverAgents(nc, { timeoutMs: 500 });
     garbage.unsubscribe();
     await foreign.stop();
     expect(agents.map((a) => a.id)).toContain(r.instanceId);
@@ -267,7 +267,7 @@ describe('agent discovery', () => {
   });
 
   it('returns an empty list when nothing answers', async () => {
-    expect(await discoverAgents(nc, { nodeId: 'nobody-here', timeoutMs: 200 })).toEqual([]);
+    expect(await discoverAgents(nc, { nodeId: 'nobody-here', timeoutMs: 500 })).toEqual([]);
   });
 
   it('rejects bad names and versions with named errors', async () => {
@@ -293,13 +293,13 @@ describe('agent discovery', () => {
       'doomed-agent',
     ]);
     const [, instanceId] = await child.waitForOutput(/registered (\S+)/, { timeoutMs: 15_000 });
-    const listed = await discoverAgents(nc, { nodeId: 'dpu-kill', timeoutMs: 300 });
+    const listed = await discoverAgents(nc, { nodeId: 'dpu-kill', timeoutMs: 500 });
     expect(listed.map((a) => [a.id, a.healthy])).toEqual([[instanceId, true]]);
     child.kill('SIGKILL');
     await child.exited;
     const killedAt = Date.now();
     await waitFor(
-      async () => (await discoverAgents(nc, { nodeId: 'dpu-kill', timeoutMs: 300 })).length === 0,
+      async () => (await discoverAgents(nc, { nodeId: 'dpu-kill', timeoutMs: 500 })).length === 0,
       {
         timeoutMs: 10_000,
         message: 'the killed instance to vanish',
@@ -329,7 +329,7 @@ describe('agent discovery across a server restart', () => {
     try {
       const [found] = await waitFor(
         async () => {
-          const agents = await discoverAgents(viewer, { nodeId: 'dpu-restart', timeoutMs: 200 });
+          const agents = await discoverAgents(viewer, { nodeId: 'dpu-restart', timeoutMs: 500 });
           return agents.length === 1 ? agents : undefined;
         },
         { message: 'the instance after the restart' },
