@@ -100,6 +100,10 @@ describe('fuzzing the WebAssembly datapath', () => {
       const reasons = new Set<number>();
       let now = 0;
       let unchangedChecks = 0;
+      let outsideChecks = 0;
+      // Drops counted by the extra parse-only runs of the outside-bytes check.
+      let extraDrops = 0;
+      const totalDrops = () => Object.values(dp.counters().drops).reduce((a, b) => a + b, 0);
       for (let done = 0; done < FRAMES; done += BATCH) {
         const n = Math.min(BATCH, FRAMES - done);
         const mode = (done / BATCH) % 4; // 0: parse only, 1: unbridged port, 2-3: bridged ports
@@ -142,6 +146,50 @@ describe('fuzzing the WebAssembly datapath', () => {
           }
         }
         const before = mode < 2 ? macRegion() : '';
+        if (mode === 0) {
+          // Bytes outside a frame must not influence the parser: run the batch with two
+          // different fillings of the headroom and of the 256 bytes after each frame.
+          const outside = (fill: number) => {
+            const mm = mem();
+            const vv = view();
+            for (let slot = 0; slot < n; slot++) {
+              const d = r.descBase + slot * r.descSize;
+              if (vv.getUint32(d, true) !== r.slotDataStart) continue;
+              const start = r.poolBase + slot * r.slotSize + r.slotDataStart;
+              const end = start + vv.getUint32(d + 4, true);
+              for (let k = start - 128; k < start; k++) mm[k] = (k * fill) & 0xff;
+              for (let k = end; k < end + 256; k++) mm[k] = (k * fill + 7) & 0xff;
+            }
+          };
+          const results = () => {
+            const vv = view();
+            const out: number[] = [];
+            for (let slot = 0; slot < n; slot++) {
+              const d = r.descBase + slot * r.descSize;
+              out.push(
+                vv.getUint8(d + 14),
+                vv.getUint8(d + 15),
+                vv.getUint8(d + 17),
+                vv.getUint32(d + 20, true),
+              );
+              for (let k = 40; k < 88; k++) out.push(vv.getUint8(d + k));
+            }
+            return out;
+          };
+          const dropsBefore = totalDrops();
+          outside(131);
+          dp.processSlots(inputVector.subarray(0, n), now, true);
+          const first = results();
+          outside(197);
+          dp.processSlots(inputVector.subarray(0, n), now, true);
+          const second = results();
+          if (first.some((x, i) => x !== second[i]))
+            throw new Error(
+              `parse result depends on bytes outside the frame (batch at frame ${done})`,
+            );
+          outsideChecks++;
+          extraDrops += totalDrops() - dropsBefore;
+        }
         dp.processSlots(inputVector.subarray(0, n), now, mode === 0);
         now += 3;
         const after = mem();
@@ -188,8 +236,9 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(Math.min(pass, forward, flood, drop)).toBeGreaterThan(FRAMES / 1000);
       expect(reasons.size).toBeGreaterThanOrEqual(Math.min(20, FRAMES / 10_000));
       expect(unchangedChecks).toBeGreaterThan(0);
+      expect(outsideChecks).toBeGreaterThan(0);
       const counters = dp.counters();
-      expect(Object.values(counters.drops).reduce((a, b) => a + b, 0)).toBe(drop);
+      expect(Object.values(counters.drops).reduce((a, b) => a + b, 0)).toBe(drop + extraDrops);
     },
   );
 });

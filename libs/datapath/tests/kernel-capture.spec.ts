@@ -8,6 +8,8 @@ import { ethernet, flowFrame, ipv4Packet, ipv6Packet, l4Bytes, vxlanFrame } from
 import { oursView, tsharkFields, tsharkView } from './tshark.js';
 
 const isRoot = process.getuid?.() === 0;
+if (!isRoot)
+  console.warn('kernel-capture: namespace tests skipped: they need root (ip netns, tcpdump)');
 const id = `${process.pid % 10000}${Math.floor(Math.random() * 1000)}`;
 const nsA = `dpA${id}`;
 const nsB = `dpB${id}`;
