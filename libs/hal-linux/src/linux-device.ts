@@ -65,6 +65,9 @@ export const LINUX_CAPABILITIES: Readonly<NetworkCapabilities> = Object.freeze({
 /** VXLAN_UDP_PORT is the IANA VXLAN port; the kernel's default (8472) is not interoperable. */
 export const VXLAN_UDP_PORT = 4789;
 
+/** VRF_UNREACHABLE_METRIC puts a VRF table's catch-all behind every real default route. */
+const VRF_UNREACHABLE_METRIC = '4278198272';
+
 /** LinuxNetworkDeviceOptions configures the linux backend. */
 export interface LinuxNetworkDeviceOptions {
   /** Network namespace to program; absent means the process's own namespace. */
@@ -569,6 +572,23 @@ export class LinuxNetworkDevice implements NetworkDevice {
     const taken = new Set(snapshot.rules.map((rule) => rule.table));
     const table = snapshot.tableOf(name) ?? tableForVrf(spec.id, taken);
     await this.#steerIntoTable(name, table, snapshot);
+    // Ends every lookup in the VRF's table: without it a miss falls through to later rules
+    // (the main table) and traffic would leak out of the VRF.
+    for (const family of ['-4', '-6']) {
+      this.#plan.ip([
+        family,
+        'route',
+        'replace',
+        'unreachable',
+        'default',
+        'table',
+        String(table),
+        'proto',
+        ROUTE_PROTOCOL,
+        'metric',
+        VRF_UNREACHABLE_METRIC,
+      ]);
+    }
     const present = existing?.addresses.map((address) => address.prefix) ?? [];
     await this.#setAddresses(name, present, [spec.loopbackPrefix], table, snapshot);
     await this.#applyVxlan('vrf-vxlan', spec.id, name, spec, [], snapshot);

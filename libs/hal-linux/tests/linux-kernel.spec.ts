@@ -144,11 +144,18 @@ describe('linux backend kernel state', () => {
         ['198.51.100.1', table],
       ].sort(),
     );
-    const routes = await ipJson<{ dst: string; dev: string }>(ns, 'route', 'show', 'table', table);
-    expect(routes.map((route) => [route.dst, route.dev]).sort()).toEqual(
+    const routes = await ipJson<{ dst: string; dev?: string; type?: string }>(
+      ns,
+      'route',
+      'show',
+      'table',
+      table,
+    );
+    expect(routes.map((route) => [route.dst, route.dev ?? route.type]).sort()).toEqual(
       [
         ['10.10.0.0/24', bridgeName],
         ['198.51.100.1', vrf.deviceRefs['device']],
+        ['default', 'unreachable'],
       ].sort(),
     );
     const mainRoutes = await ipJson<{ dst: string }>(ns, 'route', 'show', 'table', 'main');
@@ -444,6 +451,73 @@ describe('linux backend traffic', () => {
     expect(port?.counters.rxPackets).toBeGreaterThanOrEqual(3);
     expect(port?.counters.txPackets).toBeGreaterThanOrEqual(3);
     expect(port?.operState).toBe('up');
+  });
+
+  it('routes between SVIs of one VRF and not between VRFs', async () => {
+    const dpu = await namespaces.add('opihal-a-');
+    // Forwarding is the operator's namespace-wide choice, not an object the backend owns.
+    await sh('ip', 'netns', 'exec', dpu, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+    const hostBlue = await hostWithPort(dpu, 'pf0', '02:00:00:0d:00:01', '10.61.0.5/24');
+    const hostRed = await hostWithPort(dpu, 'pf1', '02:00:00:0d:00:02', '10.62.0.5/24');
+    await sh('ip', '-n', hostBlue, 'route', 'add', 'default', 'via', '10.61.0.1');
+    await sh('ip', '-n', hostRed, 'route', 'add', 'default', 'via', '10.62.0.1');
+    const device = await createLinuxNetworkDevice({ netns: dpu });
+    await device.apply('vrf', { id: 'tenant1', loopbackPrefix: '198.51.100.1/32' }, 1);
+    await device.apply('vrf', { id: 'tenant2', loopbackPrefix: '198.51.100.2/32' }, 1);
+    for (const [bridgeId, vlanId, mac, portMac, gateway] of [
+      ['blue', 10, '02:00:5e:00:0d:01', '02:00:00:0d:00:01', '10.61.0.1/24'],
+      ['red', 20, '02:00:5e:00:0d:02', '02:00:00:0d:00:02', '10.62.0.1/24'],
+    ] as const) {
+      await device.apply('bridge', { id: bridgeId, vlanId, remoteVteps: [] }, 1);
+      await device.apply(
+        'bridgePort',
+        { id: `host-${bridgeId}`, mac: portMac, type: 'access', bridges: [bridgeId] },
+        1,
+      );
+      await device.apply(
+        'svi',
+        { id: `gw-${bridgeId}`, vrf: 'tenant1', bridge: bridgeId, mac, gatewayPrefixes: [gateway] },
+        1,
+      );
+    }
+    const ping = (from: string, to: string) =>
+      sh('ip', 'netns', 'exec', from, 'ping', '-c', '1', '-W', '1', to).then(
+        () => true,
+        () => false,
+      );
+    expect(await ping(hostBlue, '10.62.0.5')).toBe(true);
+
+    await device.apply(
+      'svi',
+      {
+        id: 'gw-red',
+        vrf: 'tenant2',
+        bridge: 'red',
+        mac: '02:00:5e:00:0d:02',
+        gatewayPrefixes: ['10.62.0.1/24'],
+      },
+      1,
+    );
+    expect(await ping(hostBlue, '10.62.0.5')).toBe(false);
+    expect(await ping(hostRed, '10.62.0.1')).toBe(true);
+
+    // A route in the main table must not leak into the VRF: lookups end in the VRF's table.
+    const blueBridge = (await device.read('bridge', 'blue'))?.deviceRefs['bridge'] ?? '';
+    const redBridge = (await device.read('bridge', 'red'))?.deviceRefs['bridge'] ?? '';
+    await sh('ip', '-n', dpu, 'route', 'add', '10.62.0.0/24', 'dev', redBridge);
+    const lookup = await sh(
+      'ip',
+      '-n',
+      dpu,
+      'route',
+      'get',
+      '10.62.0.5',
+      'from',
+      '10.61.0.5',
+      'iif',
+      blueBridge,
+    ).catch((error: Error) => error.message);
+    expect(lookup).toMatch(/No route to host|unreachable/i);
   });
 
   it('answers hosts on the SVI gateway address and lists them as neighbours in the VRF', async () => {
