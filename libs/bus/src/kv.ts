@@ -85,6 +85,12 @@ export interface KvWatchOptions {
   includeHistory?: boolean;
   /** Only changes made after the watch starts. */
   updatesOnly?: boolean;
+  /**
+   * Resume: every change from this revision on (e.g. the last revision handled plus one), then
+   * live changes; overrides `includeHistory` and `updatesOnly`. Changes the bucket no longer
+   * retains (history limit, max age) are gone.
+   */
+  fromRevision?: number;
   /** Only these keys (wildcards `*` and `>` allowed). */
   key?: string;
   /** Ends the iteration. */
@@ -260,12 +266,20 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
   }
 
   async *watch(options: KvWatchOptions = {}): AsyncIterable<KvChange<z.output<S>>> {
+    if (options.signal?.aborted) return;
+    if (
+      options.fromRevision !== undefined &&
+      !(Number.isInteger(options.fromRevision) && options.fromRevision >= 1)
+    ) {
+      throw new BusConfigError('fromRevision', 'must be an integer ≥ 1');
+    }
     const iterator = await this.kv.watch({
       ...(options.key === undefined ? {} : { key: options.key }),
-      include: options.updatesOnly ? 'updates' : options.includeHistory ? 'history' : '',
+      ...(options.fromRevision === undefined
+        ? { include: options.updatesOnly ? 'updates' : options.includeHistory ? 'history' : '' }
+        : { resumeFromRevision: options.fromRevision }),
     });
     const abort = () => iterator.stop();
-    if (options.signal?.aborted) return;
     options.signal?.addEventListener('abort', abort, { once: true });
     try {
       for await (const entry of iterator) {

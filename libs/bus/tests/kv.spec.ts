@@ -132,6 +132,33 @@ describe('KV store', () => {
     ]);
   });
 
+  it('resumes a watch from a revision', async () => {
+    const resumed = await openKvStore(nc, { bucket: 'resume-test', schema: portSpec, history: 10 });
+    const r1 = await resumed.create('k', { mtu: 1, enabled: true });
+    const r2 = await resumed.update('k', { mtu: 2, enabled: true }, r1);
+    await resumed.update('k', { mtu: 3, enabled: true }, r2);
+    const controller = new AbortController();
+    const seen: Array<[number, number | undefined]> = [];
+    const watching = (async () => {
+      for await (const change of resumed.watch({ fromRevision: r2, signal: controller.signal })) {
+        seen.push([change.revision, change.value?.mtu]);
+      }
+    })();
+    await waitFor(() => seen.length === 2, { message: 'revisions from r2 on' });
+    await resumed.put('k', { mtu: 4, enabled: true });
+    await waitFor(() => seen.length === 3, { message: 'a live change after the replay' });
+    controller.abort();
+    await watching;
+    expect(seen.map(([, mtu]) => mtu)).toEqual([2, 3, 4]);
+    expect(seen[0]?.[0]).toBe(r2);
+  });
+
+  it('ends a watch at once when its signal is already aborted', async () => {
+    const changes: unknown[] = [];
+    for await (const change of store.watch({ signal: AbortSignal.abort() })) changes.push(change);
+    expect(changes).toEqual([]);
+  });
+
   it('skips a corrupt value in a watch and reports it', async () => {
     const watched = await openKvStore(nc, { bucket: 'watch-corrupt', schema: portSpec });
     const raw = await new Kvm(nc).open('watch-corrupt');
