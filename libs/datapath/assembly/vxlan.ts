@@ -13,6 +13,21 @@ import { VXLAN_PORT } from './parse';
 
 export const NO_TUNNEL: u32 = 0xffffffff;
 
+// Small fixed-size copies as plain loads and stores: memory.copy/fill leave compiled code.
+@inline function copy6(dst: usize, src: usize): void {
+  store<u32>(dst, load<u32>(src));
+  store<u16>(dst, load<u16>(src, 4), 4);
+}
+@inline function copy16(dst: usize, src: usize): void {
+  store<u64>(dst, load<u64>(src));
+  store<u64>(dst, load<u64>(src, 8), 8);
+}
+@inline function copy24(dst: usize, src: usize): void {
+  store<u64>(dst, load<u64>(src));
+  store<u64>(dst, load<u64>(src, 8), 8);
+  store<u64>(dst, load<u64>(src, 16), 16);
+}
+
 @inline function bytesEqual(a: usize, b: usize, n: usize): bool {
   for (let i: usize = 0; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
   return true;
@@ -73,8 +88,10 @@ export function vxlanDecapStage(vec: usize, n: i32): i32 {
     const innerEnd = udp + be16(f + udp + 4);
     const innerLen = innerEnd - innerEth;
     // The inner layer becomes the packet's only layer, rebased to the new frame start.
-    memory.copy(d + D_OUTER, d + D_INNER, LAYER_SIZE);
-    memory.fill(d + D_INNER, 0, LAYER_SIZE);
+    copy24(d + D_OUTER, d + D_INNER);
+    store<u64>(d + D_INNER, 0);
+    store<u64>(d + D_INNER, 0, 8);
+    store<u64>(d + D_INNER, 0, 16);
     store<u16>(d + D_INNER + L_L3, NONE16);
     store<u16>(d + D_INNER + L_L4, NONE16);
     store<u16>(d + D_OUTER + L_ETH, 0);
@@ -141,8 +158,8 @@ export function vxlanEncapStage(vec: usize, n: i32): i32 {
     const hash = flowHashOfLayer(slotBase(slot) + off, d + D_OUTER);
     store<u32>(d + D_FLOW_HASH, hash);
     const f = slotBase(slot) + off - hdr;
-    memory.copy(f, te + T_REMOTE_MAC, 6);
-    memory.copy(f + 6, te + T_LOCAL_MAC, 6);
+    copy6(f, te + T_REMOTE_MAC);
+    copy6(f + 6, te + T_LOCAL_MAC);
     putBe16(f + 12, v6 ? 0x86dd : 0x0800);
     const ip = f + 14;
     const udp = ip + ipLen;
@@ -153,8 +170,8 @@ export function vxlanEncapStage(vec: usize, n: i32): i32 {
       putBe16(ip + 4, udpLen);
       store<u8>(ip + 6, 17);
       store<u8>(ip + 7, <u8>ttl);
-      memory.copy(ip + 8, te + T_LOCAL_IP, 16);
-      memory.copy(ip + 24, te + T_REMOTE_IP, 16);
+      copy16(ip + 8, te + T_LOCAL_IP);
+      copy16(ip + 24, te + T_REMOTE_IP);
     } else {
       putBe16(ip, 0x4500);
       putBe16(ip + 2, 20 + udpLen);
@@ -162,8 +179,8 @@ export function vxlanEncapStage(vec: usize, n: i32): i32 {
       store<u8>(ip + 8, <u8>ttl);
       store<u8>(ip + 9, 17);
       putBe16(ip + 10, 0);
-      memory.copy(ip + 12, te + T_LOCAL_IP, 4);
-      memory.copy(ip + 16, te + T_REMOTE_IP, 4);
+      store<u32>(ip + 12, load<u32>(te + T_LOCAL_IP));
+      store<u32>(ip + 16, load<u32>(te + T_REMOTE_IP));
       putBe16(ip + 10, ~fold(onesSum(ip, 20, 0)) & 0xffff);
     }
     putBe16(udp, VXLAN_SPORT_BASE | (hash & 0x3fff));

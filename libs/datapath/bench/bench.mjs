@@ -100,12 +100,41 @@ function traffic(sizeOf) {
   return frames;
 }
 
+/** VXLAN/IPv4 from the remote VTEP (VNI 5000) carrying 60-byte frames from remote hosts
+ * (MACs 4096..8191, learned on the tunnel port) to the local MACs 0..4095. */
+function vxlanTraffic() {
+  const frames = [];
+  for (let i = 0; i < POOL; i++) {
+    const inner = udpFrame(macOf(rand() % MACS), macOf(MACS + (rand() % MACS)), rand() % FLOWS, 60);
+    const outer = udpFrame(
+      [2, 0, 0, 0, 0xff, 1],
+      [2, 0, 0, 0, 0xff, 2],
+      0,
+      14 + 20 + 8 + 8 + inner.length,
+    );
+    outer.set([192, 0, 2, 2, 192, 0, 2, 1], 14 + 12);
+    // Re-checksum the IPv4 header after changing the addresses; UDP port 4789, VXLAN header.
+    outer[24] = 0;
+    outer[25] = 0;
+    let sum = 0;
+    for (let k = 0; k < 20; k += 2) sum += (outer[14 + k] << 8) | outer[15 + k];
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    outer[24] = (~sum >> 8) & 0xff;
+    outer[25] = ~sum & 0xff;
+    outer.set([0x12, 0xb5], 36);
+    outer.set([0x08, 0, 0, 0, 0, 0x13, 0x88, 0], 42);
+    outer.set(inner, 50);
+    frames.push({ data: outer, port: 20 });
+  }
+  return frames;
+}
+
 const macText = (i) =>
   macOf(i)
     .map((b) => b.toString(16).padStart(2, '0'))
     .join(':');
 
-function configure(dp, { tunnel = false } = {}) {
+function configure(dp, { tunnel = false, macsBehindTunnel = tunnel } = {}) {
   dp.addBridge(1);
   for (let p = 0; p < PORTS; p++) dp.setPort(p, { bridge: 1 });
   dp.setPort(20, {});
@@ -122,7 +151,7 @@ function configure(dp, { tunnel = false } = {}) {
     });
   }
   for (let i = 0; i < MACS; i++) {
-    const port = tunnel && i % 2 === 1 ? 100 : portOfMac(i);
+    const port = macsBehindTunnel && i % 2 === 1 ? 100 : portOfMac(i);
     if (dp instanceof ReferenceDatapath) dp.addMac(1, macText(i), port);
     else dp.macTable.add(1, macText(i), port);
   }
@@ -147,14 +176,23 @@ function measure(step, perStep) {
   return n / elapsed / 1e6;
 }
 
-function wasmRun(frames, { parseOnly = false, tunnel = false, frameCapacity = 2048 } = {}) {
+function wasmRun(
+  frames,
+  {
+    parseOnly = false,
+    tunnel = false,
+    macsBehindTunnel = tunnel,
+    frameCapacity = 2048,
+    resetDescriptors = tunnel,
+  } = {},
+) {
   const dp = createDatapath({
     batchSize: BATCH,
     poolSize: POOL,
     frameCapacity,
     macBucketsLog2: MAC_BUCKETS_LOG2,
   });
-  configure(dp, { tunnel });
+  configure(dp, { tunnel, macsBehindTunnel });
   frames.forEach((f, i) => dp.writeSlot(i, f.data, f.port));
   const batches = [];
   for (let b = 0; b < POOL / BATCH; b++)
@@ -163,8 +201,8 @@ function wasmRun(frames, { parseOnly = false, tunnel = false, frameCapacity = 20
   const view = new DataView(dp.core.memory.buffer);
   const mpps = measure((i) => {
     const batch = batches[i % batches.length];
-    if (tunnel) {
-      // Encapsulation moved the frame start last time: put the original frame back in place.
+    if (resetDescriptors) {
+      // Encapsulation/decapsulation moved the frame start last time: restore the descriptor.
       for (const slot of batch) {
         const d = r.descBase + slot * r.descSize;
         view.setUint32(d, r.slotDataStart, true);
@@ -192,9 +230,9 @@ function tsParse(frames) {
   }, BATCH);
 }
 
-function tsPipeline(frames, { tunnel = false } = {}) {
+function tsPipeline(frames, { tunnel = false, macsBehindTunnel = tunnel } = {}) {
   const ref = new ReferenceDatapath(BATCH);
-  configure(ref, { tunnel });
+  configure(ref, { tunnel, macsBehindTunnel });
   const batches = [];
   for (let b = 0; b < POOL / BATCH; b++)
     batches.push(
@@ -244,6 +282,7 @@ function native() {
 
 const round = (x) => (x === null || x === undefined ? null : Math.round(x * 1000) / 1000);
 const frames64 = traffic(() => 60);
+const framesVxlan = vxlanTraffic();
 const framesImix = traffic((i) => IMIX[i % IMIX.length]);
 const nat = native();
 const results = {
@@ -261,6 +300,11 @@ const results = {
   vxlan_encap64: {
     wasm_mpps: wasmRun(frames64, { tunnel: true }),
     ts_mpps: tsPipeline(frames64, { tunnel: true }),
+    native_mpps: nat?.vxlan_encap64_mpps ?? null,
+  },
+  vxlan_decap64: {
+    wasm_mpps: wasmRun(framesVxlan, { tunnel: true, macsBehindTunnel: false }),
+    ts_mpps: tsPipeline(framesVxlan, { tunnel: true, macsBehindTunnel: false }),
     native_mpps: null,
   },
   l2_imix: { wasm_mpps: wasmRun(framesImix), ts_mpps: tsPipeline(framesImix), native_mpps: null },
