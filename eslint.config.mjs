@@ -11,16 +11,53 @@ const allScopes = [
   'scope:telemetry',
 ];
 
+/** What each layer may import; tests of any project may also use the `layer:testing` harness. */
+const layerRules = {
+  'layer:api': ['layer:api'],
+  'layer:util': ['layer:util'],
+  'layer:infra': ['layer:api', 'layer:util', 'layer:infra'],
+  'layer:datapath': ['layer:api', 'layer:util'],
+  'layer:device': ['layer:api', 'layer:util', 'layer:infra', 'layer:device', 'layer:datapath'],
+  'layer:testing': [
+    'layer:api',
+    'layer:util',
+    'layer:infra',
+    'layer:device',
+    'layer:datapath',
+    'layer:testing',
+  ],
+  'layer:app': ['layer:api', 'layer:util', 'layer:infra', 'layer:device', 'layer:datapath'],
+};
+const scopeRules = {
+  'scope:shared': ['scope:shared'],
+  'scope:network': ['scope:shared', 'scope:network'],
+  'scope:storage': ['scope:shared', 'scope:storage'],
+  'scope:security': ['scope:shared', 'scope:security'],
+  'scope:telemetry': ['scope:shared', 'scope:telemetry'],
+  'scope:cli': allScopes,
+};
+
+function boundaries({ forTests }) {
+  const layers = Object.entries(layerRules).map(([sourceTag, allowed]) => ({
+    sourceTag,
+    onlyDependOnLibsWithTags:
+      forTests && !allowed.includes('layer:testing') ? [...allowed, 'layer:testing'] : allowed,
+  }));
+  const scopes = Object.entries(scopeRules).map(([sourceTag, allowed]) => ({
+    sourceTag,
+    onlyDependOnLibsWithTags: allowed,
+  }));
+  return [
+    'error',
+    { enforceBuildableLibDependency: true, allow: [], depConstraints: [...layers, ...scopes] },
+  ];
+}
+
+const testFiles = ['**/tests/**/*.ts', '**/*.spec.ts'];
+
 export default [
   {
-    ignores: [
-      '**/dist/**',
-      '**/build/**',
-      '**/node_modules/**',
-      '**/src/gen/**',
-      '**/*.as.ts',
-      '**/assembly/**',
-    ],
+    ignores: ['**/dist/**', '**/build/**', '**/node_modules/**', '**/src/gen/**', '**/assembly/**'],
   },
   ...tseslint.configs.recommended,
   {
@@ -31,75 +68,12 @@ export default [
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: true,
-          allow: [],
-          depConstraints: [
-            // layer axis
-            { sourceTag: 'layer:api', onlyDependOnLibsWithTags: ['layer:api'] },
-            { sourceTag: 'layer:util', onlyDependOnLibsWithTags: ['layer:util'] },
-            {
-              sourceTag: 'layer:infra',
-              onlyDependOnLibsWithTags: ['layer:api', 'layer:util', 'layer:infra'],
-            },
-            { sourceTag: 'layer:datapath', onlyDependOnLibsWithTags: ['layer:api', 'layer:util'] },
-            {
-              sourceTag: 'layer:device',
-              onlyDependOnLibsWithTags: [
-                'layer:api',
-                'layer:util',
-                'layer:infra',
-                'layer:device',
-                'layer:datapath',
-              ],
-            },
-            {
-              sourceTag: 'layer:testing',
-              onlyDependOnLibsWithTags: [
-                'layer:api',
-                'layer:util',
-                'layer:infra',
-                'layer:device',
-                'layer:datapath',
-                'layer:testing',
-              ],
-            },
-            {
-              sourceTag: 'layer:app',
-              onlyDependOnLibsWithTags: [
-                'layer:api',
-                'layer:util',
-                'layer:infra',
-                'layer:device',
-                'layer:datapath',
-                'layer:testing',
-              ],
-            },
-            // scope axis
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            {
-              sourceTag: 'scope:network',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:network'],
-            },
-            {
-              sourceTag: 'scope:storage',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:storage'],
-            },
-            {
-              sourceTag: 'scope:security',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:security'],
-            },
-            {
-              sourceTag: 'scope:telemetry',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:telemetry'],
-            },
-            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: allScopes },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries({ forTests: false }),
     },
+  },
+  {
+    files: testFiles,
+    rules: { '@nx/enforce-module-boundaries': boundaries({ forTests: true }) },
   },
   {
     // Config files share tools/ helpers by relative path; they are not part of any project's API.
