@@ -127,7 +127,7 @@ export class DiscoveryError extends BusError {
   }
 }
 
-/** zodIssues turns zod issues into `path: message` strings for error messages. */
+/** formatIssues turns zod issues into `path: message` strings for error messages. */
 export function formatIssues(
   issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
   prefix = '',

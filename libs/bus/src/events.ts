@@ -196,6 +196,7 @@ export function subscribeEvents<S extends z.ZodType>(
   };
 }
 
+/** logMalformed warns about a skipped message with its subject and issues, never its body. */
 export function logMalformed(logger: Logger, subject: string, error: unknown): void {
   const issues = error instanceof EventValidationError ? error.issues.slice(0, 5) : undefined;
   logger.warn(

@@ -166,6 +166,26 @@ describe('typed events', () => {
     });
   });
 
+  it('shares events among the subscribers of a queue group', async () => {
+    const counts = [0, 0];
+    const group = [0, 1].map((index) =>
+      subscribeEvents(nc, {
+        subject: subjects.allEvents('dpu4'),
+        dataSchema: portCreated,
+        queue: 'workers',
+        handler: () => void counts[index]!++,
+      }),
+    );
+    await nc.flush();
+    const publisher = createEventPublisher(nc, { nodeId: 'dpu4', source: 'network-agent' });
+    for (let i = 0; i < 20; i++) {
+      await publisher.publish('port.created', undefined, portCreated, { name: `p${i}`, mtu: 1500 });
+    }
+    await waitFor(() => counts[0]! + counts[1]! === 20, { message: 'all 20 events handled once' });
+    await Promise.all(group.map((subscription) => subscription.stop()));
+    expect(counts[0]! + counts[1]!).toBe(20);
+  });
+
   it('says that persisting needs a stream when none captures the subject', async () => {
     const publisher = createEventPublisher(nc, { nodeId: 'dpu3', source: 'network-agent' });
     const error = await publisher
