@@ -64,6 +64,9 @@ export class Lease {
   private lastSeenAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
+  private signal: AbortSignal | undefined;
+  /** Set by release: this replica no longer competes. */
+  private released = false;
   private readonly acquiredHandlers: Array<(epoch: number) => void> = [];
   private readonly lostHandlers: Array<(epoch: number) => void> = [];
   readonly key: string;
@@ -121,19 +124,39 @@ export class Lease {
 
   /** start competes for the lease now and then every `renewMs`; resolves after the first attempt. */
   async start(signal: AbortSignal): Promise<void> {
+    this.signal = signal;
     await this.tick();
-    const loop = () => {
-      if (signal.aborted) return;
-      this.timer = setTimeout(() => {
-        this.ticking = this.tick().finally(loop);
-      }, this.renewMs);
-    };
-    loop();
+    this.schedule(this.renewMs);
     signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
+    // A released lease is taken at once instead of at the next poll.
+    await this.bucket.watch(
+      (change) => {
+        if (this.heldEpoch > 0 || (change.value && change.value.holder !== '')) return;
+        this.schedule(0);
+      },
+      signal,
+      this.key,
+    );
   }
 
-  /** release gives the lease up (keeping the epoch) so a standby can take it at once. */
+  /** Runs the next attempt after `delayMs`; attempts never overlap and stop with the signal. */
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    if (this.signal?.aborted || this.released) return;
+    this.timer = setTimeout(() => {
+      if (this.signal?.aborted) return;
+      this.ticking = this.ticking
+        .then(() => (this.signal?.aborted || this.released ? undefined : this.tick()))
+        .finally(() => {
+          if (this.timer === timer) this.schedule(this.renewMs);
+        });
+    }, delayMs);
+    const timer = this.timer;
+  }
+
+  /** release gives the lease up for good (keeping the epoch) so a standby can take it at once. */
   async release(): Promise<void> {
+    this.released = true;
     clearTimeout(this.timer);
     await this.ticking;
     if (this.heldEpoch === 0 || !this.record) return;

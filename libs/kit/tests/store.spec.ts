@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
-import { GrpcStatus, KitError, type JsonObject } from '../src/index.js';
+import { GrpcStatus, KitError, type JsonObject, type ResourceKind } from '../src/index.js';
 import { allKinds } from './support/kinds.js';
 import { startKit, type KitUnderTest } from './support/harness.js';
 
@@ -528,5 +528,90 @@ describe('events', () => {
       generation: 1,
     });
     expect(JSON.stringify(seen)).not.toContain('c2VjcmV0');
+  });
+});
+
+describe('schema versions', () => {
+  it('upgrades records written with an older payload version through the migration hook', async () => {
+    const { ResourceStore, defineResourceKind, desiredBucketName, JsonBucket } =
+      await import('../src/index.js');
+    const { mallocVolume } = await import('./support/kinds.js');
+    const v2 = defineResourceKind({
+      ...mallocVolume,
+      schemaVersion: 2,
+      migrate: (resource, from) => {
+        // v1 stored the block count as "blocks".
+        if (from >= 2) return resource;
+        const { blocks, ...rest } = resource;
+        return { ...rest, blocksCount: blocks };
+      },
+    });
+    const bucket = await JsonBucket.open(kit.nc, desiredBucketName('migrate', 'MallocVolume'), {
+      history: 3,
+    });
+    await bucket.create('old-1', {
+      recordVersion: 1,
+      schemaVersion: 1,
+      kind: 'MallocVolume',
+      name: 'volumes/old-1',
+      uid: 'u',
+      generation: 1,
+      resource: { blockSize: 512, blocks: 99 },
+      createTime: '2026-01-01T00:00:00Z',
+      updateTime: '2026-01-01T00:00:00Z',
+    });
+    const migrated = await startKit({
+      url: nats.url,
+      nodeId: 'migrate',
+      kinds: [v2] as ResourceKind[],
+    });
+    const store = migrated.store;
+    try {
+      expect(await store.get('MallocVolume', 'volumes/old-1')).toMatchObject({
+        name: 'volumes/old-1',
+        blockSize: 512,
+        blocksCount: 99,
+      });
+      // Reconciled at start (before ready) with the migrated payload.
+      expect(migrated.device.objects.get('MallocVolume/old-1')?.resource).toEqual({
+        blockSize: 512,
+        blocksCount: 99,
+      });
+      const updated = await store.update('MallocVolume', {
+        resource: { name: 'volumes/old-1', blockSize: 4096 },
+        updateMask: ['block_size'],
+      });
+      expect(updated).toMatchObject({ blockSize: 4096, blocksCount: 99 });
+      expect((await store.describe('MallocVolume', 'volumes/old-1')).record.schemaVersion).toBe(2);
+    } finally {
+      await migrated.stop();
+    }
+  });
+});
+
+describe('drift', () => {
+  it('removes device objects missing from KV before ready, and repairs drift on resync', async () => {
+    const { MemoryDevice } = await import('./support/memory-device.js');
+    const device = new MemoryDevice();
+    device.objects.set('LogicalBridge/orphan-1', { generation: 1, resource: {} });
+    const drifting = await startKit({
+      url: nats.url,
+      nodeId: 'drift',
+      kinds: allKinds,
+      device,
+      resyncMs: 200,
+    });
+    try {
+      expect(device.objects.has('LogicalBridge/orphan-1')).toBe(false);
+      await drifting.store.create('LogicalBridge', {
+        id: 'kept-1',
+        resource: { spec: { vlanId: 5 } },
+      });
+      await waitFor(() => device.objects.has('LogicalBridge/kept-1'));
+      device.objects.clear(); // someone removed it behind our back
+      await waitFor(() => device.objects.has('LogicalBridge/kept-1'), { timeoutMs: 5000 });
+    } finally {
+      await drifting.stop();
+    }
   });
 });

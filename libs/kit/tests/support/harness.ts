@@ -21,6 +21,7 @@ export async function startKit(options: {
   drive?: boolean;
   ttlMs?: number;
   defaultWaitMs?: number;
+  resyncMs?: number;
 }): Promise<KitUnderTest> {
   const nc = await connect({ servers: options.url });
   const store = await ResourceStore.open(nc, {
@@ -40,7 +41,7 @@ export async function startKit(options: {
     lease,
     reconcilers: device.reconcilers(options.kinds.map((k) => k.kind)),
     backoff: { baseMs: 20, capMs: 200 },
-    resyncMs: 0,
+    resyncMs: options.resyncMs ?? 0,
   });
   const abort = new AbortController();
   if (options.drive !== false) await controller.start(abort.signal);
