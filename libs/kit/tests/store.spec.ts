@@ -533,8 +533,7 @@ describe('events', () => {
 
 describe('schema versions', () => {
   it('upgrades records written with an older payload version through the migration hook', async () => {
-    const { ResourceStore, defineResourceKind, desiredBucketName, JsonBucket } =
-      await import('../src/index.js');
+    const { defineResourceKind, desiredBucketName, JsonBucket } = await import('../src/index.js');
     const { mallocVolume } = await import('./support/kinds.js');
     const v2 = defineResourceKind({
       ...mallocVolume,
