@@ -180,7 +180,7 @@ export async function registerAgentInstance(
   };
   publishHeartbeat(currentHealth());
   // Once this resolves, the server knows the subscriptions: a discovery right after sees us.
-  await nc.flush();
+  await nc.flush().catch(() => undefined);
   const timer = setInterval(() => publishHeartbeat(currentHealth()), intervalMs);
   timer.unref();
   // After a reconnect the server may be a fresh one (or lost its JetStream state): make sure the

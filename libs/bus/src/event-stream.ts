@@ -112,6 +112,13 @@ export interface ConsumeEventsOptions<S extends z.ZodType> {
   retryDelayMs?: number;
   /** Give up on an event after this many deliveries (default 5). */
   maxDeliver?: number;
+  /**
+   * Events fetched ahead of the handler (default 64). The ack wait of a new consumer
+   * (`ackWaitMs`, default 30 s) must cover handling a whole batch, or events are redelivered.
+   */
+  batchSize?: number;
+  /** Ack wait of a consumer created now (default 30 000 ms). */
+  ackWaitMs?: number;
   logger?: Logger;
 }
 
@@ -137,6 +144,12 @@ export async function consumeEvents<S extends z.ZodType>(
   options: ConsumeEventsOptions<S>,
 ): Promise<EventConsumer> {
   const durable = validateToken('durable', options.durable);
+  const batchSize = options.batchSize ?? 64;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new BusConfigError('batchSize', 'must be an integer ≥ 1');
+  if (options.ackWaitMs !== undefined && !(options.ackWaitMs > 0)) {
+    throw new BusConfigError('ackWaitMs', 'must be a positive number');
+  }
   const stream = options.stream ?? EVENT_STREAM;
   const logger = options.logger ?? pino({ level: 'silent' });
   const jsm = await jetstreamManagerOrThrow(nc);
@@ -150,7 +163,7 @@ export async function consumeEvents<S extends z.ZodType>(
     });
   }
   const consumer = await jetstream(nc).consumers.get(stream, durable);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: batchSize });
   const stats: EventStats = { received: 0, handled: 0, malformed: 0, handlerErrors: 0 };
   const retryDelayMs = options.retryDelayMs ?? 1000;
   const done = (async () => {
@@ -229,6 +242,7 @@ function consumerConfig<S extends z.ZodType>(
     deliver_policy: DeliverPolicy.All,
     replay_policy: ReplayPolicy.Instant,
     max_deliver: options.maxDeliver ?? 5,
+    ack_wait: msToNanos(options.ackWaitMs ?? 30_000),
     filter_subject: options.filterSubject ?? subjects.allEvents(),
   };
   switch (start.from) {
