@@ -4,13 +4,16 @@ import {
   D_TRACE_B, P_KIND, B_FLOOD_MASK, MAX_PORTS, NONE16, V_FORWARD, V_FLOOD, V_DROP, PORT_KIND_PHYS,
   C_TX_PKTS, C_TX_BYTES, C_PORT_DROPS, TRACE_RECORD_SIZE, TRACE_CAPACITY, poolSlots,
   vectorCapacity, inputVectorBase, nodeVectorsBase, nodeCountsBase, traceBase, desc, portEntry,
-  bridgeEntry, countPort, countDrop, countStage,
+  bridgeEntry, countPort, countDrop, countStage, setCounting,
 } from './layout';
 import { DROP_BAD_DESCRIPTOR } from './drops';
 import { NODE_PARSE, NODE_VXLAN_DECAP, NODE_L2, NODE_VXLAN_ENCAP, NODE_TX, NODE_DROP, NODE_COUNT } from './nodes';
 import { parseStage } from './parse';
 import { l2Stage, setNow } from './l2';
 import { vxlanDecapStage, vxlanEncapStage } from './vxlan';
+
+/** stageMask bit: run without touching any counter (inspection, e.g. `opictl pcap parse`). */
+export const NO_COUNTERS: u32 = 0x80000000;
 
 const S_VECTORS: u32 = 0;
 const S_PACKETS: u32 = 1;
@@ -148,6 +151,7 @@ export function process(n: i32, nowMs: u32, stageMask: u32, startNode: i32): i32
   if (n < 0 || <u32>n > vectorCapacity || startNode < 0 || startNode >= NODE_COUNT) return -1;
   for (let i: i32 = 0; i < n; i++) if (<u32>load<u16>(inputVectorBase + <usize>i * 2) >= poolSlots) return -1;
   setNow(nowMs);
+  setCounting((stageMask & NO_COUNTERS) == 0);
   for (let k: i32 = 0; k < NODE_COUNT; k++) store<u32>(nodeCountsBase + <usize>k * 4, 0);
   memory.copy(vectorOf(startNode), inputVectorBase, <usize>n * 2);
   store<u32>(nodeCountsBase + <usize>startNode * 4, <u32>n);

@@ -219,22 +219,32 @@ export function layoutInit(slots: u32, dataCap: u32, vecCap: u32, macBucketsLog2
   return tunnelsBase + <usize>t * TUNNEL_SIZE;
 }
 
+/** False while a batch runs that must leave counters alone (inspection-only parse runs). */
+export let counting: bool = true;
+export function setCounting(on: bool): void {
+  counting = on;
+}
+
 @inline export function countPort(port: u32, counter: u32, delta: u64): void {
+  if (!counting) return;
   const p = portCountersBase + (<usize>port * PORT_COUNTERS + counter) * 8;
   store<u64>(p, load<u64>(p) + delta);
 }
 
 @inline export function countBridge(bridge: u32, counter: u32, delta: u64): void {
+  if (!counting) return;
   const p = bridgeCountersBase + (<usize>bridge * BRIDGE_COUNTERS + counter) * 8;
   store<u64>(p, load<u64>(p) + delta);
 }
 
 @inline export function countDrop(reason: u32): void {
+  if (!counting) return;
   const p = dropCountersBase + <usize>reason * 8;
   store<u64>(p, load<u64>(p) + 1);
 }
 
 @inline export function countStage(node: u32, counter: u32, delta: u64): void {
+  if (!counting) return;
   const p = stageCountersBase + (<usize>node * STAGE_COUNTERS + counter) * 8;
   store<u64>(p, load<u64>(p) + delta);
 }

@@ -83,7 +83,8 @@ export interface StageInfo {
 
 const VERDICTS: Verdict[] = ['pass', 'forward', 'flood', 'drop'];
 const ALL_STAGES = 0xffff;
-const PARSE_ONLY_STAGES = (1 << 0) | (1 << 5);
+// parse and drop only, and no counting (bit 31): parse() is inspection, not traffic.
+const PARSE_ONLY_STAGES = ((1 << 0) | (1 << 5) | (1 << 31)) >>> 0;
 
 /**
  * Pipeline time: any non-negative millisecond clock (Date.now() included). The core keeps it
@@ -608,7 +609,7 @@ export class Datapath {
     }
   }
 
-  /** Runs only the parse stage and reports what it saw in each frame. */
+  /** Runs only the parse stage and reports what it saw in each frame; counts nothing. */
   parse(frames: Uint8Array[]): ParseResult[] {
     const out: ParseResult[] = [];
     const slots: number[] = [];

@@ -411,6 +411,13 @@ describe('trace and configuration errors', () => {
 });
 
 describe('parser vs the naive oracle', () => {
+  it('inspection runs (parse) leave every counter alone', () => {
+    const dp = bridge();
+    dp.parse([frame(A, B), new Uint8Array(3)]);
+    expect(dp.counters()).toEqual({ ports: {}, bridges: {}, drops: {} });
+    expect(Object.values(dp.stageCounters()).every((c) => c.packets === 0)).toBe(true);
+  });
+
   it('agrees on every field of 20 000 well-formed random frames', () => {
     const dp = createDatapath();
     const rand = prng(5);

@@ -66,8 +66,12 @@ describe('capture files', () => {
       writeFileSync(f, bytes);
       files.push(f);
     }
+    files.push('/dev/zero', dir);
     const lines: string[] = [];
     const summary = await parseCaptureFiles(files, { json: true }, (l) => lines.push(l));
+    expect(lines.filter((l) => l.includes('"file":"/dev/zero"'))).toEqual([
+      JSON.stringify({ file: '/dev/zero', error: 'not a regular file' }),
+    ]);
     const records = lines.map(
       (l) => JSON.parse(l) as { file: string; error?: string; frame?: number },
     );

@@ -1,6 +1,6 @@
 // `opictl pcap parse`: reads captures one after another and reports, per frame, what the
 // datapath's parse stage sees. Bad files and malformed frames are data, never exceptions.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createDatapath, type Datapath } from '../datapath.js';
 import { CaptureFormatError } from '../errors.js';
 import { describeFrame, frameRecordText } from './describe.js';
@@ -55,6 +55,11 @@ export async function parseCaptureFiles(
   for (const file of files) {
     let bytes: Buffer;
     try {
+      // FIFOs and devices (/dev/zero) could block or never end: read regular files only.
+      if (!(await stat(file)).isFile()) {
+        fileError(file, 'not a regular file');
+        continue;
+      }
       bytes = await readFile(file);
     } catch (err) {
       fileError(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
