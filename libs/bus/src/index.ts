@@ -70,6 +70,7 @@ export type {
 export {
   MAX_TOKEN_LENGTH,
   parseSubject,
+  RESERVED_AREAS,
   SUBJECT_ROOT,
   subjects,
   validateEventType,

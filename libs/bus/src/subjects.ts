@@ -89,7 +89,29 @@ export const subjects = {
   serviceEndpoint(nodeId: string, agent: string, instanceId: string, endpoint: string): string {
     return `${SUBJECT_ROOT}.${validateToken('nodeId', nodeId)}.svc.${validateToken('agent', agent)}.${validateToken('instanceId', instanceId)}.${validateToken('endpoint', endpoint)}`;
   },
+  /**
+   * `opi.<node>.<area>.<token…>`: a subject of another area, e.g. `scoped('dpu0', 'kit',
+   * 'kinds')` → `opi.dpu0.kit.kinds`. Keeps every project inside the taxonomy (node id second,
+   * tokens validated). The areas with builders above (`evt`, `hb`, `tlm`, `svc`) are refused.
+   */
+  scoped(nodeId: string, area: string, ...tokens: string[]): string {
+    validateToken('area', area);
+    if ((RESERVED_AREAS as readonly string[]).includes(area)) {
+      throw new InvalidTokenError(
+        'area',
+        area,
+        'is reserved for its own builder (events, heartbeat, …)',
+      );
+    }
+    if (tokens.length === 0)
+      throw new InvalidTokenError('tokens', tokens, 'at least one token must follow the area');
+    tokens.forEach((token, index) => validateToken(`token ${index + 1}`, token));
+    return `${SUBJECT_ROOT}.${validateToken('nodeId', nodeId)}.${area}.${tokens.join('.')}`;
+  },
 } as const;
+
+/** Areas (third subject token) that have their own builder in {@link subjects}. */
+export const RESERVED_AREAS = ['evt', 'hb', 'tlm', 'svc'] as const;
 
 /** A subject split back into its parts; see {@link parseSubject}. */
 export interface ParsedSubject {

@@ -22,6 +22,7 @@ describe('the public API of @opi/bus', () => {
         "KvKeyError",
         "KvValueError",
         "MAX_TOKEN_LENGTH",
+        "RESERVED_AREAS",
         "SUBJECT_ROOT",
         "buildCloudEvent",
         "cloudEventEnvelopeSchema",

@@ -16,6 +16,13 @@ describe('subject taxonomy', () => {
     );
   });
 
+  it('builds subjects of other areas inside the taxonomy', () => {
+    expect(subjects.scoped('dpu0', 'kit', 'kinds')).toBe('opi.dpu0.kit.kinds');
+    expect(() => subjects.scoped('dpu0', 'evt', 'x')).toThrow(/area "evt" .*reserved/);
+    expect(() => subjects.scoped('dpu0', 'kit')).toThrow(/at least one token/);
+    expect(() => subjects.scoped('dpu0', 'kit', 'a.b')).toThrow(/token 1 "a\.b"/);
+  });
+
   it('builds wildcards for one node or for all nodes', () => {
     expect(subjects.allEvents()).toBe('opi.*.evt.>');
     expect(subjects.allEvents('dpu7')).toBe('opi.dpu7.evt.>');
