@@ -210,7 +210,7 @@ function wasmRun(
         view.setUint16(d + 8, frames[slot].port, true);
       }
     }
-    dp.processSlots(batch, 0, parseOnly);
+    dp.processSlots(batch, 0, parseOnly ? 'parse' : 'all');
   }, BATCH);
   const sample = dp.readResult(0);
   const expected = parseOnly ? 'pass' : 'forward';

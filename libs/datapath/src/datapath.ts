@@ -83,8 +83,18 @@ export interface StageInfo {
 
 const VERDICTS: Verdict[] = ['pass', 'forward', 'flood', 'drop'];
 const ALL_STAGES = 0xffff;
-// parse and drop only, and no counting (bit 31): parse() is inspection, not traffic.
-const PARSE_ONLY_STAGES = ((1 << 0) | (1 << 5) | (1 << 31)) >>> 0;
+/** Stage masks per run mode of `processSlots` (bit per node id; bit 31: count nothing). */
+const STAGE_MASKS = {
+  all: ALL_STAGES,
+  parse: (1 << 0) | (1 << 5),
+  inspect: ((1 << 0) | (1 << 5) | (1 << 31)) >>> 0,
+} as const;
+
+/**
+ * What `processSlots` runs: every stage; only parse (and drop), counting as traffic; or only
+ * parse without touching any counter (inspection).
+ */
+export type RunMode = keyof typeof STAGE_MASKS;
 
 /**
  * Pipeline time: any non-negative millisecond clock (Date.now() included). The core keeps it
@@ -476,8 +486,8 @@ export class Datapath {
     v.setUint16(d + Desc.inPort, port, true);
   }
 
-  /** Low-level: runs the packets in `slots` (at most batchSize) through the graph. */
-  processSlots(slots: ArrayLike<number>, nowMs: number, parseOnly = false): void {
+  /** Low-level: runs the packets in `slots` (at most batchSize) through the graph (see RunMode). */
+  processSlots(slots: ArrayLike<number>, nowMs: number, mode: RunMode = 'all'): void {
     if (slots.length > this.batchSize)
       throw new DatapathConfigError('slots', `more than batchSize ${this.batchSize}`);
     const vector = new Uint16Array(this.core.memory.buffer, this.at.inputVectorBase, slots.length);
@@ -488,12 +498,7 @@ export class Datapath {
       }
       vector[i] = slot;
     }
-    this.core.process(
-      slots.length,
-      checkNow(nowMs, 'nowMs'),
-      parseOnly ? PARSE_ONLY_STAGES : ALL_STAGES,
-      0,
-    );
+    this.core.process(slots.length, checkNow(nowMs, 'nowMs'), STAGE_MASKS[mode] ?? ALL_STAGES, 0);
   }
 
   /** Low-level: the result for `slot` after `processSlots`. */
@@ -620,7 +625,7 @@ export class Datapath {
         this.writeSlot(i, f, 0);
         slots.push(i);
       });
-      this.processSlots(slots, 0, true);
+      this.processSlots(slots, 0, 'inspect');
       for (const slot of slots) out.push(this.readParse(slot));
     }
     return out;

@@ -1,6 +1,6 @@
 // Public API of @opi/datapath: everything importable from outside is listed here.
 export { createDatapath, Datapath, MacTable } from './datapath.js';
-export type { DatapathOptions, TraceRecord, MacEntry, StageInfo } from './datapath.js';
+export type { DatapathOptions, TraceRecord, MacEntry, StageInfo, RunMode } from './datapath.js';
 export { DatapathConfigError, DatapathTableError, CaptureFormatError } from './errors.js';
 export type {
   Verdict,

@@ -176,10 +176,10 @@ describe('fuzzing the WebAssembly datapath', () => {
             return out;
           };
           outside(131);
-          dp.processSlots(inputVector.subarray(0, n), now, true);
+          dp.processSlots(inputVector.subarray(0, n), now, 'inspect');
           const first = results();
           outside(197);
-          dp.processSlots(inputVector.subarray(0, n), now, true);
+          dp.processSlots(inputVector.subarray(0, n), now, 'inspect');
           const second = results();
           if (first.some((x, i) => x !== second[i]))
             throw new Error(
@@ -187,7 +187,7 @@ describe('fuzzing the WebAssembly datapath', () => {
             );
           outsideChecks++;
         }
-        dp.processSlots(inputVector.subarray(0, n), now, mode === 0);
+        dp.processSlots(inputVector.subarray(0, n), now, mode === 0 ? 'inspect' : 'all');
         now += 3;
         const after = mem();
         for (let slot = 0; slot < r.poolSlots; slot++) {
