@@ -363,6 +363,54 @@ export async function discoverAgents(
   });
 }
 
+/** Options of {@link subscribeHeartbeats}. */
+export interface SubscribeHeartbeatsOptions {
+  /** Only this node's instances (default all nodes). */
+  nodeId?: string;
+  /** Called for every valid heartbeat; invalid messages are counted and skipped. */
+  handler: (heartbeat: Heartbeat, subject: string) => void;
+}
+
+/** A running heartbeat subscription. */
+export interface HeartbeatSubscription {
+  /** Valid heartbeats handed to the handler, and messages skipped as invalid. */
+  stats(): { received: number; invalid: number };
+  stop(): Promise<void>;
+}
+
+/**
+ * subscribeHeartbeats follows heartbeats as they arrive, e.g. to notice an instance going
+ * NOT_SERVING or falling silent without polling discovery. Malformed messages are skipped.
+ */
+export function subscribeHeartbeats(
+  nc: NatsConnection,
+  options: SubscribeHeartbeatsOptions,
+): HeartbeatSubscription {
+  const nodeId = options.nodeId === undefined ? undefined : validateToken('nodeId', options.nodeId);
+  const stats = { received: 0, invalid: 0 };
+  const sub = nc.subscribe(subjects.allHeartbeats(nodeId), {
+    callback: (_err, msg) => {
+      const beat = parseHeartbeat(msg.data);
+      if (!beat) {
+        stats.invalid++;
+        return;
+      }
+      stats.received++;
+      try {
+        options.handler(beat, msg.subject);
+      } catch {
+        // A failing handler must not end the subscription; the caller owns its own errors.
+      }
+    },
+  });
+  return {
+    stats: () => ({ ...stats }),
+    async stop() {
+      if (!sub.isClosed()) await sub.drain();
+    },
+  };
+}
+
 function parseHeartbeat(data: Uint8Array): Heartbeat | undefined {
   try {
     const parsed = heartbeatSchema.safeParse(JSON.parse(new TextDecoder().decode(data)));

@@ -10,6 +10,7 @@ export {
   HEARTBEAT_STREAM,
   heartbeatSchema,
   registerAgentInstance,
+  subscribeHeartbeats,
 } from './discovery.js';
 export type {
   AgentHealth,
@@ -18,6 +19,8 @@ export type {
   AgentRegistrationOptions,
   DiscoverAgentsOptions,
   Heartbeat,
+  HeartbeatSubscription,
+  SubscribeHeartbeatsOptions,
 } from './discovery.js';
 export {
   buildCloudEvent,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
+import { freePort, sleep, startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
 import { BusConfigError, BusConnectError, connectBus, redactUrl } from '../src/index.js';
 import { memoryLogger } from './support/memory-logger.js';
 
@@ -101,6 +101,24 @@ describe('connectBus', () => {
     );
     expect(error).toBeInstanceOf(BusConnectError);
     expect((error as BusConnectError).retryable).toBe(true);
+  });
+
+  it('waits for a server that is not up yet when asked to', async () => {
+    const port = await freePort();
+    const connecting = connectBus({
+      servers: `nats://127.0.0.1:${port}`,
+      waitOnFirstConnect: true,
+      reconnectTimeWaitMs: 100,
+    });
+    await sleep(500);
+    const late = await startNatsServer({ port, jetstream: false });
+    try {
+      const nc = await connecting;
+      expect(nc.getServer()).toContain(String(port));
+      await nc.close();
+    } finally {
+      await late.stop();
+    }
   });
 
   it('names the option that is wrong', async () => {

@@ -17,8 +17,10 @@ import {
   heartbeatSchema,
   registerAgentInstance,
   subjects,
+  subscribeHeartbeats,
   type AgentHealth,
   type AgentRegistration,
+  type Heartbeat,
 } from '../src/index.js';
 
 const libRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -95,7 +97,13 @@ describe('agent discovery', () => {
     const sub = nc.subscribe(subjects.allHeartbeats('dpu-hb'), {
       callback: (_e, m) => void beats.push(m.json()),
     });
+    const followed: Heartbeat[] = [];
+    const follower = subscribeHeartbeats(nc, {
+      nodeId: 'dpu-hb',
+      handler: (beat) => void followed.push(beat),
+    });
     await nc.flush();
+    nc.publish(subjects.heartbeat('dpu-hb', 'hb-agent', 'forged'), '{"health":"SERVING"}');
     const registration = await register({
       name: 'hb-agent',
       version: '0.1.0',
@@ -104,10 +112,14 @@ describe('agent discovery', () => {
       heartbeatIntervalMs: 100,
       health: () => 'SERVING',
     });
-    await waitFor(() => beats.length >= 3, { message: 'three heartbeats' });
-    await registration.stop();
+    await waitFor(() => beats.length >= 4, { message: 'the forged message and three heartbeats' });
     sub.unsubscribe();
-    const parsed = beats.map((b) => heartbeatSchema.parse(b));
+    await follower.stop();
+    await registration.stop();
+    const parsed = beats.slice(1).map((b) => heartbeatSchema.parse(b));
+    expect(follower.stats().invalid).toBe(1);
+    // Both subscriptions see the same stream; the follower may have drained one more.
+    expect(followed.slice(0, parsed.length).map((b) => b.seq)).toEqual(parsed.map((b) => b.seq));
     expect(parsed[0]).toMatchObject({
       name: 'hb-agent',
       id: registration.instanceId,

@@ -43,6 +43,7 @@ describe('the public API of @opi/bus', () => {
         "registerAgentInstance",
         "subjects",
         "subscribeEvents",
+        "subscribeHeartbeats",
         "validateEventType",
         "validateKvKey",
         "validateToken",
