@@ -35,36 +35,67 @@ export const DROP_REASON_COUNT: i32 = 30;
 
 export function dropReasonName(code: i32): string {
   switch (code) {
-    case 0: return 'none';
-    case 1: return 'bad-descriptor';
-    case 2: return 'eth-truncated';
-    case 3: return 'vlan-truncated';
-    case 4: return 'vlan-too-many';
-    case 5: return 'arp-truncated';
-    case 6: return 'ipv4-truncated';
-    case 7: return 'ipv4-bad-version';
-    case 8: return 'ipv4-bad-ihl';
-    case 9: return 'ipv4-bad-length';
-    case 10: return 'ipv4-bad-checksum';
-    case 11: return 'ipv4-bad-option';
-    case 12: return 'ipv6-truncated';
-    case 13: return 'ipv6-bad-version';
-    case 14: return 'ipv6-ext-truncated';
-    case 15: return 'ipv6-too-many-ext';
-    case 16: return 'tcp-truncated';
-    case 17: return 'tcp-bad-offset';
-    case 18: return 'udp-truncated';
-    case 19: return 'udp-bad-length';
-    case 20: return 'icmp-truncated';
-    case 21: return 'vxlan-truncated';
-    case 22: return 'vxlan-bad-flags';
-    case 23: return 'port-not-in-bridge';
-    case 24: return 'src-mac-multicast';
-    case 25: return 'same-port';
-    case 26: return 'flood-limit';
-    case 27: return 'vxlan-no-tunnel';
-    case 28: return 'tunnel-missing';
-    case 29: return 'encap-too-long';
-    default: return '';
+    case 0:
+      return 'none';
+    case 1:
+      return 'bad-descriptor';
+    case 2:
+      return 'eth-truncated';
+    case 3:
+      return 'vlan-truncated';
+    case 4:
+      return 'vlan-too-many';
+    case 5:
+      return 'arp-truncated';
+    case 6:
+      return 'ipv4-truncated';
+    case 7:
+      return 'ipv4-bad-version';
+    case 8:
+      return 'ipv4-bad-ihl';
+    case 9:
+      return 'ipv4-bad-length';
+    case 10:
+      return 'ipv4-bad-checksum';
+    case 11:
+      return 'ipv4-bad-option';
+    case 12:
+      return 'ipv6-truncated';
+    case 13:
+      return 'ipv6-bad-version';
+    case 14:
+      return 'ipv6-ext-truncated';
+    case 15:
+      return 'ipv6-too-many-ext';
+    case 16:
+      return 'tcp-truncated';
+    case 17:
+      return 'tcp-bad-offset';
+    case 18:
+      return 'udp-truncated';
+    case 19:
+      return 'udp-bad-length';
+    case 20:
+      return 'icmp-truncated';
+    case 21:
+      return 'vxlan-truncated';
+    case 22:
+      return 'vxlan-bad-flags';
+    case 23:
+      return 'port-not-in-bridge';
+    case 24:
+      return 'src-mac-multicast';
+    case 25:
+      return 'same-port';
+    case 26:
+      return 'flood-limit';
+    case 27:
+      return 'vxlan-no-tunnel';
+    case 28:
+      return 'tunnel-missing';
+    case 29:
+      return 'encap-too-long';
+    default:
+      return '';
   }
 }

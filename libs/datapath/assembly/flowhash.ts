@@ -1,8 +1,20 @@
 // Flow hash of a parsed layer (README "Flow hash"): chained murmur3 finaliser over
 // addresses, protocol and ports; MACs and EtherType for non-IP frames.
-import { L_ETH, L_L3, L_ETH_TYPE, L_IP_VER, L_PROTO, L_L4_KIND, L_SPORT, L_DPORT, L4_PORTS, be16, be32 } from './layout';
+import {
+  L_ETH,
+  L_L3,
+  L_ETH_TYPE,
+  L_IP_VER,
+  L_PROTO,
+  L_L4_KIND,
+  L_SPORT,
+  L_DPORT,
+  L4_PORTS,
+  be16,
+  be32,
+} from './layout';
 
-@inline function fmix32(x: u32): u32 {
+function fmix32(x: u32): u32 {
   x ^= x >> 16;
   x *= 0x85ebca6b;
   x ^= x >> 13;
@@ -11,7 +23,7 @@ import { L_ETH, L_L3, L_ETH_TYPE, L_IP_VER, L_PROTO, L_L4_KIND, L_SPORT, L_DPORT
   return x;
 }
 
-@inline function step(h: u32, w: u32): u32 {
+function step(h: u32, w: u32): u32 {
   return fmix32(h ^ w);
 }
 
@@ -33,6 +45,9 @@ export function flowHashOfLayer(f: usize, l: usize): u32 {
     return step(h, <u32>load<u16>(l + L_ETH_TYPE));
   }
   h = step(h, <u32>load<u8>(l + L_PROTO));
-  const ports = load<u8>(l + L_L4_KIND) == L4_PORTS ? (<u32>load<u16>(l + L_SPORT) << 16) | <u32>load<u16>(l + L_DPORT) : 0;
+  const ports =
+    load<u8>(l + L_L4_KIND) == L4_PORTS
+      ? ((<u32>load<u16>(l + L_SPORT)) << 16) | (<u32>load<u16>(l + L_DPORT))
+      : 0;
   return step(h, ports);
 }

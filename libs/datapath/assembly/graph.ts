@@ -1,13 +1,52 @@
 // The stage graph: registry (names, next stages), dispatcher, tx/drop stages and trace.
 import {
-  D_LEN, D_IN_PORT, D_OUT_PORT, D_BRIDGE, D_VERDICT, D_DROP, D_NEXT, D_TRACE_ID, D_TRACE_A,
-  D_TRACE_B, P_KIND, B_FLOOD_MASK, MAX_PORTS, NONE16, V_FORWARD, V_FLOOD, V_DROP, PORT_KIND_PHYS,
-  C_TX_PKTS, C_TX_BYTES, C_PORT_DROPS, TRACE_RECORD_SIZE, TRACE_CAPACITY, poolSlots,
-  vectorCapacity, inputVectorBase, nodeVectorsBase, nodeCountsBase, traceBase, desc, portEntry,
-  bridgeEntry, countPort, countDrop, countStage, setCounting,
+  D_LEN,
+  D_IN_PORT,
+  D_OUT_PORT,
+  D_BRIDGE,
+  D_VERDICT,
+  D_DROP,
+  D_NEXT,
+  D_TRACE_ID,
+  D_TRACE_A,
+  D_TRACE_B,
+  P_KIND,
+  B_FLOOD_MASK,
+  MAX_PORTS,
+  NONE16,
+  V_FORWARD,
+  V_FLOOD,
+  V_DROP,
+  PORT_KIND_PHYS,
+  C_TX_PKTS,
+  C_TX_BYTES,
+  C_PORT_DROPS,
+  TRACE_RECORD_SIZE,
+  TRACE_CAPACITY,
+  poolSlots,
+  vectorCapacity,
+  inputVectorBase,
+  nodeVectorsBase,
+  nodeCountsBase,
+  traceBase,
+  desc,
+  portEntry,
+  bridgeEntry,
+  countPort,
+  countDrop,
+  countStage,
+  setCounting,
 } from './layout';
 import { DROP_BAD_DESCRIPTOR } from './drops';
-import { NODE_PARSE, NODE_VXLAN_DECAP, NODE_L2, NODE_VXLAN_ENCAP, NODE_TX, NODE_DROP, NODE_COUNT } from './nodes';
+import {
+  NODE_PARSE,
+  NODE_VXLAN_DECAP,
+  NODE_L2,
+  NODE_VXLAN_ENCAP,
+  NODE_TX,
+  NODE_DROP,
+  NODE_COUNT,
+} from './nodes';
 import { parseStage } from './parse';
 import { l2Stage, setNow } from './l2';
 import { vxlanDecapStage, vxlanEncapStage } from './vxlan';
@@ -22,24 +61,36 @@ const S_DROPS: u32 = 2;
 /** Name of node `id` ('' past the last node). */
 export function nodeName(id: i32): string {
   switch (id) {
-    case NODE_PARSE: return 'parse';
-    case NODE_VXLAN_DECAP: return 'vxlan-decap';
-    case NODE_L2: return 'l2';
-    case NODE_VXLAN_ENCAP: return 'vxlan-encap';
-    case NODE_TX: return 'tx';
-    case NODE_DROP: return 'drop';
-    default: return '';
+    case NODE_PARSE:
+      return 'parse';
+    case NODE_VXLAN_DECAP:
+      return 'vxlan-decap';
+    case NODE_L2:
+      return 'l2';
+    case NODE_VXLAN_ENCAP:
+      return 'vxlan-encap';
+    case NODE_TX:
+      return 'tx';
+    case NODE_DROP:
+      return 'drop';
+    default:
+      return '';
   }
 }
 
 /** Comma-separated names of the stages node `id` may hand a packet to. */
 export function nodeNextNames(id: i32): string {
   switch (id) {
-    case NODE_PARSE: return 'vxlan-decap,l2,drop';
-    case NODE_VXLAN_DECAP: return 'l2,drop';
-    case NODE_L2: return 'vxlan-encap,tx,drop';
-    case NODE_VXLAN_ENCAP: return 'tx,drop';
-    default: return '';
+    case NODE_PARSE:
+      return 'vxlan-decap,l2,drop';
+    case NODE_VXLAN_DECAP:
+      return 'l2,drop';
+    case NODE_L2:
+      return 'vxlan-encap,tx,drop';
+    case NODE_VXLAN_ENCAP:
+      return 'tx,drop';
+    default:
+      return '';
   }
 }
 
@@ -89,13 +140,20 @@ function dropStage(vec: usize, n: i32): i32 {
 
 function runStage(node: i32, vec: usize, n: i32): i32 {
   switch (node) {
-    case NODE_PARSE: return parseStage(vec, n);
-    case NODE_VXLAN_DECAP: return vxlanDecapStage(vec, n);
-    case NODE_L2: return l2Stage(vec, n);
-    case NODE_VXLAN_ENCAP: return vxlanEncapStage(vec, n);
-    case NODE_TX: return txStage(vec, n);
-    case NODE_DROP: return dropStage(vec, n);
-    default: return 0;
+    case NODE_PARSE:
+      return parseStage(vec, n);
+    case NODE_VXLAN_DECAP:
+      return vxlanDecapStage(vec, n);
+    case NODE_L2:
+      return l2Stage(vec, n);
+    case NODE_VXLAN_ENCAP:
+      return vxlanEncapStage(vec, n);
+    case NODE_TX:
+      return txStage(vec, n);
+    case NODE_DROP:
+      return dropStage(vec, n);
+    default:
+      return 0;
   }
 }
 
@@ -137,7 +195,7 @@ function traceRecord(d: usize, node: i32): void {
   traceCount++;
 }
 
-@inline function vectorOf(node: i32): usize {
+function vectorOf(node: i32): usize {
   return nodeVectorsBase + <usize>node * vectorCapacity * 2;
 }
 
@@ -149,7 +207,8 @@ function traceRecord(d: usize, node: i32): void {
  */
 export function process(n: i32, nowMs: u32, stageMask: u32, startNode: i32): i32 {
   if (n < 0 || <u32>n > vectorCapacity || startNode < 0 || startNode >= NODE_COUNT) return -1;
-  for (let i: i32 = 0; i < n; i++) if (<u32>load<u16>(inputVectorBase + <usize>i * 2) >= poolSlots) return -1;
+  for (let i: i32 = 0; i < n; i++)
+    if (<u32>load<u16>(inputVectorBase + <usize>i * 2) >= poolSlots) return -1;
   setNow(nowMs);
   setCounting((stageMask & NO_COUNTERS) == 0);
   for (let k: i32 = 0; k < NODE_COUNT; k++) store<u32>(nodeCountsBase + <usize>k * 4, 0);
@@ -166,7 +225,7 @@ export function process(n: i32, nowMs: u32, stageMask: u32, startNode: i32): i32
   }
   for (let node: i32 = 0; node < NODE_COUNT; node++) {
     const count = <i32>load<u32>(nodeCountsBase + <usize>node * 4);
-    if (count == 0 || (stageMask & (<u32>1 << node)) == 0) continue;
+    if (count == 0 || (stageMask & ((<u32>1) << node)) == 0) continue;
     const vec = vectorOf(node);
     runStage(node, vec, count);
     countStage(<u32>node, S_VECTORS, 1);

@@ -1,11 +1,44 @@
 // L2 stage: per-bridge learning (with moves), unicast forwarding and rate-limited flooding.
 import {
-  D_OFF, D_IN_PORT, D_OUT_PORT, D_BRIDGE, D_VERDICT, D_DROP, D_NEXT, D_TRACE_A, D_TRACE_B,
-  P_BRIDGE, P_KIND, B_USED, B_FLOOD_LIMIT, B_WINDOW_START, B_WINDOW_COUNT, NONE16, V_FORWARD,
-  V_FLOOD, PORT_KIND_TUNNEL, C_LEARNED, C_MOVES, C_FLOODS, C_FLOOD_DROPS, C_FORWARDS,
-  C_LEARN_FAILED, desc, slotBase, portEntry, bridgeEntry, countBridge, be16, be32,
+  D_OFF,
+  D_IN_PORT,
+  D_OUT_PORT,
+  D_BRIDGE,
+  D_VERDICT,
+  D_DROP,
+  D_NEXT,
+  D_TRACE_A,
+  D_TRACE_B,
+  P_BRIDGE,
+  P_KIND,
+  B_USED,
+  B_FLOOD_LIMIT,
+  B_WINDOW_START,
+  B_WINDOW_COUNT,
+  NONE16,
+  V_FORWARD,
+  V_FLOOD,
+  PORT_KIND_TUNNEL,
+  C_LEARNED,
+  C_MOVES,
+  C_FLOODS,
+  C_FLOOD_DROPS,
+  C_FORWARDS,
+  C_LEARN_FAILED,
+  desc,
+  slotBase,
+  portEntry,
+  bridgeEntry,
+  countBridge,
+  be16,
+  be32,
 } from './layout';
-import { DROP_PORT_NOT_IN_BRIDGE, DROP_SRC_MAC_MULTICAST, DROP_SAME_PORT, DROP_FLOOD_LIMIT } from './drops';
+import {
+  DROP_PORT_NOT_IN_BRIDGE,
+  DROP_SRC_MAC_MULTICAST,
+  DROP_SAME_PORT,
+  DROP_FLOOD_LIMIT,
+} from './drops';
 import { NODE_DROP, NODE_TX, NODE_VXLAN_ENCAP } from './nodes';
 import { macFind, macAdd, entryPort, entryIsStatic, entrySetPort, entryTouch } from './mactable';
 
@@ -17,8 +50,8 @@ export function setNow(t: u32): void {
 /** Flood-limit window length in ms. */
 export const FLOOD_WINDOW_MS: u32 = 1000;
 
-@inline function macKey(bridge: u32, p: usize): u64 {
-  return (<u64>bridge << 48) | (<u64>be16(p) << 32) | <u64>be32(p + 2);
+function macKey(bridge: u32, p: usize): u64 {
+  return ((<u64>bridge) << 48) | ((<u64>be16(p)) << 32) | (<u64>be32(p + 2));
 }
 
 export const L2_TRACE_MISS: u32 = 0xffff;
@@ -72,7 +105,10 @@ export function l2Stage(vec: usize, n: i32): i32 {
         countBridge(bridge, C_FORWARDS, 1);
         store<u16>(d + D_OUT_PORT, <u16>out);
         store<u8>(d + D_VERDICT, V_FORWARD);
-        store<u8>(d + D_NEXT, load<u8>(portEntry(out) + P_KIND) == PORT_KIND_TUNNEL ? NODE_VXLAN_ENCAP : NODE_TX);
+        store<u8>(
+          d + D_NEXT,
+          load<u8>(portEntry(out) + P_KIND) == PORT_KIND_TUNNEL ? NODE_VXLAN_ENCAP : NODE_TX,
+        );
         continue;
       }
     }
@@ -98,4 +134,3 @@ export function l2Stage(vec: usize, n: i32): i32 {
   }
   return n;
 }
-

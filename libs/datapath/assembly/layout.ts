@@ -142,7 +142,7 @@ export let regionEnd: usize = 0;
 
 export const MAC_BUCKET_SIZE: u32 = 80;
 
-@inline function align64(x: usize): usize {
+function align64(x: usize): usize {
   return (x + 63) & ~(<usize>63);
 }
 
@@ -155,7 +155,7 @@ export function layoutInit(slots: u32, dataCap: u32, vecCap: u32, macBucketsLog2
   dataCapacity = dataCap;
   vectorCapacity = vecCap;
   slotSize = <u32>align64(<usize>(SLOT_DATA_START + dataCap + SLOT_GUARD));
-  macMaxBuckets = <u32>1 << macBucketsLog2;
+  macMaxBuckets = (<u32>1) << macBucketsLog2;
   let p = align64(__heap_base);
   portsBase = p;
   p = align64(p + <usize>MAX_PORTS * PORT_SIZE);
@@ -195,27 +195,28 @@ export function layoutInit(slots: u32, dataCap: u32, vecCap: u32, macBucketsLog2
     }
   }
   memory.fill(portsBase, 0, poolBase - portsBase);
-  for (let i: i32 = 0; i < MAX_PORTS; i++) store<u16>(portsBase + <usize>i * PORT_SIZE + P_BRIDGE, NONE16);
+  for (let i: i32 = 0; i < MAX_PORTS; i++)
+    store<u16>(portsBase + <usize>i * PORT_SIZE + P_BRIDGE, NONE16);
   return 0;
 }
 
-@inline export function desc(slot: u32): usize {
+export function desc(slot: u32): usize {
   return descBase + <usize>slot * DESC_SIZE;
 }
 
-@inline export function slotBase(slot: u32): usize {
+export function slotBase(slot: u32): usize {
   return poolBase + <usize>slot * slotSize;
 }
 
-@inline export function portEntry(port: u32): usize {
+export function portEntry(port: u32): usize {
   return portsBase + <usize>port * PORT_SIZE;
 }
 
-@inline export function bridgeEntry(bridge: u32): usize {
+export function bridgeEntry(bridge: u32): usize {
   return bridgesBase + <usize>bridge * BRIDGE_SIZE;
 }
 
-@inline export function tunnelEntry(t: u32): usize {
+export function tunnelEntry(t: u32): usize {
   return tunnelsBase + <usize>t * TUNNEL_SIZE;
 }
 
@@ -225,42 +226,42 @@ export function setCounting(on: bool): void {
   counting = on;
 }
 
-@inline export function countPort(port: u32, counter: u32, delta: u64): void {
+export function countPort(port: u32, counter: u32, delta: u64): void {
   if (!counting) return;
   const p = portCountersBase + (<usize>port * PORT_COUNTERS + counter) * 8;
   store<u64>(p, load<u64>(p) + delta);
 }
 
-@inline export function countBridge(bridge: u32, counter: u32, delta: u64): void {
+export function countBridge(bridge: u32, counter: u32, delta: u64): void {
   if (!counting) return;
   const p = bridgeCountersBase + (<usize>bridge * BRIDGE_COUNTERS + counter) * 8;
   store<u64>(p, load<u64>(p) + delta);
 }
 
-@inline export function countDrop(reason: u32): void {
+export function countDrop(reason: u32): void {
   if (!counting) return;
   const p = dropCountersBase + <usize>reason * 8;
   store<u64>(p, load<u64>(p) + 1);
 }
 
-@inline export function countStage(node: u32, counter: u32, delta: u64): void {
+export function countStage(node: u32, counter: u32, delta: u64): void {
   if (!counting) return;
   const p = stageCountersBase + (<usize>node * STAGE_COUNTERS + counter) * 8;
   store<u64>(p, load<u64>(p) + delta);
 }
 
-@inline export function be16(p: usize): u32 {
+export function be16(p: usize): u32 {
   return <u32>bswap<u16>(load<u16>(p));
 }
 
-@inline export function be32(p: usize): u32 {
+export function be32(p: usize): u32 {
   return bswap<u32>(load<u32>(p));
 }
 
-@inline export function putBe16(p: usize, v: u32): void {
+export function putBe16(p: usize, v: u32): void {
   store<u16>(p, bswap<u16>(<u16>v));
 }
 
-@inline export function putBe32(p: usize, v: u32): void {
+export function putBe32(p: usize, v: u32): void {
   store<u32>(p, bswap<u32>(v));
 }

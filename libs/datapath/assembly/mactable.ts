@@ -17,7 +17,7 @@ let buckets: u32 = 0;
 let mask: u32 = 0;
 let count: u32 = 0;
 
-@inline function hash64(k: u64): u64 {
+function hash64(k: u64): u64 {
   k ^= k >> 33;
   k *= 0xff51afd7ed558ccd;
   k ^= k >> 33;
@@ -26,31 +26,31 @@ let count: u32 = 0;
   return k;
 }
 
-@inline function sigOf(h: u64): u16 {
+function sigOf(h: u64): u16 {
   const s = <u16>(h >> 48);
   return s == 0 ? 1 : s;
 }
 
-@inline function altBucket(b: u32, sig: u16): u32 {
+function altBucket(b: u32, sig: u16): u32 {
   return (b ^ (<u32>sig * 0x5bd1e995)) & mask;
 }
 
-@inline function bucketPtr(b: u32): usize {
+function bucketPtr(b: u32): usize {
   return macBase + <usize>b * MAC_BUCKET_SIZE;
 }
 
-@inline function entryPtr(b: u32, w: u32): usize {
+function entryPtr(b: u32, w: u32): usize {
   return bucketPtr(b) + ENTRY_BASE + w * ENTRY_SIZE;
 }
 
-@inline function sigAt(b: u32, w: u32): u16 {
+function sigAt(b: u32, w: u32): u16 {
   return load<u16>(bucketPtr(b) + w * 2);
 }
 
 /** Creates (or re-creates, empty) a table of 2^log2 buckets; -1 if above the reserved size. */
 export function macCreate(log2: u32): i32 {
-  if (log2 > 31 || (<u32>1 << log2) > macMaxBuckets) return -1;
-  buckets = <u32>1 << log2;
+  if (log2 > 31 || (<u32>1) << log2 > macMaxBuckets) return -1;
+  buckets = (<u32>1) << log2;
   mask = buckets - 1;
   macReset();
   return 0;
@@ -85,7 +85,7 @@ function findIn(b: u32, sig: u16, key: u64): usize {
   const x = load<u64>(bucketPtr(b)) ^ (<u64>sig * LANES);
   let hits = (x - LANES) & ~x & HIGH_BITS;
   while (hits != 0) {
-    const w = <u32>ctz(hits) >> 4;
+    const w = (<u32>ctz(hits)) >> 4;
     hits &= hits - 1;
     const e = entryPtr(b, w);
     if (load<u64>(e + E_KEY) == key) return e;
@@ -98,7 +98,7 @@ export function macFind(key: u64): usize {
   if (buckets == 0) return 0;
   const h = hash64(key);
   const sig = sigOf(h);
-  const b1 = <u32>h & mask;
+  const b1 = (<u32>h) & mask;
   const e = findIn(b1, sig, key);
   if (e != 0) return e;
   return findIn(altBucket(b1, sig), sig, key);
@@ -121,7 +121,7 @@ export function macLookupBulk(keys: usize, n: u32, out: usize): u32 {
   return hits;
 }
 
-@inline function freeWay(b: u32): i32 {
+function freeWay(b: u32): i32 {
   for (let w: u32 = 0; w < WAYS; w++) if (sigAt(b, w) == 0) return <i32>w;
   return -1;
 }
@@ -139,7 +139,15 @@ function put(b: u32, w: u32, sig: u16, key: u64, port: u32, flags: u8, now: u32)
 // Moves the entry at (b, w) to way `to` of its alternate bucket `ab`.
 function moveEntry(b: u32, w: u32, ab: u32, to: u32): void {
   const e = entryPtr(b, w);
-  put(ab, to, sigAt(b, w), load<u64>(e + E_KEY), <u32>load<u16>(e + E_PORT), load<u8>(e + E_FLAGS), load<u32>(e + E_SEEN));
+  put(
+    ab,
+    to,
+    sigAt(b, w),
+    load<u64>(e + E_KEY),
+    <u32>load<u16>(e + E_PORT),
+    load<u8>(e + E_FLAGS),
+    load<u32>(e + E_SEEN),
+  );
   store<u16>(bucketPtr(b) + w * 2, 0);
 }
 
@@ -176,7 +184,7 @@ export function macAdd(key: u64, port: u32, flags: u8, now: u32): i32 {
   if (buckets == 0) return -1;
   const h = hash64(key);
   const sig = sigOf(h);
-  const b1 = <u32>h & mask;
+  const b1 = (<u32>h) & mask;
   const b2 = altBucket(b1, sig);
   let e = findIn(b1, sig, key);
   if (e == 0) e = findIn(b2, sig, key);
@@ -212,7 +220,7 @@ export function macDelete(key: u64): i32 {
   if (e == 0) return 0;
   const rel = <u32>(e - macBase);
   const b = rel / MAC_BUCKET_SIZE;
-  const w = (rel % MAC_BUCKET_SIZE - ENTRY_BASE) / ENTRY_SIZE;
+  const w = ((rel % MAC_BUCKET_SIZE) - ENTRY_BASE) / ENTRY_SIZE;
   store<u16>(bucketPtr(b) + w * 2, 0);
   memory.fill(e, 0, ENTRY_SIZE);
   count--;
@@ -253,15 +261,15 @@ export function macAge(now: u32, maxAge: u32): u32 {
 }
 
 // Field accessors for the L2 stage.
-@inline export function entryPort(e: usize): u32 {
+export function entryPort(e: usize): u32 {
   return <u32>load<u16>(e + E_PORT);
 }
-@inline export function entryIsStatic(e: usize): bool {
+export function entryIsStatic(e: usize): bool {
   return (load<u8>(e + E_FLAGS) & MAC_STATIC) != 0;
 }
-@inline export function entrySetPort(e: usize, port: u32): void {
+export function entrySetPort(e: usize, port: u32): void {
   store<u16>(e + E_PORT, <u16>port);
 }
-@inline export function entryTouch(e: usize, now: u32): void {
+export function entryTouch(e: usize, now: u32): void {
   store<u32>(e + E_SEEN, now);
 }

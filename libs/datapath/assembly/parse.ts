@@ -2,19 +2,76 @@
 // header chain), ICMP/ICMPv6, TCP, UDP and VXLAN with its inner frame. Every read is bounds-
 // checked against the frame end before it happens; a failed check drops with a named reason.
 import {
-  L_ETH, L_L3, L_L4, L_ETH_TYPE, L_VLAN0, L_VLAN_COUNT, L_IP_VER, L_PROTO, L_L4_KIND, L_SPORT,
-  L_DPORT, L_COMPLETE, NONE16, L4_PORTS, L4_ICMP, F_FRAGMENT, F_VXLAN, F_IPV4_OPTIONS, LAYER_SIZE,
-  D_OFF, D_LEN, D_IN_PORT, D_FLAGS, D_VNI, D_OUTER, D_INNER, D_DROP, D_VERDICT, D_NEXT,
-  D_TRACE_A, D_TRACE_B, V_DROP, V_PASS, MAX_PORTS, C_RX_PKTS, C_RX_BYTES, slotSize, dataCapacity,
-  SLOT_GUARD, SLOT_DATA_START, desc, slotBase, countPort, be16, be32,
+  L_ETH,
+  L_L3,
+  L_L4,
+  L_ETH_TYPE,
+  L_VLAN0,
+  L_VLAN_COUNT,
+  L_IP_VER,
+  L_PROTO,
+  L_L4_KIND,
+  L_SPORT,
+  L_DPORT,
+  L_COMPLETE,
+  NONE16,
+  L4_PORTS,
+  L4_ICMP,
+  F_FRAGMENT,
+  F_VXLAN,
+  F_IPV4_OPTIONS,
+  LAYER_SIZE,
+  D_OFF,
+  D_LEN,
+  D_IN_PORT,
+  D_FLAGS,
+  D_VNI,
+  D_OUTER,
+  D_INNER,
+  D_DROP,
+  D_VERDICT,
+  D_NEXT,
+  D_TRACE_A,
+  D_TRACE_B,
+  V_DROP,
+  V_PASS,
+  MAX_PORTS,
+  C_RX_PKTS,
+  C_RX_BYTES,
+  slotSize,
+  dataCapacity,
+  SLOT_GUARD,
+  SLOT_DATA_START,
+  desc,
+  slotBase,
+  countPort,
+  be16,
+  be32,
 } from './layout';
 import {
-  DROP_NONE, DROP_BAD_DESCRIPTOR, DROP_ETH_TRUNCATED, DROP_VLAN_TRUNCATED, DROP_VLAN_TOO_MANY,
-  DROP_ARP_TRUNCATED, DROP_IPV4_TRUNCATED, DROP_IPV4_BAD_VERSION, DROP_IPV4_BAD_IHL,
-  DROP_IPV4_BAD_LENGTH, DROP_IPV4_BAD_CHECKSUM, DROP_IPV4_BAD_OPTION, DROP_IPV6_TRUNCATED,
-  DROP_IPV6_BAD_VERSION, DROP_IPV6_EXT_TRUNCATED, DROP_IPV6_TOO_MANY_EXT, DROP_TCP_TRUNCATED,
-  DROP_TCP_BAD_OFFSET, DROP_UDP_TRUNCATED, DROP_UDP_BAD_LENGTH, DROP_ICMP_TRUNCATED,
-  DROP_VXLAN_TRUNCATED, DROP_VXLAN_BAD_FLAGS,
+  DROP_NONE,
+  DROP_BAD_DESCRIPTOR,
+  DROP_ETH_TRUNCATED,
+  DROP_VLAN_TRUNCATED,
+  DROP_VLAN_TOO_MANY,
+  DROP_ARP_TRUNCATED,
+  DROP_IPV4_TRUNCATED,
+  DROP_IPV4_BAD_VERSION,
+  DROP_IPV4_BAD_IHL,
+  DROP_IPV4_BAD_LENGTH,
+  DROP_IPV4_BAD_CHECKSUM,
+  DROP_IPV4_BAD_OPTION,
+  DROP_IPV6_TRUNCATED,
+  DROP_IPV6_BAD_VERSION,
+  DROP_IPV6_EXT_TRUNCATED,
+  DROP_IPV6_TOO_MANY_EXT,
+  DROP_TCP_TRUNCATED,
+  DROP_TCP_BAD_OFFSET,
+  DROP_UDP_TRUNCATED,
+  DROP_UDP_BAD_LENGTH,
+  DROP_ICMP_TRUNCATED,
+  DROP_VXLAN_TRUNCATED,
+  DROP_VXLAN_BAD_FLAGS,
 } from './drops';
 import { NODE_DROP, NODE_VXLAN_DECAP, NODE_L2 } from './nodes';
 
@@ -26,7 +83,7 @@ let scratchFlags: u8 = 0;
 let scratchVni: u32 = 0;
 
 // memory.fill is a call out of compiled code in engines; three stores are much cheaper.
-@inline function clearLayer(l: usize, eth: u32): void {
+function clearLayer(l: usize, eth: u32): void {
   store<u64>(l, 0);
   store<u64>(l, 0, 8);
   store<u64>(l, 0, 16);
@@ -51,11 +108,19 @@ function ipv4ChecksumOk(p: usize, len: u32): bool {
   return s == 0xffff;
 }
 
-function parseL4(f: usize, l: usize, inner: usize, proto: u32, q: u32, end: u32, fragment: bool): u8 {
+function parseL4(
+  f: usize,
+  l: usize,
+  inner: usize,
+  proto: u32,
+  q: u32,
+  end: u32,
+  fragment: bool,
+): u8 {
   const ipVer = <u32>load<u8>(l + L_IP_VER);
   if (proto == 6) {
     if (end - q < 20) return DROP_TCP_TRUNCATED;
-    const doff = (<u32>load<u8>(f + q + 12) >> 4) * 4;
+    const doff = ((<u32>load<u8>(f + q + 12)) >> 4) * 4;
     if (doff < 20) return DROP_TCP_BAD_OFFSET;
     if (doff > end - q) return DROP_TCP_TRUNCATED;
     store<u16>(l + L_L4, <u16>q);
@@ -138,7 +203,7 @@ function parseIpv4(f: usize, l: usize, inner: usize, p: u32, end: u32): u8 {
 function parseIpv6(f: usize, l: usize, inner: usize, p: u32, end: u32): u8 {
   store<u16>(l + L_L3, <u16>p);
   if (end - p < 40) return DROP_IPV6_TRUNCATED;
-  if (<u32>load<u8>(f + p) >> 4 != 6) return DROP_IPV6_BAD_VERSION;
+  if ((<u32>load<u8>(f + p)) >> 4 != 6) return DROP_IPV6_BAD_VERSION;
   const plen = be16(f + p + 4);
   if (plen > end - p - 40) return DROP_IPV6_TRUNCATED;
   const l4end = p + 40 + plen;
@@ -223,7 +288,12 @@ export function parseStage(vec: usize, n: i32): i32 {
     store<u8>(d + D_VERDICT, V_PASS);
     store<u8>(d + D_DROP, DROP_NONE);
     store<u32>(d + D_TRACE_B, 0);
-    if (port >= <u32>MAX_PORTS || off < SLOT_GUARD || len > dataCapacity || off + len > slotSize - SLOT_GUARD) {
+    if (
+      port >= <u32>MAX_PORTS ||
+      off < SLOT_GUARD ||
+      len > dataCapacity ||
+      off + len > slotSize - SLOT_GUARD
+    ) {
       store<u32>(d + D_TRACE_A, 0);
       clearLayer(d + D_OUTER, 0);
       clearLayer(d + D_INNER, 0);
@@ -239,7 +309,10 @@ export function parseStage(vec: usize, n: i32): i32 {
     const reason = parseLayer(f, 0, len, d + D_OUTER, d + D_INNER);
     store<u8>(d + D_FLAGS, scratchFlags);
     store<u32>(d + D_VNI, scratchVni);
-    store<u32>(d + D_TRACE_A, <u32>load<u16>(d + D_OUTER + L_ETH_TYPE) | (<u32>load<u8>(d + D_OUTER + L_PROTO) << 16));
+    store<u32>(
+      d + D_TRACE_A,
+      (<u32>load<u16>(d + D_OUTER + L_ETH_TYPE)) | ((<u32>load<u8>(d + D_OUTER + L_PROTO)) << 16),
+    );
     if (reason != DROP_NONE) {
       store<u8>(d + D_DROP, reason);
       store<u8>(d + D_NEXT, NODE_DROP);

@@ -1,12 +1,58 @@
 // VXLAN decap and encap stages (RFC 7348; IPv4 and IPv6 underlay).
 import {
-  D_OFF, D_LEN, D_IN_PORT, D_OUT_PORT, D_FLAGS, D_VNI, D_FLOW_HASH, D_DROP, D_NEXT, D_TRACE_A,
-  D_TRACE_B, D_OUTER, D_INNER, L_ETH, L_L3, L_L4, L_IP_VER, LAYER_SIZE, NONE16, F_DECAP, F_ENCAP,
-  P_KIND, P_TUNNEL, PORT_KIND_TUNNEL, T_USED, T_IP_VER, T_TTL, T_PORT, T_UNDERLAY_PORT, T_VNI,
-  T_LOCAL_MAC, T_REMOTE_MAC, T_LOCAL_IP, T_REMOTE_IP, MAX_TUNNELS, SLOT_GUARD, C_RX_PKTS,
-  C_RX_BYTES, desc, slotBase, portEntry, tunnelEntry, countPort, be16, putBe16, putBe32,
+  D_OFF,
+  D_LEN,
+  D_IN_PORT,
+  D_OUT_PORT,
+  D_FLAGS,
+  D_VNI,
+  D_FLOW_HASH,
+  D_DROP,
+  D_NEXT,
+  D_TRACE_A,
+  D_TRACE_B,
+  D_OUTER,
+  D_INNER,
+  L_ETH,
+  L_L3,
+  L_L4,
+  L_IP_VER,
+  LAYER_SIZE,
+  NONE16,
+  F_DECAP,
+  F_ENCAP,
+  P_KIND,
+  P_TUNNEL,
+  PORT_KIND_TUNNEL,
+  T_USED,
+  T_IP_VER,
+  T_TTL,
+  T_PORT,
+  T_UNDERLAY_PORT,
+  T_VNI,
+  T_LOCAL_MAC,
+  T_REMOTE_MAC,
+  T_LOCAL_IP,
+  T_REMOTE_IP,
+  MAX_TUNNELS,
+  SLOT_GUARD,
+  C_RX_PKTS,
+  C_RX_BYTES,
+  desc,
+  slotBase,
+  portEntry,
+  tunnelEntry,
+  countPort,
+  be16,
+  putBe16,
+  putBe32,
 } from './layout';
-import { DROP_VXLAN_NO_TUNNEL, DROP_TUNNEL_MISSING, DROP_BAD_DESCRIPTOR, DROP_ENCAP_TOO_LONG } from './drops';
+import {
+  DROP_VXLAN_NO_TUNNEL,
+  DROP_TUNNEL_MISSING,
+  DROP_BAD_DESCRIPTOR,
+  DROP_ENCAP_TOO_LONG,
+} from './drops';
 import { NODE_DROP, NODE_L2, NODE_TX } from './nodes';
 import { flowHashOfLayer } from './flowhash';
 import { VXLAN_PORT } from './parse';
@@ -14,21 +60,21 @@ import { VXLAN_PORT } from './parse';
 export const NO_TUNNEL: u32 = 0xffffffff;
 
 // Small fixed-size copies as plain loads and stores: memory.copy/fill leave compiled code.
-@inline function copy6(dst: usize, src: usize): void {
+function copy6(dst: usize, src: usize): void {
   store<u32>(dst, load<u32>(src));
   store<u16>(dst, load<u16>(src, 4), 4);
 }
-@inline function copy16(dst: usize, src: usize): void {
+function copy16(dst: usize, src: usize): void {
   store<u64>(dst, load<u64>(src));
   store<u64>(dst, load<u64>(src, 8), 8);
 }
-@inline function copy24(dst: usize, src: usize): void {
+function copy24(dst: usize, src: usize): void {
   store<u64>(dst, load<u64>(src));
   store<u64>(dst, load<u64>(src, 8), 8);
   store<u64>(dst, load<u64>(src, 16), 16);
 }
 
-@inline function bytesEqual(a: usize, b: usize, n: usize): bool {
+function bytesEqual(a: usize, b: usize, n: usize): bool {
   for (let i: usize = 0; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
   return true;
 }
@@ -114,11 +160,11 @@ export function vxlanDecapStage(vec: usize, n: i32): i32 {
 function onesSum(p: usize, len: u32, sum: u32): u32 {
   let i: u32 = 0;
   for (; i + 1 < len; i += 2) sum += be16(p + i);
-  if (i < len) sum += <u32>load<u8>(p + i) << 8;
+  if (i < len) sum += (<u32>load<u8>(p + i)) << 8;
   return sum;
 }
 
-@inline function fold(sum: u32): u32 {
+function fold(sum: u32): u32 {
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
   return sum;
 }
@@ -132,7 +178,11 @@ export function vxlanEncapStage(vec: usize, n: i32): i32 {
     const pe = portEntry(<u32>load<u16>(d + D_OUT_PORT));
     const t = <u32>load<u16>(pe + P_TUNNEL);
     store<u32>(d + D_TRACE_A, t);
-    if (load<u8>(pe + P_KIND) != PORT_KIND_TUNNEL || t >= <u32>MAX_TUNNELS || load<u8>(tunnelEntry(t) + T_USED) == 0) {
+    if (
+      load<u8>(pe + P_KIND) != PORT_KIND_TUNNEL ||
+      t >= <u32>MAX_TUNNELS ||
+      load<u8>(tunnelEntry(t) + T_USED) == 0
+    ) {
       store<u8>(d + D_DROP, DROP_TUNNEL_MISSING);
       store<u8>(d + D_NEXT, NODE_DROP);
       continue;
@@ -207,4 +257,3 @@ export function vxlanEncapStage(vec: usize, n: i32): i32 {
   }
   return n;
 }
-
