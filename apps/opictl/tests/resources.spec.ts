@@ -20,7 +20,8 @@ import {
   type RunningNatsServer,
   type TempDir,
 } from '@opi/testing';
-import { registerResourceCommands } from '../src/commands/resources.js';
+import { connect } from '@nats-io/transport-node';
+import { discoverResourceKinds, registerResourceCommands } from '../src/commands/resources.js';
 
 const kinds = [
   defineResourceKind({
@@ -168,7 +169,7 @@ spec: { volumeNameRef: vol-1, hostNsid: 1 }
 ---
 kind: BridgePort
 id: port-1
-spec: { macAddress: "AAECAwQF", ptype: BP_TYPE_ACCESS, logicalBridges: ["//network.opiproject.org/bridges/blue"] }
+spec: { macAddress: "AAECAwQF", ptype: BRIDGE_PORT_TYPE_ACCESS, logicalBridges: ["//network.opiproject.org/bridges/blue"] }
 ---
 kind: NullVolume
 id: vol-1
@@ -314,5 +315,40 @@ describe('opictl <kind> commands', () => {
     ],
   ])('reports errors precisely: %j', async (args, message) => {
     await expect(opictl(...args)).rejects.toThrow(message);
+  });
+});
+
+describe('kinds from the running system', () => {
+  it('learns kinds and the serving address from the agents over NATS, and uses them', async () => {
+    const nc = await connect({ servers: nats.url });
+    try {
+      const discovered = await discoverResourceKinds(nc, 'cli', 1500);
+      expect(discovered.kinds.map((k) => k.kind).sort()).toEqual(kinds.map((k) => k.kind).sort());
+      expect(discovered.addresses.get('LogicalBridge')).toBe(addr);
+      let output = '';
+      const out = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          output += chunk.toString();
+          done();
+        },
+      });
+      const program = new Command('opictl').exitOverride();
+      registerResourceCommands(program, discovered.kinds, {
+        out,
+        addressOf: (k) => discovered.addresses.get(k.kind),
+      });
+      await program.parseAsync([
+        'node',
+        'opictl',
+        'null-volume',
+        'get',
+        'volumes/vol-1',
+        '-o',
+        'json',
+      ]); // no --addr
+      expect(JSON.parse(output)).toMatchObject({ name: 'volumes/vol-1', blockSize: 512 });
+    } finally {
+      await nc.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import type { BackoffPolicy } from './backoff.js';
 import { Controller, type KindReconciler } from './controller.js';
 import type { ResourceKind } from './descriptor.js';
 import { createResourceServices, type StatsProvider } from './grpc.js';
+import { serveKindCatalog } from './catalog.js';
 import { Lease } from './lease.js';
 import { ResourceStore } from './store.js';
 
@@ -40,7 +41,8 @@ export interface ResourceAgent {
 /**
  * startResourceAgent is the whole control plane of an agent in one call, from `AgentSpec.start`:
  * opens the desired-state store, registers the gRPC services of every kind, competes for the
- * (node, agent) lease and — as holder — reconciles everything in KV before resolving. On stop it
+ * (node, agent) lease and — as holder — reconciles everything in KV before resolving. It answers
+ * kind-catalog requests (so opictl learns the kinds from the bus). On stop it
  * releases the lease so a standby replica takes over at once.
  */
 export async function startResourceAgent(
@@ -83,8 +85,15 @@ export async function startResourceAgent(
   })) {
     ctx.grpc.addService(service.definition, service.implementation);
   }
+  const catalog = serveKindCatalog(ctx.nc, {
+    agent: options.agent,
+    nodeId: ctx.nodeId,
+    instanceId: ctx.instanceId,
+    kinds: options.kinds,
+  });
   const stop = new AbortController();
   ctx.onStop(async () => {
+    catalog.unsubscribe();
     stop.abort();
     await lease.release();
     store.close();

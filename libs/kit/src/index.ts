@@ -2,6 +2,14 @@
 export { startResourceAgent } from './agent.js';
 export type { KitAgentContext, ResourceAgent, ResourceAgentOptions } from './agent.js';
 export { backoffDelay, defaultBackoff } from './backoff.js';
+export {
+  describeKind,
+  fetchKindCatalogs,
+  kindCatalogSubject,
+  resolveKind,
+  serveKindCatalog,
+} from './catalog.js';
+export type { KindCatalog, KindSummary } from './catalog.js';
 export type { BackoffPolicy } from './backoff.js';
 export { Controller, isTerminal } from './controller.js';
 export type {

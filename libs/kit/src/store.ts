@@ -602,6 +602,8 @@ export class ResourceStore {
     delete resource['name'];
     const badNumber = nonFinitePath(resource);
     if (badNumber) throw invalidArgument(`${field}.${snakePath(badNumber)}`, 'must be a number');
+    const badEnum = unrecognizedEnumPath(resource);
+    if (badEnum) throw invalidArgument(`${field}.${snakePath(badEnum)}`, 'unknown enum value');
     for (const path of kind.required ?? []) {
       if (isEmptyValue(getPath(resource, path)))
         throw invalidArgument(`${field}.${snakePath(path)}`, 'required');
@@ -967,6 +969,17 @@ function nonFinitePath(value: unknown, path = ''): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   for (const [key, child] of Object.entries(value)) {
     const found = nonFinitePath(child, path ? `${path}.${key}` : key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** The path of the first enum the codec did not recognize (ts-proto writes `UNRECOGNIZED`). */
+function unrecognizedEnumPath(value: unknown, path = ''): string | undefined {
+  if (value === 'UNRECOGNIZED') return path;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const found = unrecognizedEnumPath(child, path ? `${path}.${key}` : key);
     if (found !== undefined) return found;
   }
   return undefined;

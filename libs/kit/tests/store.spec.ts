@@ -107,6 +107,12 @@ describe('create', () => {
     });
   });
 
+  it('is INVALID_ARGUMENT naming the field for an unknown enum value', async () => {
+    expect(
+      await failure(create('BridgePort', 'enum-1', { spec: { ptype: 'BP_TYPE_TEAPOT' } })),
+    ).toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT, field: 'bridge_port.spec.ptype' });
+  });
+
   it('ignores output-only input: name and status are the server’s', async () => {
     const created = await create('LogicalBridge', 'out-1', {
       name: 'x/y',

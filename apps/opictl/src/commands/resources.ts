@@ -5,12 +5,60 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { Command, Option } from 'commander';
 import { parseAllDocuments, stringify as toYaml } from 'yaml';
-import { sortKindsByDependency, type JsonObject, type ResourceKind } from '@opi/kit';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { discoverAgents } from '@opi/bus';
+import {
+  fetchKindCatalogs,
+  resolveKind,
+  sortKindsByDependency,
+  type JsonObject,
+  type ResourceKind,
+} from '@opi/kit';
 import { printTable } from '../table.js';
 
 /** Where the commands write; tests pass their own streams. */
 export interface ResourceCommandIo {
   out: NodeJS.WritableStream;
+  /** Default gRPC address of a kind (e.g. from discovery); falls back to our port plan. */
+  addressOf?: (kind: ResourceKind) => string | undefined;
+}
+
+/** Kinds learned from the running agents, with the address of an agent serving each. */
+export interface DiscoveredKinds {
+  kinds: ResourceKind[];
+  addresses: Map<string, string>;
+}
+
+/**
+ * discoverResourceKinds asks a node's agents for their kind catalogs (kit, over NATS) and for
+ * their endpoints (bus discovery), so opictl knows every kind the running system serves without
+ * linking any agent. Kinds whose message or service `@opi/api` lacks are skipped.
+ */
+export async function discoverResourceKinds(
+  nc: NatsConnection,
+  nodeId: string,
+  timeoutMs = 1000,
+): Promise<DiscoveredKinds> {
+  const [catalogs, instances] = await Promise.all([
+    fetchKindCatalogs(nc, nodeId, timeoutMs),
+    discoverAgents(nc, { nodeId, timeoutMs }).catch(() => []),
+  ]);
+  const endpointOf = new Map(instances.filter((i) => i.healthy).map((i) => [i.id, i.endpoint]));
+  const kinds: ResourceKind[] = [];
+  const addresses = new Map<string, string>();
+  for (const catalog of catalogs) {
+    for (const summary of catalog.kinds) {
+      if (kinds.some((k) => k.kind === summary.kind)) continue;
+      try {
+        kinds.push(resolveKind(summary));
+      } catch {
+        continue;
+      }
+      const endpoint = endpointOf.get(catalog.instanceId);
+      if (endpoint) addresses.set(summary.kind, endpoint);
+    }
+  }
+  return { kinds, addresses };
 }
 
 type OutputFormat = 'table' | 'json' | 'yaml';
@@ -86,15 +134,16 @@ function credentialsOf(tlsfiles: string | undefined): grpc.ChannelCredentials {
   return grpc.credentials.createSsl(ca, key, cert);
 }
 
+let addressOf: ResourceCommandIo['addressOf'];
+
+const addressFor = (kind: ResourceKind, flags: ConnectionFlags) =>
+  flags.addr ?? addressOf?.(kind) ?? defaultAddress(kind);
+
 function connect(kind: ResourceKind, flags: ConnectionFlags): ResourceClient {
   const timeout = Number(flags.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0)
     throw new CliError(`--timeout: must be a positive number of ms`);
-  return new ResourceClient(
-    flags.addr ?? defaultAddress(kind),
-    credentialsOf(flags.tlsfiles),
-    timeout,
-  );
+  return new ResourceClient(addressFor(kind, flags), credentialsOf(flags.tlsfiles), timeout);
 }
 
 const toJson = (kind: ResourceKind, message: unknown) =>
@@ -222,6 +271,7 @@ export function registerResourceCommands(
   kinds: readonly ResourceKind[],
   io: ResourceCommandIo = { out: process.stdout },
 ): void {
+  addressOf = io.addressOf;
   for (const kind of kinds) registerKind(program, kind, io);
   registerApply(program, kinds, io);
 }
@@ -573,7 +623,7 @@ export async function applyResources(
   items.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.index - b.index);
   const clients = new Map<string, ResourceClient>();
   const clientFor = (kind: ResourceKind) => {
-    const address = flags.addr ?? defaultAddress(kind);
+    const address = addressFor(kind, flags);
     let client = clients.get(address);
     if (!client) clients.set(address, (client = connect(kind, flags)));
     return client;
