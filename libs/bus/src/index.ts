@@ -23,6 +23,12 @@ export type {
   SubscribeHeartbeatsOptions,
 } from './discovery.js';
 export {
+  busEnvironmentVariables,
+  busOptionsFromEnv,
+  DEFAULT_NATS_URL,
+  parseNatsTls,
+} from './env.js';
+export {
   buildCloudEvent,
   CLOUDEVENTS_CONTENT_TYPE,
   CLOUDEVENTS_SPEC_VERSION,
