@@ -39,19 +39,30 @@ export const Layer = {
   complete: 20,
 } as const;
 
+/** Marks an absent 16-bit offset or port. */
 export const NONE16 = 0xffff;
+/** Layer l4Kind: TCP/UDP ports. */
 export const L4_PORTS = 1;
+/** Layer l4Kind: ICMP/ICMPv6 type and code. */
 export const L4_ICMP = 2;
 
+/** Descriptor flag bits. */
 export const Flag = { fragment: 1, vxlan: 2, ipv4Options: 4, decap: 8, encap: 16 } as const;
+/** Descriptor verdict codes. */
 export const VerdictCode = { pass: 0, forward: 1, flood: 2, drop: 3 } as const;
 
+/** Table sizes fixed by the core. */
 export const MAX_PORTS = 256;
+/** Bridges the core holds. */
 export const MAX_BRIDGES = 256;
+/** VXLAN tunnels the core holds. */
 export const MAX_TUNNELS = 64;
 
+/** Port table entry layout. */
 export const PortEntry = { size: 8, bridge: 0, kind: 2, tunnel: 4 } as const;
+/** Port kinds. */
 export const PortKind = { none: 0, phys: 1, tunnel: 2 } as const;
+/** Bridge table entry layout. */
 export const BridgeEntry = {
   size: 64,
   used: 0,
@@ -60,6 +71,7 @@ export const BridgeEntry = {
   windowCount: 12,
   floodMask: 16,
 } as const;
+/** Tunnel table entry layout. */
 export const TunnelEntry = {
   size: 64,
   used: 0,
@@ -74,10 +86,15 @@ export const TunnelEntry = {
   remoteIp: 40,
 } as const;
 
+/** u64 counters per port. */
 export const PORT_COUNTERS = 8;
+/** u64 counters per bridge. */
 export const BRIDGE_COUNTERS = 8;
+/** u64 counters per stage. */
 export const STAGE_COUNTERS = 4;
+/** Bytes per trace record. */
 export const TRACE_RECORD_SIZE = 16;
+/** MAC table entry field offsets. */
 export const MAC_ENTRY = { key: 0, port: 8, flags: 10, seen: 12 } as const;
 
 /** Indices understood by the core's `layoutValue`. */

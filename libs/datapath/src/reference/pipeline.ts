@@ -120,7 +120,10 @@ function emptyBridgeCounters(): BridgeCounters {
   return { learned: 0, moves: 0, floods: 0, floodDrops: 0, forwards: 0, learnFailed: 0, aged: 0 };
 }
 
-/** Independent TypeScript model of the datapath, for differential testing. */
+/**
+ * ReferenceDatapath: independent TypeScript model of the datapath with the same management
+ * verbs, used by the differential harness and the benchmark.
+ */
 export class ReferenceDatapath {
   private readonly bridges = new Map<number, Bridge>();
   private readonly ports = new Map<number, Port>();
