@@ -2,10 +2,11 @@
 // reconciler still deterministically, two agent replicas share one node: the lease holder is
 // frozen (SIGSTOP) while the standby serves the API; once the lease expires the standby drives
 // its own device, realizes everything from KV and the status turns UP/SUCCESS.
+import { status as Code } from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { evpnGwV1alpha1 as evpn } from '@opi/api';
 import { startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
-import { startNetworkAgent, type AgentUnderTest } from './support/agent.js';
+import { grpcError, startNetworkAgent, type AgentUnderTest } from './support/agent.js';
 import { bridge, bridgeName } from './support/objects.js';
 
 let nats: RunningNatsServer;
@@ -32,7 +33,7 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-it('reports DOWN with PENDING components until the device has applied the object', async () => {
+it('reports DOWN/PENDING until the device has applied an object, and TO_BE_DELETED until it removed one', async () => {
   const first = await holder.clients.createLogicalBridge({
     logicalBridgeId: 'before',
     logicalBridge: bridge({ vlanId: 10, vni: 1000 }),
@@ -43,7 +44,21 @@ it('reports DOWN with PENDING components until the device has applied the object
     return lb.status?.operStatus === evpn.LBOperStatus.LB_OPER_STATUS_UP;
   });
 
+  await standby.clients.createLogicalBridge({
+    logicalBridgeId: 'doomed',
+    logicalBridge: bridge({ vlanId: 13 }),
+  });
+  await waitFor(async () => {
+    const lb = await standby.clients.getLogicalBridge({ name: bridgeName('doomed') });
+    return lb.status?.operStatus === evpn.LBOperStatus.LB_OPER_STATUS_UP;
+  });
+
   holder.process.kill('SIGSTOP');
+  // Two-phase delete: marked TO_BE_DELETED until a driving replica has removed it.
+  await standby.clients.deleteLogicalBridge({ name: bridgeName('doomed') });
+  const marked = await standby.clients.getLogicalBridge({ name: bridgeName('doomed') });
+  expect(marked.status?.operStatus).toBe(evpn.LBOperStatus.LB_OPER_STATUS_TO_BE_DELETED);
+
   const created = await standby.clients.createLogicalBridge({
     logicalBridgeId: 'while-frozen',
     logicalBridge: bridge({ vlanId: 11, vni: 1100 }),
@@ -58,6 +73,15 @@ it('reports DOWN with PENDING components until the device has applied the object
   expect(updated.status?.components).toEqual([
     { name: 'device', status: evpn.CompStatus.COMP_STATUS_PENDING, details: '' },
   ]);
+
+  // Only the lease holder writes to the device: the standby refuses port changes for now.
+  const refused = await grpcError(
+    standby.clients.updateNetInterface({
+      netInterface: { name: 'interfaces/pf0', config: { mtu: 9000 } } as never,
+      updateMask: ['config.mtu'],
+    }),
+  );
+  expect(refused.code).toBe(Code.UNAVAILABLE);
 
   // The standby takes the lease over, rebuilds its device from KV and reports both UP.
   for (const id of ['while-frozen', 'before']) {

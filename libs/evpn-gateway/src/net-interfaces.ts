@@ -8,6 +8,7 @@ import type { DevicePort, DevicePortSettings, NetworkDevice } from '@opi/hal';
 import {
   GrpcStatus,
   KitError,
+  LeaseLostError,
   NameTemplate,
   invalidArgument,
   notFound,
@@ -132,7 +133,7 @@ function halToKit(error: unknown): unknown {
     );
   if (e?.code === 'PORT_NOT_FOUND')
     return new KitError(GrpcStatus.NOT_FOUND, e.message ?? 'port not found', 'net_interface.name');
-  if ((error as Error)?.name === 'LeaseLostError')
+  if (error instanceof LeaseLostError)
     return unavailable('this replica does not drive the device; retry against the active one');
   return error;
 }
