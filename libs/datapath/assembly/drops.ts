@@ -33,6 +33,7 @@ export const DROP_TUNNEL_MISSING: u8 = 28;
 export const DROP_ENCAP_TOO_LONG: u8 = 29;
 export const DROP_REASON_COUNT: i32 = 30;
 
+/** Name of drop reason `code` ('' past the last one). */
 export function dropReasonName(code: i32): string {
   switch (code) {
     case 0:

@@ -27,6 +27,7 @@ function step(h: u32, w: u32): u32 {
   return fmix32(h ^ w);
 }
 
+/** Flow hash of parsed layer `l` of the frame at `f` (README "Flow hash"). */
 export function flowHashOfLayer(f: usize, l: usize): u32 {
   let h: u32 = 0x811c9dc5;
   const ver = <u32>load<u8>(l + L_IP_VER);

@@ -163,17 +163,21 @@ let traceSeq: u32 = 0;
 let traceCount: u32 = 0;
 let traceLost: u32 = 0;
 
+/** Traces the next `packets` packets; clears earlier records. */
 export function traceStart(packets: u32): void {
   traceRemaining = packets;
   traceCount = 0;
   traceLost = 0;
 }
+/** Number of trace records gathered. */
 export function traceRecords(): u32 {
   return traceCount;
 }
+/** Records dropped because the trace ring was full. */
 export function traceLostRecords(): u32 {
   return traceLost;
 }
+/** Forgets the gathered records (tracing of remaining packets goes on). */
 export function traceClear(): void {
   traceCount = 0;
   traceLost = 0;

@@ -42,7 +42,9 @@ import {
 import { NODE_DROP, NODE_TX, NODE_VXLAN_ENCAP } from './nodes';
 import { macFind, macAdd, entryPort, entryIsStatic, entrySetPort, entryTouch } from './mactable';
 
+/** Time of the running batch. */
 export let now: u32 = 0;
+/** Sets the batch time (ms, modulo 2^32) used for learning and flood windows. */
 export function setNow(t: u32): void {
   now = t;
 }
@@ -54,8 +56,10 @@ function macKey(bridge: u32, p: usize): u64 {
   return ((<u64>bridge) << 48) | ((<u64>be16(p)) << 32) | (<u64>be32(p + 2));
 }
 
+/** Trace word for a destination lookup miss. */
 export const L2_TRACE_MISS: u32 = 0xffff;
 
+/** L2 stage: learn the source, then forward, flood or drop each packet of the vector. */
 export function l2Stage(vec: usize, n: i32): i32 {
   for (let i: i32 = 0; i < n; i++) {
     const slot = <u32>load<u16>(vec + <usize>i * 2);

@@ -75,6 +75,7 @@ import {
 } from './drops';
 import { NODE_DROP, NODE_VXLAN_DECAP, NODE_L2 } from './nodes';
 
+/** IANA UDP port of VXLAN. */
 export const VXLAN_PORT: u32 = 4789;
 const MAX_IPV6_EXT: i32 = 8;
 
@@ -322,6 +323,3 @@ export function parseStage(vec: usize, n: i32): i32 {
   }
   return n;
 }
-
-// Keeps SLOT_DATA_START referenced for the host-visible layout.
-export const FIRST_FRAME_OFFSET: u32 = SLOT_DATA_START;

@@ -57,6 +57,7 @@ import { NODE_DROP, NODE_L2, NODE_TX } from './nodes';
 import { flowHashOfLayer } from './flowhash';
 import { VXLAN_PORT } from './parse';
 
+/** findTunnel result when no tunnel matches. */
 export const NO_TUNNEL: u32 = 0xffffffff;
 
 // Small fixed-size copies as plain loads and stores: memory.copy/fill leave compiled code.
@@ -110,6 +111,7 @@ function addressedToVtep(f: usize, d: usize): bool {
   return false;
 }
 
+/** VXLAN decap stage: terminate packets of known tunnels; the inner frame continues to L2. */
 export function vxlanDecapStage(vec: usize, n: i32): i32 {
   for (let i: i32 = 0; i < n; i++) {
     const slot = <u32>load<u16>(vec + <usize>i * 2);
@@ -169,8 +171,10 @@ function fold(sum: u32): u32 {
   return sum;
 }
 
+/** Encapsulated UDP source ports are VXLAN_SPORT_BASE | (flow hash & 0x3fff). */
 export const VXLAN_SPORT_BASE: u32 = 49152;
 
+/** VXLAN encap stage: wrap frames forwarded to a tunnel port; they leave on its underlay port. */
 export function vxlanEncapStage(vec: usize, n: i32): i32 {
   for (let i: i32 = 0; i < n; i++) {
     const slot = <u32>load<u16>(vec + <usize>i * 2);
