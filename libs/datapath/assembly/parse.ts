@@ -41,7 +41,6 @@ import {
   slotSize,
   dataCapacity,
   SLOT_GUARD,
-  SLOT_DATA_START,
   desc,
   slotBase,
   countPort,
