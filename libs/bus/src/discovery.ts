@@ -458,17 +458,23 @@ async function readStoredHeartbeats(
   const consumer = await jetstream(nc).consumers.get(HEARTBEAT_STREAM, {
     filter_subjects: subjects.allHeartbeats(nodeId),
     deliver_policy: DeliverPolicy.LastPerSubject,
+    // Backstop only: the consumer is deleted below, so frequent discovery leaves nothing behind.
+    inactive_threshold: 5000,
   });
-  if ((await consumer.info(true)).num_pending === 0) return;
-  const messages = await consumer.consume({ max_messages: 512 });
-  const guard = setTimeout(() => void messages.close(), timeoutMs);
   try {
-    for await (const msg of messages) {
-      remember(msg.data);
-      if (msg.info.pending === 0) break;
+    if ((await consumer.info(true)).num_pending === 0) return;
+    const messages = await consumer.consume({ max_messages: 512 });
+    const guard = setTimeout(() => void messages.close(), timeoutMs);
+    try {
+      for await (const msg of messages) {
+        remember(msg.data);
+        if (msg.info.pending === 0) break;
+      }
+    } finally {
+      clearTimeout(guard);
+      await messages.close();
     }
   } finally {
-    clearTimeout(guard);
-    await messages.close();
+    await consumer.delete().catch(() => undefined);
   }
 }

@@ -300,6 +300,7 @@ export async function readEvents<S extends z.ZodType>(
   const start = options.start ?? { from: 'all' };
   const ordered: Parameters<ReturnType<typeof jetstream>['consumers']['get']>[1] = {
     filter_subjects: options.filterSubject ?? subjects.allEvents(),
+    inactive_threshold: 5000,
     ...(start.from === 'sequence'
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.sequence }
       : {}),
@@ -314,24 +315,29 @@ export async function readEvents<S extends z.ZodType>(
       throw wrapJetStream(e, `reading stream ${stream}`);
     });
   const out: Array<StoredEvent<z.output<S>>> = [];
-  if ((await consumer.info()).num_pending === 0) return out;
-  const messages = await consumer.consume({ max_messages: Math.min(limit, 256) });
   try {
-    for await (const msg of messages) {
-      const stored: StoredEvent<z.output<S>> = {
-        streamSequence: msg.info.streamSequence,
-        subject: msg.subject,
-      };
-      try {
-        stored.event = parseCloudEvent(options.dataSchema, msg.data);
-      } catch (error) {
-        stored.error = error as Error;
+    if ((await consumer.info()).num_pending === 0) return out;
+    const messages = await consumer.consume({ max_messages: Math.min(limit, 256) });
+    try {
+      for await (const msg of messages) {
+        const stored: StoredEvent<z.output<S>> = {
+          streamSequence: msg.info.streamSequence,
+          subject: msg.subject,
+        };
+        try {
+          stored.event = parseCloudEvent(options.dataSchema, msg.data);
+        } catch (error) {
+          stored.error = error as Error;
+        }
+        out.push(stored);
+        if (msg.info.pending === 0 || out.length >= limit) break;
       }
-      out.push(stored);
-      if (msg.info.pending === 0 || out.length >= limit) break;
+    } finally {
+      await messages.close();
     }
   } finally {
-    await messages.close();
+    // Ephemeral consumers otherwise linger for their inactive threshold (5 min by default).
+    await consumer.delete().catch(() => undefined);
   }
   return out;
 }

@@ -278,6 +278,30 @@ describe('agent discovery', () => {
     await r.stop();
   });
 
+  it('leaves no JetStream consumer behind, however often it is called', async () => {
+    const consumers = async () =>
+      (
+        (await (
+          await fetch(`http://127.0.0.1:${server.monitorPort}/jsz?consumers=true`)
+        ).json()) as {
+          consumers: number;
+        }
+      ).consumers;
+    const r = await register({
+      name: 'network-agent',
+      version: '0.1.0',
+      nodeId: 'dpu-often',
+      endpoint: '127.0.0.1:1',
+      health: () => 'SERVING',
+    });
+    const before = await consumers();
+    for (let i = 0; i < 5; i++) {
+      expect(await discoverAgents(nc, { nodeId: 'dpu-often', timeoutMs: 300 })).toHaveLength(1);
+    }
+    expect(await consumers()).toBe(before);
+    await r.stop();
+  });
+
   it('returns an empty list when nothing answers', async () => {
     expect(await discoverAgents(nc, { nodeId: 'nobody-here', timeoutMs: 500 })).toEqual([]);
   });

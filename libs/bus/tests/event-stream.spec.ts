@@ -196,7 +196,10 @@ describe('the event stream', () => {
     });
   });
 
-  it('reads stored events back, marking malformed ones', async () => {
+  it('reads stored events back, marking malformed ones, and leaves no consumer behind', async () => {
+    const consumerCount = async () =>
+      (await (await jetstreamManager(nc)).streams.info(EVENT_STREAM)).state.consumer_count;
+    const before = await consumerCount();
     const stored = await readEvents(nc, {
       filterSubject: subjects.allEvents('dpu5'),
       dataSchema: counter,
@@ -208,5 +211,6 @@ describe('the event stream', () => {
     expect(
       await readEvents(nc, { filterSubject: subjects.allEvents('nobody'), dataSchema: counter }),
     ).toEqual([]);
+    expect(await consumerCount()).toBe(before);
   });
 });
