@@ -6,7 +6,7 @@ import {
   createEvpnReconcilers,
   createNetInterfaceService,
 } from '@opi/evpn-gateway';
-import { NetworkDeviceRegistry, type DevicePortConfig } from '@opi/hal';
+import { NetworkDeviceRegistry, UnknownBackendError, type DevicePortConfig } from '@opi/hal';
 import { linuxNetworkDeviceFactory } from '@opi/hal-linux';
 import { simNetworkDeviceFactory } from '@opi/hal-sim';
 import { startResourceAgent } from '@opi/kit';
@@ -26,16 +26,29 @@ await runAgent({
     if (config.hal === 'sim') {
       const missing = config.ports.findIndex((port) => !port.mac);
       if (missing >= 0)
-        throw new ConfigError(`ports.${missing}.mac`, 'the sim backend needs a MAC for every port');
+        throw new ConfigError(
+          'ports',
+          `the sim backend needs a MAC for every port, missing at ${missing}.mac`,
+        );
     }
     const registry = new NetworkDeviceRegistry()
       .register('sim', simNetworkDeviceFactory)
       .register('linux', linuxNetworkDeviceFactory);
     const ports: DevicePortConfig[] = config.ports.map((p) => ({ name: p.name, mac: p.mac ?? '' }));
-    const device = await registry.create(config.hal, {
-      ...(ports.length > 0 ? { ports } : {}),
-      ...(config.netns ? { netns: config.netns } : {}),
-    });
+    const device = await registry
+      .create(config.hal, {
+        ...(ports.length > 0 ? { ports } : {}),
+        ...(config.netns ? { netns: config.netns } : {}),
+      })
+      .catch((error: unknown) => {
+        // A backend name that does not exist is a configuration error (exit 2 naming the key).
+        if (error instanceof UnknownBackendError)
+          throw new ConfigError(
+            'hal',
+            `unknown backend "${error.value}" (known: ${error.known.join(', ')})`,
+          );
+        throw error;
+      });
     ctx.onStop(() => device.close());
     ctx.logger.info(
       {
