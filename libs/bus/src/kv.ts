@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, StorageType } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { z } from 'zod';
 import {
@@ -166,7 +166,7 @@ export async function openKvStore<S extends z.ZodType>(
   } catch (error) {
     throw wrapJetStream(error, `opening kv bucket ${bucket}`);
   }
-  return new TypedKvStore(bucket, kv, options.schema);
+  return new TypedKvStore(bucket, kv, options.schema, nc);
 }
 
 class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
@@ -174,6 +174,7 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
     readonly bucket: string,
     private readonly kv: KV,
     private readonly schema: S,
+    private readonly nc: NatsConnection,
   ) {}
 
   async get(key: string): Promise<KvValue<z.output<S>> | undefined> {
@@ -182,7 +183,7 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
       throw wrapJetStream(error, `kv get ${this.bucket}/${key}`);
     });
     if (entry === null || entry.operation !== 'PUT') return undefined;
-    return { value: this.decode(entry), revision: entry.revision };
+    return { value: this.decode(fromKvEntry(entry)), revision: entry.revision };
   }
 
   async create(key: string, value: z.output<S>): Promise<number> {
@@ -232,37 +233,24 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
   }
 
   async keys(): Promise<string[]> {
-    const out: string[] = [];
-    const iterator = await this.kv.keys();
-    for await (const key of iterator) out.push(key);
-    return out.sort();
+    const latest = await this.scan('>', DeliverPolicy.LastPerSubject);
+    return latest.filter((entry) => entry.operation === 'PUT').map((entry) => entry.key);
   }
 
   async entries(
     onInvalid?: (error: KvValueError) => void,
   ): Promise<Array<KvValue<z.output<S>> & { key: string }>> {
     const out: Array<KvValue<z.output<S>> & { key: string }> = [];
-    // A watch of the latest values ends its initial replay with isUpdate=false entries only;
-    // `keys()` + `get()` would race with concurrent writers and cost a round trip per key.
-    const iterator = await this.kv.watch();
-    try {
-      const status = await this.kv.status();
-      if (status.values === 0) return out;
-      for await (const entry of iterator) {
-        if (entry.operation === 'PUT') {
-          try {
-            out.push({ key: entry.key, value: this.decode(entry), revision: entry.revision });
-          } catch (error) {
-            if (error instanceof KvValueError) onInvalid?.(error);
-            else throw error;
-          }
-        }
-        if (entry.delta === 0 || entry.isUpdate) break;
+    for (const entry of await this.scan('>', DeliverPolicy.LastPerSubject)) {
+      if (entry.operation !== 'PUT') continue;
+      try {
+        out.push({ key: entry.key, value: this.decode(entry), revision: entry.revision });
+      } catch (error) {
+        if (error instanceof KvValueError) onInvalid?.(error);
+        else throw error;
       }
-    } finally {
-      iterator.stop();
     }
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
   }
 
   async *watch(options: KvWatchOptions = {}): AsyncIterable<KvChange<z.output<S>>> {
@@ -283,7 +271,7 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
     options.signal?.addEventListener('abort', abort, { once: true });
     try {
       for await (const entry of iterator) {
-        const change = this.change(entry, options.onInvalid);
+        const change = this.change(fromKvEntry(entry), options.onInvalid);
         if (change) yield change;
       }
     } finally {
@@ -295,16 +283,56 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
   async history(key: string): Promise<Array<KvChange<z.output<S>>>> {
     validateKvKey(key);
     const out: Array<KvChange<z.output<S>>> = [];
-    const iterator = await this.kv.history({ key });
-    for await (const entry of iterator) {
+    for (const entry of await this.scan(key, DeliverPolicy.All)) {
       const change = this.change(entry);
       if (change) out.push(change);
     }
     return out;
   }
 
+  /**
+   * scan reads the stored entries of `keyFilter` (latest per key, or all revisions) with one
+   * ephemeral ordered consumer that it deletes afterwards. The KV client's own keys() and
+   * history() leave their consumers on the server for 5 minutes, which adds up in loops.
+   */
+  private async scan(keyFilter: string, deliverPolicy: DeliverPolicy): Promise<RawKvEntry[]> {
+    const prefix = `$KV.${this.bucket}.`;
+    const consumer = await jetstream(this.nc)
+      .consumers.get(`KV_${this.bucket}`, {
+        filter_subjects: `${prefix}${keyFilter}`,
+        deliver_policy: deliverPolicy,
+        inactive_threshold: 5000,
+      })
+      .catch((error: unknown) => {
+        throw wrapJetStream(error, `kv scan ${this.bucket}`);
+      });
+    const out: RawKvEntry[] = [];
+    try {
+      if ((await consumer.info(true)).num_pending === 0) return out;
+      const messages = await consumer.consume({ max_messages: 256 });
+      try {
+        for await (const msg of messages) {
+          const operation = msg.headers?.get('KV-Operation');
+          out.push({
+            key: msg.subject.slice(prefix.length),
+            revision: msg.info.streamSequence,
+            operation: operation === 'DEL' || operation === 'PURGE' ? operation : 'PUT',
+            created: new Date(Math.floor(msg.info.timestampNanos / 1_000_000)),
+            data: msg.data,
+          });
+          if (msg.info.pending === 0) break;
+        }
+      } finally {
+        await messages.close();
+      }
+    } finally {
+      await consumer.delete().catch(() => undefined);
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.revision - b.revision));
+  }
+
   private change(
-    entry: KvEntry,
+    entry: RawKvEntry,
     onInvalid?: (error: KvValueError) => void,
   ): KvChange<z.output<S>> | undefined {
     const operation: KvOperation =
@@ -330,14 +358,14 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
     return JSON.stringify(parsed.data);
   }
 
-  private decode(entry: KvEntry): z.output<S> {
+  private decode(entry: RawKvEntry): z.output<S> {
     let json: unknown;
     try {
-      json = JSON.parse(entry.string());
+      json = JSON.parse(new TextDecoder().decode(entry.data));
     } catch {
       // JSON.parse quotes the text in its message, and values may hold secrets.
       throw new KvValueError(this.bucket, entry.key, entry.revision, [
-        `value (${entry.length} bytes) is not valid JSON`,
+        `value (${entry.data.length} bytes) is not valid JSON`,
       ]);
     }
     const parsed = this.schema.safeParse(json);
@@ -361,4 +389,23 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
     if (isNotFound(error)) return wrapJetStream(error, `kv ${this.bucket}/${key}`);
     return wrapJetStream(error, `kv write ${this.bucket}/${key}`);
   }
+}
+
+/** One stored KV message, from the KV client or from a scan. */
+interface RawKvEntry {
+  key: string;
+  revision: number;
+  operation: 'PUT' | 'DEL' | 'PURGE';
+  created: Date;
+  data: Uint8Array;
+}
+
+function fromKvEntry(entry: KvEntry): RawKvEntry {
+  return {
+    key: entry.key,
+    revision: entry.revision,
+    operation: entry.operation,
+    created: entry.created,
+    data: entry.value,
+  };
 }

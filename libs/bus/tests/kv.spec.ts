@@ -67,6 +67,12 @@ describe('KV store', () => {
     expect(await store.get('p3')).toBeUndefined();
     // A deleted key can be created again.
     expect(await store.create('p3', { mtu: 1700, enabled: false })).toBeGreaterThan(r2);
+    expect((await store.history('p3')).map((c) => [c.operation, c.value?.mtu])).toEqual([
+      ['put', 1500],
+      ['put', 1600],
+      ['delete', undefined],
+      ['put', 1700],
+    ]);
   });
 
   it('validates values on write', async () => {
@@ -181,6 +187,24 @@ describe('KV store', () => {
     await watching;
     expect(changes).toEqual(['good']);
     expect(invalid).toEqual([`bad@${corruptRevision}`]);
+  });
+
+  it('lists, reads and scans history without leaving consumers on the server', async () => {
+    const jsz = async () =>
+      (
+        (await (
+          await fetch(`http://127.0.0.1:${server.monitorPort}/jsz?consumers=true`)
+        ).json()) as {
+          consumers: number;
+        }
+      ).consumers;
+    const before = await jsz();
+    for (let i = 0; i < 3; i++) {
+      await store.keys();
+      await store.entries();
+      await store.history('p2');
+    }
+    expect(await jsz()).toBe(before);
   });
 
   it('keeps the configured number of revisions as history', async () => {
