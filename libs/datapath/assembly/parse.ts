@@ -292,7 +292,8 @@ export function parseStage(vec: usize, n: i32): i32 {
       port >= <u32>MAX_PORTS ||
       off < SLOT_GUARD ||
       len > dataCapacity ||
-      off + len > slotSize - SLOT_GUARD
+      // Written without `off + len` so that huge values cannot wrap around.
+      off > slotSize - SLOT_GUARD - len
     ) {
       store<u32>(d + D_TRACE_A, 0);
       clearLayer(d + D_OUTER, 0);

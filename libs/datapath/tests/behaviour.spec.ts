@@ -376,6 +376,25 @@ describe('trace and configuration errors', () => {
     expect(dp.readTrace()).toEqual([]);
   });
 
+  it('drops hostile descriptors whose offset + length would wrap around 2^32', () => {
+    const dp = bridge();
+    const r = dp.regions();
+    dp.writeSlot(0, frame(A, B), 0);
+    const view = new DataView(dp.core.memory.buffer);
+    const d = r.descBase;
+    for (const [off, len] of [
+      [0xfffffff0, 0x20],
+      [0xffffffff, 1],
+      [r.slotSize - 64, 1],
+      [64, r.slotSize],
+    ]) {
+      view.setUint32(d, off as number, true);
+      view.setUint32(d + 4, len as number, true);
+      dp.processSlots([0], 0);
+      expect(dp.readResult(0).drop, `off ${off} len ${len}`).toBe('bad-descriptor');
+    }
+  });
+
   it('names the offending field in configuration errors', () => {
     const dp = createDatapath();
     expect(() => dp.addBridge(300)).toThrow(DatapathConfigError);

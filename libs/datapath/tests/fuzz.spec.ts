@@ -135,8 +135,11 @@ describe('fuzzing the WebAssembly datapath', () => {
           const d = r.descBase + slot * r.descSize;
           if (choice === 19 && rand() < 0.5) {
             // Hostile descriptor: the core must reject it without touching memory.
-            v.setUint32(d, randInt(rand, 0x100000), true);
-            v.setUint32(d + 4, randInt(rand, 0x100000), true);
+            // Values near 2^32 as well: offset + length must not wrap past the checks.
+            const big = () =>
+              rand() < 0.5 ? randInt(rand, 0x100000) : 0xffffffff - randInt(rand, 0x10000);
+            v.setUint32(d, big(), true);
+            v.setUint32(d + 4, rand() < 0.5 ? big() : randInt(rand, 2048), true);
             v.setUint16(d + 8, randInt(rand, 0x10000), true);
           } else {
             v.setUint32(d, r.slotDataStart, true);
