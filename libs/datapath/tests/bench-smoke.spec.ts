@@ -1,0 +1,52 @@
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+function has(cmd: string, args: string[]): boolean {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+describe('benchmark harness', () => {
+  it(
+    'runs every case and ends with one JSON line carrying the agreed keys',
+    { timeout: 180_000 },
+    () => {
+      const out = execFileSync('node', ['bench/bench.mjs', '--quick'], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, DATAPATH_BENCH_SECONDS: '0.02' },
+      });
+      const lines = out.trim().split('\n');
+      const result = JSON.parse(lines[lines.length - 1] as string) as Record<
+        string,
+        Record<string, number | null>
+      >;
+      expect(Object.keys(result)).toEqual([
+        'parse64',
+        'l2_64',
+        'vxlan_encap64',
+        'vxlan_decap64',
+        'l2_imix',
+      ]);
+      for (const [name, r] of Object.entries(result)) {
+        expect(r.wasm_mpps, name).toBeGreaterThan(0);
+        expect(r.ts_mpps, name).toBeGreaterThan(0);
+        expect(r).toHaveProperty('native_mpps');
+      }
+      // Where a compiler (and DPDK) exist the native baselines must have run; else they are null.
+      if (has('cc', ['--version'])) expect(result.parse64?.native_mpps).toBeGreaterThan(0);
+      else expect(result.parse64?.native_mpps).toBeNull();
+      if (has('pkg-config', ['--exists', 'libdpdk']))
+        expect(result.l2_64?.native_rte_hash_mpps).toBeGreaterThan(0);
+      expect(lines.some((l) => l.startsWith('parse64'))).toBe(true);
+    },
+  );
+});
