@@ -63,7 +63,10 @@ export class FencedError extends TerminalError {
   }
 }
 
-/** DeviceError carries a device failure to an API caller with a chosen status (default INTERNAL). */
+/**
+ * toKitError maps any thrown value to a KitError: KitErrors pass through, TerminalError becomes
+ * FAILED_PRECONDITION, anything else INTERNAL with its message.
+ */
 export function toKitError(error: unknown): KitError {
   if (error instanceof KitError) return error;
   if (error instanceof TerminalError)

@@ -4,12 +4,15 @@ import type { JsonObject, ResourceKind } from './descriptor.js';
 import { GrpcStatus, KitError, toKitError } from './errors.js';
 import type { ResourceStore } from './store.js';
 
-/** StatsProvider answers `Stats<Kind>` for one resource with the `stats` message (JSON form). */
+/**
+ * StatsProvider answers `Stats<Kind>` for one existing resource with the `stats` message as a
+ * ts-proto object (build it with e.g. `VolumeStats.fromPartial({...})`, so every field is set).
+ */
 export type StatsProvider = (object: {
   kind: string;
   name: string;
   resource: JsonObject;
-}) => Promise<JsonObject>;
+}) => Promise<unknown>;
 
 /** Settings of {@link createResourceServices}. */
 export interface ResourceServicesOptions {

@@ -65,6 +65,8 @@ export interface StoredStatus {
 export interface CallOptions {
   /** Epoch milliseconds after which a call waiting for the device gives up. */
   deadline?: number;
+  /** Internal: the id comes from a parsed name (allow_missing), not from a client `*_id`. */
+  idFromName?: boolean;
 }
 
 /** A list request in kit terms. */
@@ -267,7 +269,8 @@ export class ResourceStore {
       if (!parent || parent.value.deleting) throw notFound(input.parent, 'parent');
       parentIds = idsOfStorageKey(parentKey);
     }
-    if (input.id) validateResourceId(input.id, idField);
+    // Ids taken from an existing name (Update with allow_missing) may be server-generated UUIDs.
+    if (input.id && !options.idFromName) validateResourceId(input.id, idField);
     const id = input.id || generateResourceId();
     const ids = [...parentIds, id];
     const key = storageKey(ids);
@@ -515,7 +518,7 @@ export class ResourceStore {
     resource: JsonObject,
     options: CallOptions,
   ) {
-    return this.create(kind.kind, { parent, id, resource }, options);
+    return this.create(kind.kind, { parent, id, resource }, { ...options, idFromName: true });
   }
 
   private async readDesired(

@@ -94,8 +94,22 @@ describe('replicas', () => {
       viaA,
       'statsNullVolume',
       storage.StatsNullVolumeRequest.fromPartial({ name: 'volumes/vol-1' }),
+    );
+    expect(stats).toMatchObject({ stats: { readOpsCount: 'volumes/vol-1'.length } });
+    const missingStats = await unary(
+      viaA,
+      'statsNullVolume',
+      storage.StatsNullVolumeRequest.fromPartial({ name: 'volumes/none' }),
     ).catch((e: grpc.ServiceError) => e);
-    expect(stats).toMatchObject({ code: GrpcStatus.UNIMPLEMENTED });
+    expect(missingStats).toMatchObject({ code: GrpcStatus.NOT_FOUND });
+    const malloc = clientFor(storage.MallocVolumeServiceClient, a.address);
+    clients.push(malloc);
+    const unsupported = await unary(
+      malloc,
+      'statsMallocVolume',
+      storage.StatsMallocVolumeRequest.fromPartial({ name: 'volumes/vol-1' }),
+    ).catch((e: grpc.ServiceError) => e);
+    expect(unsupported).toMatchObject({ code: GrpcStatus.UNIMPLEMENTED });
     await unary(
       viaA,
       'deleteNullVolume',

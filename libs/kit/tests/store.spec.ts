@@ -620,3 +620,17 @@ describe('drift', () => {
     }
   });
 });
+
+describe('update with allow_missing', () => {
+  it('re-creates an object under a server-generated (UUID) name', async () => {
+    const created = await create('NullVolume', undefined, volume());
+    const name = String(created['name']);
+    await kit.store.delete('NullVolume', { name });
+    const again = await kit.store.update('NullVolume', {
+      resource: { name, blockSize: 512, blocksCount: 3 },
+      updateMask: ['*'],
+      allowMissing: true,
+    });
+    expect(again).toMatchObject({ name, blocksCount: 3 });
+  });
+});
