@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import {
   EVPN_GATEWAY_KINDS,
+  PortSettingsStore,
   createEvpnReconcilers,
   createNetInterfaceService,
 } from '@opi/evpn-gateway';
@@ -69,7 +70,21 @@ await runAgent({
       resyncMs: config.resyncMs,
       lease: { ttlMs: config.leaseTtlMs },
     });
-    const netInterfaces = createNetInterfaceService({ device, fence: () => agent.lease.fence() });
+    // Port settings are re-applied whenever this replica starts driving the device.
+    const portSettings = await PortSettingsStore.open(ctx.nc, ctx.nodeId);
+    const restorePortSettings = () =>
+      portSettings.restore(device, agent.lease.fence()).then(
+        ({ restored, missing }) =>
+          ctx.logger.info({ restored, missing }, 'device port settings restored'),
+        (error: unknown) => ctx.logger.warn({ err: error }, 'device port settings not restored'),
+      );
+    agent.lease.onAcquired(() => void restorePortSettings());
+    if (agent.controller.isDriving) await restorePortSettings();
+    const netInterfaces = createNetInterfaceService({
+      device,
+      fence: () => agent.lease.fence(),
+      settings: portSettings,
+    });
     ctx.grpc.addService(netInterfaces.definition, netInterfaces.implementation);
   },
 });

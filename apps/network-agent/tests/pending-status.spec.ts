@@ -1,7 +1,8 @@
 // Status before the device has applied an object is DOWN with components PENDING. To hold the
 // reconciler still deterministically, two agent replicas share one node: the lease holder is
 // frozen (SIGSTOP) while the standby serves the API; once the lease expires the standby drives
-// its own device, realizes everything from KV and the status turns UP/SUCCESS.
+// its own device, realizes everything from KV (port settings included) and the status turns
+// UP/SUCCESS.
 import { status as Code } from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { evpnGwV1alpha1 as evpn } from '@opi/api';
@@ -33,7 +34,7 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-it('reports DOWN/PENDING until the device has applied an object, and TO_BE_DELETED until it removed one', async () => {
+it('reports DOWN/PENDING until the device has applied an object, TO_BE_DELETED until it removed one, and restores port settings', async () => {
   const first = await holder.clients.createLogicalBridge({
     logicalBridgeId: 'before',
     logicalBridge: bridge({ vlanId: 10, vni: 1000 }),
@@ -51,6 +52,12 @@ it('reports DOWN/PENDING until the device has applied an object, and TO_BE_DELET
   await waitFor(async () => {
     const lb = await standby.clients.getLogicalBridge({ name: bridgeName('doomed') });
     return lb.status?.operStatus === evpn.LBOperStatus.LB_OPER_STATUS_UP;
+  });
+
+  // A port setting made through the holder is desired state: the standby restores it later.
+  await holder.clients.updateNetInterface({
+    netInterface: { name: 'interfaces/pf0', config: { mtu: 9100, enabled: true } } as never,
+    updateMask: ['config.mtu'],
   });
 
   holder.process.kill('SIGSTOP');
@@ -98,8 +105,22 @@ it('reports DOWN/PENDING until the device has applied an object, and TO_BE_DELET
   }
   expect(
     (await standby.clients.getLogicalBridge({ name: bridgeName('before') })).spec,
-  ).toMatchObject({
-    vlanId: 12,
-    vni: 1200,
+  ).toMatchObject({ vlanId: 12, vni: 1200 });
+  await waitFor(
+    () =>
+      grpcError(standby.clients.getLogicalBridge({ name: bridgeName('doomed') })).then(
+        (e) => e.code === Code.NOT_FOUND,
+      ),
+    { message: 'doomed removed after failover' },
+  );
+  const restored = await waitFor(async () => {
+    const pf0 = await standby.clients.getNetInterface({ name: 'interfaces/pf0' });
+    return pf0.state?.mtu === 9100 ? pf0 : undefined;
   });
+  expect(restored.config?.enabled).toBe(true);
+  const changed = await standby.clients.updateNetInterface({
+    netInterface: { name: 'interfaces/pf0', config: { mtu: 9000 } } as never,
+    updateMask: ['config.mtu'],
+  });
+  expect(changed.state?.mtu).toBe(9000);
 });

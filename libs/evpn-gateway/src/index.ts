@@ -16,6 +16,7 @@ export {
   toNetInterface,
 } from './net-interfaces.js';
 export type { NetInterfaceServiceOptions } from './net-interfaces.js';
+export { PortSettingsStore, portSettingsBucketName } from './port-settings.js';
 export {
   DEVICE_COMPONENT,
   HAL_KIND_OF,

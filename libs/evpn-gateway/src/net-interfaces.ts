@@ -18,6 +18,7 @@ import {
   type Fence,
   type ResourceService,
 } from '@opi/kit';
+import type { PortSettingsStore } from './port-settings.js';
 
 /** NET_INTERFACE_NAMES: canonical name of a device port and the accepted input aliases. */
 export const NET_INTERFACE_NAMES = {
@@ -33,6 +34,8 @@ export interface NetInterfaceServiceOptions {
   device: NetworkDevice;
   /** The fence of the current lease holder; `check()` throws on a replica that does not drive. */
   fence(): Fence;
+  /** Where changed settings are kept so that they survive restarts and failovers. */
+  settings?: PortSettingsStore;
 }
 
 /** netInterfaceName is the wire name of the device port `port`. */
@@ -177,7 +180,9 @@ export function createNetInterfaceService(options: NetInterfaceServiceOptions): 
       const fence = options.fence();
       try {
         fence.check();
-        return toNetInterface(await device.configurePort(port.name, settings, fence.epoch));
+        const configured = await device.configurePort(port.name, settings, fence.epoch);
+        await options.settings?.merge(port.name, settings);
+        return toNetInterface(configured);
       } catch (error) {
         throw halToKit(error);
       }
