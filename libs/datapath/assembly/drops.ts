@@ -31,7 +31,8 @@ export const DROP_FLOOD_LIMIT: u8 = 26;
 export const DROP_VXLAN_NO_TUNNEL: u8 = 27;
 export const DROP_TUNNEL_MISSING: u8 = 28;
 export const DROP_ENCAP_TOO_LONG: u8 = 29;
-export const DROP_REASON_COUNT: i32 = 30;
+export const DROP_EGRESS_NOT_IN_BRIDGE: u8 = 30;
+export const DROP_REASON_COUNT: i32 = 31;
 
 /** Name of drop reason `code` ('' past the last one). */
 export function dropReasonName(code: i32): string {
@@ -96,6 +97,8 @@ export function dropReasonName(code: i32): string {
       return 'tunnel-missing';
     case 29:
       return 'encap-too-long';
+    case 30:
+      return 'egress-not-in-bridge';
     default:
       return '';
   }

@@ -37,6 +37,7 @@ import {
   DROP_PORT_NOT_IN_BRIDGE,
   DROP_SRC_MAC_MULTICAST,
   DROP_SAME_PORT,
+  DROP_EGRESS_NOT_IN_BRIDGE,
   DROP_FLOOD_LIMIT,
 } from './drops';
 import { NODE_DROP, NODE_TX, NODE_VXLAN_ENCAP } from './nodes';
@@ -103,6 +104,13 @@ export function l2Stage(vec: usize, n: i32): i32 {
         store<u32>(d + D_TRACE_B, out);
         if (out == inPort) {
           store<u8>(d + D_DROP, DROP_SAME_PORT);
+          store<u8>(d + D_NEXT, NODE_DROP);
+          continue;
+        }
+        // An entry can outlive its port's membership (port moved or removed): never forward
+        // out of the bridge.
+        if (<u32>load<u16>(portEntry(out) + P_BRIDGE) != bridge) {
+          store<u8>(d + D_DROP, DROP_EGRESS_NOT_IN_BRIDGE);
           store<u8>(d + D_NEXT, NODE_DROP);
           continue;
         }

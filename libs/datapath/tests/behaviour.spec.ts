@@ -59,6 +59,15 @@ describe('L2 bridging', () => {
     expect(r).toMatchObject({ verdict: 'drop', drop: 'same-port' });
   });
 
+  it('never forwards out of the bridge through an entry that outlived its port', () => {
+    const dp = bridge();
+    dp.addBridge(2);
+    dp.process([{ data: frame(B, A), port: 1 }], 0);
+    dp.setPort(1, { bridge: 2 });
+    const [r] = dp.process([{ data: frame(A, B), port: 0 }], 0);
+    expect(r).toMatchObject({ verdict: 'drop', drop: 'egress-not-in-bridge' });
+  });
+
   it('ages learned entries but keeps static ones, and static entries do not move', () => {
     const dp = bridge();
     dp.macTable.add(1, C, 2, { static: true });

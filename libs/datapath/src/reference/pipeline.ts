@@ -394,6 +394,8 @@ export class ReferenceDatapath {
     const dst = isGroup ? undefined : this.macs.get(`${bridgeId}/${macText(f, 0)}`);
     if (dst) {
       if (dst.port === p.inPort) return this.dropPacket(p, 'same-port');
+      if (this.ports.get(dst.port)?.bridge !== bridgeId)
+        return this.dropPacket(p, 'egress-not-in-bridge');
       counters.forwards++;
       p.verdict = 'forward';
       p.outPort = dst.port;
