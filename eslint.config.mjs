@@ -53,7 +53,7 @@ function boundaries({ forTests }) {
   ];
 }
 
-const testFiles = ['**/tests/**/*.ts', '**/*.spec.ts'];
+const testFiles = ['**/tests/**/*.ts', '**/bench/**/*.ts', '**/*.spec.ts'];
 
 export default [
   {

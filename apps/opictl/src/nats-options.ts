@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { connectBus, type BusConnectionOptions } from '@opi/bus';
+import { connectBus, parseNatsTls, type BusConnectionOptions } from '@opi/bus';
 import { createLogger } from '@opi/runtime';
 
 /** NATS connection flags shared by every opictl command that talks to the bus. */
@@ -8,6 +8,7 @@ export interface NatsFlags {
   natsUser?: string;
   natsPassword?: string;
   natsCreds?: string;
+  natsTls?: string;
 }
 
 /** Adds `--nats-url` and credentials flags (defaulting to the agents' `OPI_NATS_*` variables). */
@@ -20,7 +21,12 @@ export function withNatsOptions(command: Command): Command {
     )
     .addOption(new Option('--nats-user <user>', 'NATS user').env('OPI_NATS_USER'))
     .addOption(new Option('--nats-password <password>', 'NATS password').env('OPI_NATS_PASSWORD'))
-    .addOption(new Option('--nats-creds <file>', 'NATS credentials file').env('OPI_NATS_CREDS'));
+    .addOption(new Option('--nats-creds <file>', 'NATS credentials file').env('OPI_NATS_CREDS'))
+    .addOption(
+      new Option('--nats-tls <tls>', 'NATS TLS: true, a CA file, or cert:key:ca').env(
+        'OPI_NATS_TLS',
+      ),
+    );
 }
 
 /** Connects to NATS for one CLI command; fails fast instead of reconnecting forever. */
@@ -31,6 +37,7 @@ export function connectCli(flags: NatsFlags) {
     user: flags.natsUser,
     password: flags.natsPassword,
     credsFile: flags.natsCreds,
+    tls: parseNatsTls(flags.natsTls, '--nats-tls'),
     logger: createLogger({
       name: 'opictl',
       level: 'warn',

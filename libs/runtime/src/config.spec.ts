@@ -52,6 +52,7 @@ describe('agent configuration', () => {
     [{ OPI_NODE_ID: 'dpu.0' }, [], 'OPI_NODE_ID'],
     [{ OPI_LOG_LEVEL: 'loud' }, [], 'OPI_LOG_LEVEL'],
     [{ OPI_GRPC_TLS: 'only-cert.pem' }, [], 'OPI_GRPC_TLS'],
+    [{ OPI_NATS_TLS: 'cert.pem:key.pem' }, [], 'OPI_NATS_TLS'],
     [{}, ['--grpc-addr', 'host:99999'], '--grpc-addr'],
     [{}, ['--no-such-flag', 'x'], '--no-such-flag'],
   ])('rejects %o %o naming %s', (env, argv, key) => {
@@ -76,6 +77,15 @@ describe('agent configuration', () => {
     expect(() => loadConfig({ defaultGrpcPort: 1, argv: ['--config', file], env: {} })).toThrow(
       /natsUlr: unknown setting/,
     );
+  });
+
+  it('reads NATS TLS in the bus format', () => {
+    const load = (value: string) =>
+      loadConfig({ defaultGrpcPort: 1, argv: [], env: { OPI_NATS_TLS: value } }).natsTls;
+    expect(load('false')).toBeUndefined();
+    expect(load('true')).toBe(true);
+    expect(load('/etc/ca.pem')).toEqual({ caFile: '/etc/ca.pem' });
+    expect(load('c:k:ca')).toEqual({ certFile: 'c', keyFile: 'k', caFile: 'ca' });
   });
 
   it('accepts agent-specific keys from every source, JSON for structured values', () => {

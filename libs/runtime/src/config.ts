@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseNatsTls } from '@opi/bus';
 
 /** Log levels accepted by `OPI_LOG_LEVEL` / `--log-level`. */
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -29,17 +30,14 @@ const tlsTriple = z.string().transform((value, ctx) => {
   return { certFile, keyFile, caFile };
 });
 
-/** NATS TLS: `true` (system CAs), `ca` (a CA file), or `cert:key:ca` (client certificate). */
+/** NATS TLS in the format `@opi/bus` defines: `true`/`false`, a CA file, or `cert:key:ca`. */
 const natsTls = z.string().transform((value, ctx) => {
-  if (value === 'true' || value === '1') return {};
-  const parts = value.split(':');
-  if (parts.length === 1 && parts[0]) return { caFile: parts[0] };
-  if (parts.length === 3 && parts.every((p) => p.length > 0)) {
-    const [certFile, keyFile, caFile] = parts as [string, string, string];
-    return { certFile, keyFile, caFile };
+  try {
+    return parseNatsTls(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
   }
-  ctx.addIssue({ code: 'custom', message: 'must be true, a CA file, or cert:key:ca' });
-  return z.NEVER;
 });
 
 /** The configuration every agent shares; agents extend it with their own keys. */
