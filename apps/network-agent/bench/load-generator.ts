@@ -120,6 +120,7 @@ const portLatencies: number[] = [];
 let bridgeSeconds = 0;
 let portSeconds = 0;
 const drainMs: number[] = [];
+const portDrainMs: number[] = [];
 const LB_UP = evpn.LBOperStatus.LB_OPER_STATUS_UP;
 const BP_UP = evpn.BPOperStatus.BP_OPER_STATUS_UP;
 
@@ -137,7 +138,8 @@ for (let round = 0; round < plan.rounds; round++) {
   );
   portLatencies.push(...p.latencies);
   portSeconds += p.seconds;
-  await allUp(listPorts, BP_UP, portCount);
+  const portsDone = performance.now();
+  portDrainMs.push((await allUp(listPorts, BP_UP, portCount)) - portsDone);
 
   // Clean up for the next round (ports first: bridges in use cannot be deleted).
   await load(portCount, (i) =>
@@ -169,8 +171,15 @@ for (let i = 0; i < plan.upSamples; i++) {
 }
 
 process.stdout.write(
-  JSON.stringify({ bridgeLatencies, bridgeSeconds, portLatencies, portSeconds, drainMs, toUp }) +
-    '\n',
+  JSON.stringify({
+    bridgeLatencies,
+    bridgeSeconds,
+    portLatencies,
+    portSeconds,
+    drainMs,
+    portDrainMs,
+    toUp,
+  }) + '\n',
 );
 bridges.close();
 ports.close();

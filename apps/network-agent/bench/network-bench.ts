@@ -62,6 +62,7 @@ try {
     portLatencies: number[];
     portSeconds: number;
     drainMs: number[];
+    portDrainMs: number[];
     toUp: number[];
   };
   const result = {
@@ -86,6 +87,10 @@ try {
       p50: ms(percentile(r.drainMs, 50)),
       max: ms(Math.max(...r.drainMs)),
     },
+    portBatchAllUpAfterLastCreateMs: {
+      p50: ms(percentile(r.portDrainMs, 50)),
+      max: ms(Math.max(...r.portDrainMs)),
+    },
     createToUpMs: {
       count: r.toUp.length,
       p50: ms(percentile(r.toUp, 50)),
@@ -104,6 +109,10 @@ try {
     [
       `batch of ${plan.bridgesPerRound} bridges all UP`,
       `p50 ${result.batchAllUpAfterLastCreateMs.p50} ms after the last Create returned`,
+    ],
+    [
+      `batch of ${DEVICE_PORTS} ports all UP`,
+      `p50 ${result.portBatchAllUpAfterLastCreateMs.p50} ms after the last Create returned`,
     ],
     [
       'Create → UP (single bridge)',
