@@ -238,6 +238,11 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(reasons.size).toBeGreaterThanOrEqual(Math.min(20, FRAMES / 10_000));
       expect(unchangedChecks).toBeGreaterThan(0);
       expect(outsideChecks).toBeGreaterThan(0);
+      // Every stage ran on fuzzed traffic, the VXLAN ones included.
+      const stages = dp.stageCounters();
+      for (const name of ['parse', 'vxlan-decap', 'l2', 'vxlan-encap', 'tx', 'drop']) {
+        expect(stages[name]?.packets, name).toBeGreaterThan(FRAMES / 2000);
+      }
       const counters = dp.counters();
       expect(Object.values(counters.drops).reduce((a, b) => a + b, 0)).toBe(countedDrops);
     },
