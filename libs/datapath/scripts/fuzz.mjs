@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Long fuzz campaign: the CI fuzz spec with more frames and a chosen seed.
+// Long fuzz campaign: the CI fuzz and differential specs with more frames and a chosen seed.
 //   node scripts/fuzz.mjs [--frames N] [--seed S]      (or: npx nx run datapath:fuzz -- --frames N)
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -18,9 +18,20 @@ if (!Number.isInteger(frames) || frames <= 0 || !Number.isInteger(seed)) {
 }
 console.log(`fuzzing ${frames} frames with seed ${seed}`);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const result = spawnSync('npx', ['vitest', 'run', 'tests/fuzz.spec.ts'], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, DATAPATH_FUZZ_FRAMES: String(frames), DATAPATH_FUZZ_SEED: String(seed) },
-});
+const result = spawnSync(
+  'npx',
+  ['vitest', 'run', 'tests/fuzz.spec.ts', 'tests/differential.spec.ts'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      DATAPATH_FUZZ_FRAMES: String(frames),
+      DATAPATH_FUZZ_SEED: String(seed),
+      // The reference is slower: compare one frame in 20 of the campaign, in full.
+      DATAPATH_DIFF_FRAMES: String(Math.ceil(frames / 20)),
+      DATAPATH_DIFF_ROUNDS: String(Math.ceil(frames / 20 / 100)),
+    },
+  },
+);
 process.exit(result.status ?? 1);
