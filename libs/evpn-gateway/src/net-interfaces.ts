@@ -127,6 +127,7 @@ function settingsOf(update: common.NetInterface, mask: readonly string[]): Devic
   return settings;
 }
 
+/** HAL and lease errors of a port update as API errors naming the request field. */
 function halToKit(error: unknown): unknown {
   const e = error as { code?: unknown; field?: unknown; message?: string };
   if (e?.code === 'INVALID_SPEC')
