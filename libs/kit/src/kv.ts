@@ -1,5 +1,6 @@
 // Minimal JSON key-value adapter over @nats-io/kv (see README "Decisions": replace with
 // @opi/bus openKvStore once it offers the same operations).
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -39,6 +40,7 @@ export class JsonBucket<T> {
   private constructor(
     readonly name: string,
     private readonly kv: KV,
+    private readonly nc: NatsConnection,
   ) {}
 
   /** open creates the bucket if needed (idempotent) and binds to it. */
@@ -48,7 +50,7 @@ export class JsonBucket<T> {
     options: { history?: number } = {},
   ): Promise<JsonBucket<T>> {
     const kv = await new Kvm(nc).create(name, { history: options.history ?? 1 });
-    return new JsonBucket<T>(name, kv);
+    return new JsonBucket<T>(name, kv, nc);
   }
 
   /** get returns the value and revision, or undefined when absent or deleted. */
@@ -95,8 +97,56 @@ export class JsonBucket<T> {
 
   /** keys lists the present keys matching `filter` (NATS subject wildcards). */
   async keys(filter = '>'): Promise<string[]> {
-    const out: string[] = [];
-    for await (const key of await this.kv.keys(filter)) out.push(key);
+    return (await this.scan(filter, true)).map((entry) => entry.key);
+  }
+
+  /** entries reads the present keys matching `filter` with their values in one pass. */
+  async entries(filter = '>'): Promise<Array<Versioned<T> & { key: string }>> {
+    return (await this.scan(filter, false)).map((entry) => ({
+      key: entry.key,
+      revision: entry.revision,
+      value: JSON.parse(new TextDecoder().decode(entry.data)) as T,
+    }));
+  }
+
+  /**
+   * scan reads the latest message of every key matching `filter` with one ordered consumer that
+   * it deletes afterwards (the KV client's keys() leaves its consumer on the server for minutes,
+   * which adds up when List runs often). Deleted keys are skipped.
+   */
+  private async scan(
+    filter: string,
+    headersOnly: boolean,
+  ): Promise<Array<{ key: string; revision: number; data: Uint8Array }>> {
+    const prefix = `$KV.${this.name}.`;
+    const consumer = await jetstream(this.nc).consumers.get(`KV_${this.name}`, {
+      filter_subjects: `${prefix}${filter}`,
+      deliver_policy: DeliverPolicy.LastPerSubject,
+      headers_only: headersOnly,
+      inactive_threshold: 5000,
+    });
+    const out: Array<{ key: string; revision: number; data: Uint8Array }> = [];
+    try {
+      if ((await consumer.info(true)).num_pending === 0) return out;
+      const messages = await consumer.consume({ max_messages: 256 });
+      try {
+        for await (const msg of messages) {
+          const operation = msg.headers?.get('KV-Operation');
+          if (operation !== 'DEL' && operation !== 'PURGE') {
+            out.push({
+              key: msg.subject.slice(prefix.length),
+              revision: msg.info.streamSequence,
+              data: msg.data,
+            });
+          }
+          if (msg.info.pending === 0) break;
+        }
+      } finally {
+        await messages.close();
+      }
+    } finally {
+      await consumer.delete().catch(() => undefined);
+    }
     return out;
   }
 

@@ -526,7 +526,14 @@ export class ResourceStore {
     key: string,
   ): Promise<Versioned<StoredResource> | undefined> {
     const entry = await this.desiredBucket(kind.kind).get(key);
-    if (!entry) return undefined;
+    return entry ? this.migrated(kind, entry) : undefined;
+  }
+
+  /** Upgrades a record written with an older payload version through the kind's hook. */
+  private migrated(
+    kind: ResourceKind,
+    entry: Versioned<StoredResource>,
+  ): Versioned<StoredResource> {
     const value = entry.value;
     if (value.schemaVersion < kind.payloadVersion && kind.migrate) {
       return {
@@ -538,7 +545,7 @@ export class ResourceStore {
         },
       };
     }
-    return entry;
+    return { revision: entry.revision, value };
   }
 
   /**
@@ -691,9 +698,9 @@ export class ResourceStore {
       for (const rule of other.references ?? []) {
         if (!rule.kinds.includes(kind.kind)) continue;
         const bucket = this.desiredBucket(other.kind);
-        for (const otherKey of await bucket.keys()) {
-          const record = await this.readDesired(other, otherKey);
-          if (!record || record.value.deleting) continue;
+        for (const entry of await bucket.entries()) {
+          const record = this.migrated(other, entry);
+          if (record.value.deleting) continue;
           const raw = getPath(record.value.resource, rule.field);
           const values = (Array.isArray(raw) ? raw : [raw]).filter(
             (v): v is string => typeof v === 'string' && v !== '',
