@@ -157,11 +157,11 @@ describe.skipIf(!isRoot)(
       await new Promise((r) => setTimeout(r, 300));
       void server;
       const bash = (script: string) => sh(['bash', '-c', script], nsA);
-      sh(['ping', '-c', '2', '-i', '0.2', '10.77.0.2'], nsA);
-      sh(['ping', '-6', '-c', '2', '-i', '0.2', 'fd77::2'], nsA);
-      sh(['ping', '-c', '2', '-i', '0.2', '10.88.0.2'], nsA);
-      sh(['ping', '-c', '2', '-i', '0.2', '10.99.0.2'], nsA);
-      sh(['ping', '-6', '-c', '2', '-i', '0.2', 'fd88::2'], nsA);
+      sh(['ping', '-c', '2', '-i', '0.2', '-w', '10', '10.77.0.2'], nsA);
+      sh(['ping', '-6', '-c', '2', '-i', '0.2', '-w', '10', 'fd77::2'], nsA);
+      sh(['ping', '-c', '2', '-i', '0.2', '-w', '10', '10.88.0.2'], nsA);
+      sh(['ping', '-c', '2', '-i', '0.2', '-w', '10', '10.99.0.2'], nsA);
+      sh(['ping', '-6', '-c', '2', '-i', '0.2', '-w', '10', 'fd88::2'], nsA);
       for (const host of ['10.77.0.2', 'fd77::2', '10.88.0.2', '10.99.0.2']) {
         bash(`exec 3<>/dev/tcp/${host}/5002; read -t 3 line <&3; exec 3<&-`);
         bash(`echo datagram > /dev/udp/${host}/5003`);
