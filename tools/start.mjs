@@ -213,6 +213,10 @@ agents.forEach((agent, index) => {
     process.execPath,
     [join(root, agent.entry)],
     {
+      // lab defaults of the stack, unless the caller's environment sets them
+      ...Object.fromEntries(
+        Object.entries(agent.env).filter(([key]) => process.env[key] === undefined),
+      ),
       OPI_NATS_URL: natsUrl,
       OPI_STATE_DIR: join(stateDir, agent.name),
       OPI_NODE_ID: process.env.OPI_NODE_ID ?? 'dpu0',

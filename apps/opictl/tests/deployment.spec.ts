@@ -37,6 +37,9 @@ describe('docker-compose.yml describes the same stack as npm start', () => {
     expect(service.environment?.['OPI_GRPC_ADDR']).toBe(`0.0.0.0:${agent.grpcPort}`);
     expect(service.environment?.['OPI_NODE_ID']).toBe('dpu0');
     expect(service.environment?.['OPI_NATS_URL']).toBe('nats://nats:4222');
+    for (const [key, value] of Object.entries(agent.env)) {
+      expect(service.environment?.[key], key).toBe(value);
+    }
   });
 
   it('every agent port appears in the README ports table', () => {

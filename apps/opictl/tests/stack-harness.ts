@@ -11,7 +11,13 @@ export const workspaceRoot = resolve(dirname(fileURLToPath(import.meta.url)), '.
 /** The four agents with their entry points and default ports (as in tools/stack.mjs). */
 export const stackAgents = (
   (await import(join(workspaceRoot, 'tools/stack.mjs'))) as {
-    agents: Array<{ name: string; project: string; entry: string; grpcPort: number }>;
+    agents: Array<{
+      name: string;
+      project: string;
+      entry: string;
+      grpcPort: number;
+      env: Record<string, string>;
+    }>;
   }
 ).agents;
 
@@ -32,7 +38,7 @@ export async function startAgentProcess(
   const grpcAddr = `127.0.0.1:${await freePort()}`;
   const child = spawnProcess(process.execPath, [join(workspaceRoot, agent.entry), ...args], {
     cwd: workspaceRoot,
-    env: { ...process.env, OPI_GRPC_ADDR: grpcAddr, ...env },
+    env: { ...process.env, ...agent.env, OPI_GRPC_ADDR: grpcAddr, ...env },
   });
   return { name, grpcAddr, process: child };
 }
