@@ -274,6 +274,7 @@ export class Controller {
     }
     fence.check();
     await store.writeStatus(kind, key, record.value, {
+      uid: record.value.uid,
       observedGeneration: record.value.generation,
       phase: 'SUCCESS',
       components: (result?.components ?? []).map((c) => ({ ...c })),
@@ -299,6 +300,7 @@ export class Controller {
           ? GrpcStatus.FAILED_PRECONDITION
           : GrpcStatus.UNAVAILABLE;
     await this.options.store.writeStatus(kind, key, record, {
+      uid: record.uid,
       observedGeneration: record.generation,
       phase: 'ERROR',
       components: [{ name: 'device', state: 'ERROR', details: message }],

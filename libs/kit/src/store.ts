@@ -48,6 +48,8 @@ export interface StoredResource {
 /** StoredStatus is what the reconciler last observed for a resource (kept next to it in KV). */
 export interface StoredStatus {
   recordVersion: number;
+  /** uid of the record observed: a status left by an earlier object of the same name never counts. */
+  uid?: string;
   observedGeneration: number;
   phase: 'SUCCESS' | 'ERROR';
   components: ComponentObservation[];
@@ -303,7 +305,7 @@ export class ResourceStore {
       }
       this.publish(kind, 'created', record, revision);
       if (!kind.status) {
-        const outcome = await this.waitForDevice(kind, key, record.generation, options);
+        const outcome = await this.waitForDevice(kind, key, record.uid, record.generation, options);
         if (outcome !== 'applied') {
           await this.desiredBucket(kind.kind)
             .delete(key, revision)
@@ -390,7 +392,7 @@ export class ResourceStore {
       );
       this.publish(kind, 'updated', record, revision);
       if (!kind.status) {
-        const outcome = await this.waitForDevice(kind, key, record.generation, options);
+        const outcome = await this.waitForDevice(kind, key, record.uid, record.generation, options);
         if (outcome !== 'applied') {
           // The device refused: put the previous desired state back (as a new generation).
           const restored: StoredResource = {
@@ -448,7 +450,7 @@ export class ResourceStore {
         this.publish(kind, 'updated', record, revision);
       }
       if (kind.status) return;
-      const outcome = await this.waitForDevice(kind, key, record.generation, options);
+      const outcome = await this.waitForDevice(kind, key, record.uid, record.generation, options);
       if (outcome === 'applied') return;
       // The device could not remove it: the object stays, as it was.
       const restored: StoredResource = {
@@ -832,6 +834,7 @@ export class ResourceStore {
   private waitForDevice(
     kind: ResourceKind,
     key: string,
+    uid: string,
     generation: number,
     options: CallOptions,
   ): Promise<'applied' | KitError> {
@@ -859,10 +862,11 @@ export class ResourceStore {
         void (async () => {
           do {
             again = false;
-            const [record, status] = await Promise.all([
+            const [record, current] = await Promise.all([
               this.desiredBucket(kind.kind).get(key),
               this.statusBucket(kind.kind).get(key),
             ]);
+            const status = current && (current.value.uid ?? uid) === uid ? current : undefined;
             if (!record || record.value.generation > generation) {
               // Removed (delete finished) or superseded by a newer write: our change was taken.
               if (!record || !status || status.value.observedGeneration >= generation)
@@ -911,8 +915,8 @@ export class ResourceStore {
   ): JsonObject {
     const out: JsonObject = { name: record.name, ...cloneJson(record.resource) };
     for (const path of kind.writeOnly ?? []) setPath(out, path, undefined);
-    if (status?.device && status.observedGeneration >= 1)
-      Object.assign(out, cloneJson(status.device));
+    const device = observationOf(record, status).device;
+    if (device) Object.assign(out, cloneJson(device));
     if (kind.status) out[kind.status.field] = kind.status.render(observationOf(record, status));
     return out;
   }
@@ -998,8 +1002,10 @@ function unrecognizedEnumPath(value: unknown, path = ''): string | undefined {
 /** observationOf derives the observation (input of status rendering) from the stored records. */
 export function observationOf(
   record: StoredResource,
-  status: StoredStatus | undefined,
+  observed: StoredStatus | undefined,
 ): Observation {
+  // A status written for an earlier object of the same name says nothing about this one.
+  const status = observed && (observed.uid ?? record.uid) === record.uid ? observed : undefined;
   const components = (status?.components ?? []).map((c) => ({ ...c }));
   if (record.deleting)
     return { phase: 'DELETING', components, details: status?.details, device: status?.device };

@@ -634,3 +634,21 @@ describe('update with allow_missing', () => {
     expect(again).toMatchObject({ name, blocksCount: 3 });
   });
 });
+
+describe('stale observations', () => {
+  it('ignores a status left by an earlier object of the same name', async () => {
+    await kit.store.statusBucket('NullVolume').put('stale-1', {
+      recordVersion: 1,
+      uid: 'an-earlier-object',
+      observedGeneration: 5,
+      phase: 'ERROR',
+      components: [],
+      details: 'old failure',
+      code: GrpcStatus.INTERNAL,
+      epoch: 1,
+      updateTime: '2026-01-01T00:00:00Z',
+    });
+    const created = await create('NullVolume', 'stale-1', volume());
+    expect(created).toMatchObject({ name: 'volumes/stale-1', uuid: 'uuid-stale-1' });
+  });
+});
