@@ -15,6 +15,17 @@ export class KvConflictError extends Error {
   }
 }
 
+/** KvValueError: a stored value is not valid JSON (written by something else, or corrupted). */
+export class KvValueError extends Error {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+  ) {
+    super(`${bucket}/${key}: stored value is not valid JSON`);
+    this.name = 'KvValueError';
+  }
+}
+
 /** A stored value with the revision to pass to a conditional update. */
 export interface Versioned<T> {
   value: T;
@@ -25,8 +36,10 @@ export interface Versioned<T> {
 export interface BucketChange<T> {
   key: string;
   revision: number;
-  /** undefined for a delete or purge. */
+  /** undefined for a delete or purge, or when the value is malformed. */
   value: T | undefined;
+  /** Set when the stored value is not valid JSON. */
+  malformed?: boolean;
 }
 
 const isConflict = (error: unknown) =>
@@ -57,7 +70,13 @@ export class JsonBucket<T> {
   async get(key: string): Promise<Versioned<T> | undefined> {
     const entry = await this.kv.get(key);
     if (!entry || entry.operation !== 'PUT') return undefined;
-    return { value: entry.json<T>(), revision: entry.revision };
+    let value: T;
+    try {
+      value = entry.json<T>();
+    } catch {
+      throw new KvValueError(this.name, key);
+    }
+    return { value, revision: entry.revision };
   }
 
   /** create stores a new key. @throws KvConflictError when the key exists. */
@@ -100,13 +119,21 @@ export class JsonBucket<T> {
     return (await this.scan(filter, true)).map((entry) => entry.key);
   }
 
-  /** entries reads the present keys matching `filter` with their values in one pass. */
+  /** entries reads the present keys matching `filter` with their values in one pass (skipping malformed ones). */
   async entries(filter = '>'): Promise<Array<Versioned<T> & { key: string }>> {
-    return (await this.scan(filter, false)).map((entry) => ({
-      key: entry.key,
-      revision: entry.revision,
-      value: JSON.parse(new TextDecoder().decode(entry.data)) as T,
-    }));
+    const out: Array<Versioned<T> & { key: string }> = [];
+    for (const entry of await this.scan(filter, false)) {
+      try {
+        out.push({
+          key: entry.key,
+          revision: entry.revision,
+          value: JSON.parse(new TextDecoder().decode(entry.data)) as T,
+        });
+      } catch {
+        // Malformed values are skipped here; get() reports them with KvValueError.
+      }
+    }
+    return out;
   }
 
   /**
@@ -164,11 +191,27 @@ export class JsonBucket<T> {
     signal.addEventListener('abort', stop, { once: true });
     void (async () => {
       for await (const entry of iterator as AsyncIterable<KvWatchEntry>) {
-        await onChange({
-          key: entry.key,
-          revision: entry.revision,
-          value: entry.operation === 'PUT' ? entry.json<T>() : undefined,
-        });
+        // A value that is not JSON is passed on as `malformed` (the key still matters to
+        // watchers); a throwing callback must not end the watch for everyone.
+        let value: T | undefined;
+        let malformed = false;
+        if (entry.operation === 'PUT') {
+          try {
+            value = entry.json<T>();
+          } catch {
+            malformed = true;
+          }
+        }
+        try {
+          await onChange({
+            key: entry.key,
+            revision: entry.revision,
+            value,
+            ...(malformed ? { malformed } : {}),
+          });
+        } catch {
+          // The callback reports its own failures.
+        }
       }
     })().catch(() => undefined);
   }

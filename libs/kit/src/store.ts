@@ -20,7 +20,7 @@ import {
 } from './errors.js';
 import { applyFieldMask } from './field-mask.js';
 import { canonicalJson, cloneJson, getPath, isEmptyValue, setPath } from './json-path.js';
-import { JsonBucket, KvConflictError, type Versioned } from './kv.js';
+import { JsonBucket, KvConflictError, KvValueError, type Versioned } from './kv.js';
 import { generateResourceId, idsOfStorageKey, storageKey, validateResourceId } from './names.js';
 import { paginate } from './pagination.js';
 
@@ -225,9 +225,12 @@ export class ResourceStore {
     const items = await Promise.all(
       page.map(async (name) => {
         const key = nameToKey.get(name)!;
+        // A record that cannot be read is left out of the list rather than failing all of it.
         const [stored, status] = await Promise.all([
-          this.readDesired(kind, key),
-          this.statusBucket(kind.kind).get(key),
+          this.readDesired(kind, key).catch(() => undefined),
+          this.statusBucket(kind.kind)
+            .get(key)
+            .catch(() => undefined),
         ]);
         return stored ? this.render(kind, stored.value, status?.value) : undefined;
       }),
@@ -527,7 +530,13 @@ export class ResourceStore {
     kind: ResourceKind,
     key: string,
   ): Promise<Versioned<StoredResource> | undefined> {
-    const entry = await this.desiredBucket(kind.kind).get(key);
+    let entry: Versioned<StoredResource> | undefined;
+    try {
+      entry = await this.desiredBucket(kind.kind).get(key);
+    } catch (error) {
+      if (error instanceof KvValueError) throw new KitError(GrpcStatus.INTERNAL, error.message);
+      throw error;
+    }
     return entry ? this.migrated(kind, entry) : undefined;
   }
 

@@ -652,3 +652,23 @@ describe('stale observations', () => {
     expect(created).toMatchObject({ name: 'volumes/stale-1', uuid: 'uuid-stale-1' });
   });
 });
+
+describe('corrupt records', () => {
+  it('answer INTERNAL for the corrupt object, list the others, and keep the reconciler running', async () => {
+    const { Kvm } = await import('@nats-io/kv');
+    const { desiredBucketName } = await import('../src/index.js');
+    const raw = await new Kvm(kit.nc).open(desiredBucketName('semantics', 'LogicalBridge'));
+    await raw.put('corrupt-1', '{not json');
+    const error = await failure(kit.store.get('LogicalBridge', 'logicalBridges/corrupt-1'));
+    expect(error.code).toBe(GrpcStatus.INTERNAL);
+    expect(error.message).toContain('not valid JSON');
+    const listed = await kit.store.list('LogicalBridge', { pageSize: 250 });
+    expect(listed.items.length).toBeGreaterThan(0);
+    expect(listed.items.map((i) => i['name'])).not.toContain(
+      '//network.opiproject.org/bridges/corrupt-1',
+    );
+    await create('LogicalBridge', 'after-corrupt-1', { spec: { vlanId: 33 } });
+    await waitFor(() => kit.device.objects.has('LogicalBridge/after-corrupt-1'));
+    await raw.delete('corrupt-1');
+  });
+});
