@@ -20,7 +20,13 @@ import {
 } from './errors.js';
 import { applyFieldMask } from './field-mask.js';
 import { canonicalJson, cloneJson, getPath, isEmptyValue, setPath } from './json-path.js';
-import { JsonBucket, KvConflictError, KvValueError, type Versioned } from './kv.js';
+import {
+  JsonBucket,
+  KvConflictError,
+  KvValueError,
+  type BucketChange,
+  type Versioned,
+} from './kv.js';
 import { generateResourceId, idsOfStorageKey, storageKey, validateResourceId } from './names.js';
 import { paginate } from './pagination.js';
 
@@ -90,6 +96,9 @@ export interface ResourceStoreOptions {
   persistEvents?: boolean;
 }
 
+/** A caller waiting for the device, told about every change of its key in either bucket. */
+type Waiter = (bucket: 'desired' | 'status', change: BucketChange<unknown>) => void;
+
 interface Claim {
   kind: string;
   key: string;
@@ -118,7 +127,7 @@ export class ResourceStore {
   private readonly desired = new Map<string, JsonBucket<StoredResource>>();
   private readonly status = new Map<string, JsonBucket<StoredStatus>>();
   /** Callers of synchronous kinds waiting for the device, by `kind/key`. */
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly watchAbort = new AbortController();
 
   private constructor(
@@ -158,10 +167,10 @@ export class ResourceStore {
         throw new Error(`${kind.kind}: parent kind ${kind.parent} not in this store`);
       // Synchronous kinds wait for the reconciler: one watcher per bucket wakes the waiters of the changed key.
       if (!kind.status) {
-        const wake = (change: { key: string }) =>
-          store.waiters.get(`${kind.kind}/${change.key}`)?.forEach((w) => w());
-        await store.statusBucket(kind.kind).watch(wake, store.watchAbort.signal);
-        await store.desiredBucket(kind.kind).watch(wake, store.watchAbort.signal);
+        const wake = (bucket: 'desired' | 'status') => (change: BucketChange<unknown>) =>
+          store.waiters.get(`${kind.kind}/${change.key}`)?.forEach((w) => w(bucket, change));
+        await store.statusBucket(kind.kind).watch(wake('status'), store.watchAbort.signal);
+        await store.desiredBucket(kind.kind).watch(wake('desired'), store.watchAbort.signal);
       }
     }
     return store;
@@ -308,16 +317,18 @@ export class ResourceStore {
       }
       this.publish(kind, 'created', record, revision);
       if (!kind.status) {
-        const outcome = await this.waitForDevice(kind, key, record.uid, record.generation, options);
-        if (outcome !== 'applied') {
+        const waited = await this.waitForDevice(kind, key, record.uid, record.generation, options);
+        if (waited.outcome !== 'applied') {
           await this.desiredBucket(kind.kind)
             .delete(key, revision)
             .catch(() => undefined);
           await this.release(claims, kind, key);
-          throw outcome;
+          throw waited.outcome;
         }
+        return this.render(kind, record, waited.status);
       }
-      return this.render(kind, record, (await this.statusBucket(kind.kind).get(key))?.value);
+      // A new object of a status kind has no observation yet: it renders as pending.
+      return this.render(kind, record, undefined);
     }
     throw aborted(`${name}: too many concurrent writers, retry`);
   }
@@ -395,8 +406,8 @@ export class ResourceStore {
       );
       this.publish(kind, 'updated', record, revision);
       if (!kind.status) {
-        const outcome = await this.waitForDevice(kind, key, record.uid, record.generation, options);
-        if (outcome !== 'applied') {
+        const waited = await this.waitForDevice(kind, key, record.uid, record.generation, options);
+        if (waited.outcome !== 'applied') {
           // The device refused: put the previous desired state back (as a new generation).
           const restored: StoredResource = {
             ...record,
@@ -407,8 +418,9 @@ export class ResourceStore {
             .update(key, restored, revision)
             .then((restoredRevision) => this.publish(kind, 'updated', restored, restoredRevision))
             .catch(() => undefined);
-          throw outcome;
+          throw waited.outcome;
         }
+        return this.render(kind, record, waited.status);
       }
       return this.render(kind, record, (await this.statusBucket(kind.kind).get(key))?.value);
     }
@@ -453,8 +465,8 @@ export class ResourceStore {
         this.publish(kind, 'updated', record, revision);
       }
       if (kind.status) return;
-      const outcome = await this.waitForDevice(kind, key, record.uid, record.generation, options);
-      if (outcome === 'applied') return;
+      const waited = await this.waitForDevice(kind, key, record.uid, record.generation, options);
+      if (waited.outcome === 'applied') return;
       // The device could not remove it: the object stays, as it was.
       const restored: StoredResource = {
         ...record,
@@ -464,7 +476,7 @@ export class ResourceStore {
       await this.desiredBucket(kind.kind)
         .update(key, restored, revision)
         .catch(() => undefined);
-      throw outcome;
+      throw waited.outcome;
     }
     throw aborted(`${input.name}: too many concurrent writers, retry`);
   }
@@ -762,17 +774,16 @@ export class ResourceStore {
         for (let attempt = 0; ; attempt++) {
           if (attempt >= MAX_CAS_ATTEMPTS)
             throw aborted(`${name}: claim ${claimKey} contended, retry`);
-          const current = await this.claims.get(claimKey);
-          if (!current) {
-            try {
-              await this.claims.create(claimKey, { kind: kind.kind, key });
-              taken.push(claimKey);
-              break;
-            } catch (error) {
-              if (error instanceof KvConflictError) continue;
-              throw error;
-            }
+          // Create first: the common case (a free value) costs one round trip.
+          try {
+            await this.claims.create(claimKey, { kind: kind.kind, key });
+            taken.push(claimKey);
+            break;
+          } catch (error) {
+            if (!(error instanceof KvConflictError)) throw error;
           }
+          const current = await this.claims.get(claimKey);
+          if (!current) continue; // released meanwhile
           if (current.value.kind === kind.kind && current.value.key === key) break;
           if (await this.claimStillHeld(current.value, claimKey)) {
             const field = claimKey.startsWith('name.')
@@ -837,8 +848,10 @@ export class ResourceStore {
   }
 
   /**
-   * Waits until the reconciler has applied `generation` (or removed a deleted key). Returns
-   * 'applied' or the error to give the caller (the device's, or DEADLINE_EXCEEDED).
+   * Waits until the reconciler has applied `generation` (or removed a deleted key). Resolves with
+   * 'applied' and the status seen, or with the error to give the caller (the device's, or
+   * DEADLINE_EXCEEDED). It reads KV once, then follows the bucket watchers' values (no I/O per
+   * change), keeping for each bucket the value of the highest revision seen.
    */
   private waitForDevice(
     kind: ResourceKind,
@@ -846,73 +859,92 @@ export class ResourceStore {
     uid: string,
     generation: number,
     options: CallOptions,
-  ): Promise<'applied' | KitError> {
+  ): Promise<{ outcome: 'applied'; status?: StoredStatus } | { outcome: KitError }> {
     const deadline = options.deadline ?? Date.now() + this.defaultWaitMs;
     const waitKey = `${kind.kind}/${key}`;
+    type Seen<T> = { revision: number; value: T | undefined } | undefined;
+    let record: Seen<StoredResource>;
+    let status: Seen<StoredStatus>;
     return new Promise((resolve) => {
       let done = false;
-      let checking = false;
-      let again = false;
-      const finish = (outcome: 'applied' | KitError) => {
+      const finish = (
+        result: { outcome: 'applied'; status?: StoredStatus } | { outcome: KitError },
+      ) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         const set = this.waiters.get(waitKey);
-        set?.delete(check);
+        set?.delete(onChange);
         if (set?.size === 0) this.waiters.delete(waitKey);
-        resolve(outcome);
+        resolve(result);
       };
-      const check = () => {
-        if (checking) {
-          again = true;
-          return;
+      const evaluate = () => {
+        if (done || !record) return;
+        const current = record.value;
+        const observed =
+          status?.value && (status.value.uid ?? uid) === uid ? status.value : undefined;
+        if (!current || current.generation > generation) {
+          // Removed (delete finished) or superseded by a newer write: our change was taken.
+          if (!current || !observed || observed.observedGeneration >= generation) {
+            return finish({ outcome: 'applied', status: observed });
+          }
         }
-        checking = true;
-        void (async () => {
-          do {
-            again = false;
-            const [record, current] = await Promise.all([
-              this.desiredBucket(kind.kind).get(key),
-              this.statusBucket(kind.kind).get(key),
-            ]);
-            const status = current && (current.value.uid ?? uid) === uid ? current : undefined;
-            if (!record || record.value.generation > generation) {
-              // Removed (delete finished) or superseded by a newer write: our change was taken.
-              if (!record || !status || status.value.observedGeneration >= generation)
-                return finish('applied');
-            }
-            if (status && status.value.observedGeneration >= generation) {
-              if (status.value.phase === 'SUCCESS' && !record?.value.deleting)
-                return finish('applied');
-              if (status.value.phase === 'ERROR') {
-                return finish(
-                  new KitError(
-                    status.value.code ?? GrpcStatus.INTERNAL,
-                    `device: ${status.value.details ?? 'apply failed'}`,
-                  ),
-                );
-              }
-            }
-          } while (again && !done);
-        })()
-          .catch(() => undefined)
-          .finally(() => {
-            checking = false;
-          });
+        if (observed && observed.observedGeneration >= generation) {
+          if (observed.phase === 'SUCCESS' && !current?.deleting)
+            return finish({ outcome: 'applied', status: observed });
+          if (observed.phase === 'ERROR') {
+            return finish({
+              outcome: new KitError(
+                observed.code ?? GrpcStatus.INTERNAL,
+                `device: ${observed.details ?? 'apply failed'}`,
+              ),
+            });
+          }
+        }
+      };
+      const onChange: Waiter = (bucket, change) => {
+        if (bucket === 'desired') {
+          if (!record || change.revision > record.revision)
+            record = {
+              revision: change.revision,
+              value: change.value as StoredResource | undefined,
+            };
+        } else if (!status || change.revision > status.revision) {
+          status = { revision: change.revision, value: change.value as StoredStatus | undefined };
+        }
+        evaluate();
       };
       const timer = setTimeout(
         () =>
-          finish(
-            deadlineExceeded(
+          finish({
+            outcome: deadlineExceeded(
               `device did not apply ${kind.nameForms.format(idsOfStorageKey(key))} before the deadline`,
             ),
-          ),
+          }),
         Math.max(0, deadline - Date.now()),
       );
       const set = this.waiters.get(waitKey) ?? new Set();
-      set.add(check);
+      set.add(onChange);
       this.waiters.set(waitKey, set);
-      check();
+      // One read for what happened before the waiter was registered; watched changes win when newer.
+      void Promise.all([
+        this.desiredBucket(kind.kind).get(key),
+        this.statusBucket(kind.kind).get(key),
+      ])
+        .then(([readRecord, readStatus]) => {
+          if (readRecord ? !record || readRecord.revision > record.revision : !record) {
+            record = readRecord
+              ? { revision: readRecord.revision, value: readRecord.value }
+              : { revision: 0, value: undefined };
+          }
+          if (readStatus ? !status || readStatus.revision > status.revision : !status) {
+            status = readStatus
+              ? { revision: readStatus.revision, value: readStatus.value }
+              : { revision: 0, value: undefined };
+          }
+          evaluate();
+        })
+        .catch(() => undefined);
     });
   }
 
