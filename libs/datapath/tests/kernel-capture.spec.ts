@@ -13,7 +13,6 @@ if (!isRoot)
 const id = `${process.pid % 10000}${Math.floor(Math.random() * 1000)}`;
 const nsA = `dpA${id}`;
 const nsB = `dpB${id}`;
-const dir = mkdtempSync(join(tmpdir(), 'dp-capture-'));
 const children: ChildProcess[] = [];
 
 function sh(args: string[], ns?: string): string {
@@ -52,10 +51,15 @@ async function compareWithTshark(file: string): Promise<FrameRecord[]> {
 describe.skipIf(!isRoot)(
   'parser vs tshark on real kernel traffic (veth + vxlan in namespaces)',
   () => {
-    const pcapFile = join(dir, 'kernel.pcap');
-    const vxlanDeviceFile = join(dir, 'kernel-vx4.pcap');
+    // Created in beforeAll so that a skipped suite leaves nothing behind.
+    let dir = '';
+    let pcapFile = '';
+    let vxlanDeviceFile = '';
 
     beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'dp-capture-'));
+      pcapFile = join(dir, 'kernel.pcap');
+      vxlanDeviceFile = join(dir, 'kernel-vx4.pcap');
       sh(['ip', 'netns', 'add', nsA]);
       sh(['ip', 'netns', 'add', nsB]);
       sh([
@@ -180,7 +184,7 @@ describe.skipIf(!isRoot)(
           // already gone
         }
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     it('agrees with tshark on every frame of a tcpdump capture (pcap)', async () => {
