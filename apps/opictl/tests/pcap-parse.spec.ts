@@ -147,6 +147,12 @@ describe('opictl pcap run', () => {
     expect(written.packets[0]?.data.length).toBe(92);
   });
 
+  it('rejects a bad --port as a usage error', async () => {
+    await expect(
+      run(['pcap', 'run', 'x.pcap', '--config', config, '--port', '300']),
+    ).rejects.toBeInstanceOf(CommanderError);
+  });
+
   it('rejects a configuration naming the offending field', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'bridges: [{ id: 1 }]\nports: [{ port: 300, bridge: 1 }]\n');

@@ -1,10 +1,11 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseCaptureFiles, runCaptureFile } from '@opi/datapath';
 
 /**
- * `opictl pcap parse FILE... [--json]` and `opictl pcap run FILE --config CFG`: what the datapath's parser sees in each frame of each
- * capture. Bad files and malformed frames are reported as data (exit 0); only usage errors
- * fail. `write` receives the output text (default: stdout).
+ * registerPcapCommands adds `opictl pcap parse FILE... [--json]` (what the datapath's parser
+ * sees in each frame of each capture; bad files and malformed frames are data, exit 0, only
+ * usage errors fail) and `opictl pcap run FILE --config CFG` (replay through a configured
+ * pipeline). `write` receives the output text (default: stdout).
  */
 export function registerPcapCommands(
   program: Command,
@@ -36,24 +37,29 @@ export function registerPcapCommands(
       '--config <file>',
       'pipeline configuration (YAML or JSON: bridges, ports, tunnels, macs)',
     )
-    .option('--port <n>', 'ingress port of every frame', '0')
+    .option('--port <n>', 'ingress port of every frame (0-255)', intOption(0, 255), 0)
     .option('--out <file>', 'write the frames that leave the pipeline to this capture')
     .addOption(
       new Option('--format <format>', 'output capture format')
         .choices(['pcap', 'pcapng'])
         .default('pcap'),
     )
-    .option('--trace <n>', 'trace the first N packets through every stage', '0')
+    .option(
+      '--trace <n>',
+      'trace the first N packets through every stage',
+      intOption(0, 1 << 20),
+      0,
+    )
     .option('--json', 'one JSON object per line')
     .action(
       async (
         file: string,
         flags: {
           config: string;
-          port: string;
+          port: number;
           out?: string;
           format: 'pcap' | 'pcapng';
-          trace: string;
+          trace: number;
           json?: boolean;
         },
       ) => {
@@ -62,10 +68,10 @@ export function registerPcapCommands(
           {
             input: file,
             config: flags.config,
-            port: Number(flags.port),
+            port: flags.port,
             output: flags.out,
             format: flags.format,
-            trace: Number(flags.trace),
+            trace: flags.trace,
             json: flags.json === true,
           },
           (line) => lines.push(line),
@@ -73,4 +79,14 @@ export function registerPcapCommands(
         if (lines.length > 0) write(lines.join('\n') + '\n');
       },
     );
+}
+
+function intOption(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
 }
