@@ -15,11 +15,13 @@ import { freePort, startNatsServer } from '@opi/testing';
 import { startResourceAgent, type KindReconciler } from '../src/index.js';
 import { allKinds } from '../tests/support/kinds.js';
 
-const quick = process.argv.includes('--quick');
-const sequential = quick ? 300 : 2000;
-const concurrentTotal = quick ? 1000 : 5000;
+// --smoke only proves that every measurement runs (tests); --quick gives rough figures.
+const smoke = process.argv.includes('--smoke');
+const quick = smoke || process.argv.includes('--quick');
+const sequential = smoke ? 20 : quick ? 300 : 2000;
+const concurrentTotal = smoke ? 64 : quick ? 1000 : 5000;
 const concurrency = 32;
-const failovers = quick ? 2 : 5;
+const failovers = smoke ? 1 : quick ? 2 : 5;
 
 const accepting: KindReconciler = {
   apply: async () => ({ components: [{ name: 'bench', state: 'SUCCESS' }] }),
@@ -196,13 +198,14 @@ const rows: Array<[string, string]> = [
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
 process.stdout.write(
-  `kit benchmark (${quick ? 'quick' : 'full'}; ${sequential} sequential creates per kind, ${concurrentTotal} concurrent)\n`,
+  `kit benchmark (${smoke ? 'smoke' : quick ? 'quick' : 'full'}; ${sequential} sequential creates per kind, ${concurrentTotal} concurrent)\n`,
 );
 for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
 process.stdout.write(
   JSON.stringify({
     bench: 'kit',
     quick,
+    smoke,
     createAckMs: {
       status: { p50: round(statusLatency.p50), p99: round(statusLatency.p99) },
       sync: { p50: round(syncLatency.p50), p99: round(syncLatency.p99) },

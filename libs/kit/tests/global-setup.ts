@@ -1,5 +1,5 @@
 // Builds what the replica processes run: the workspace libs the kit imports (tsc -b through the
-// project references) and the fixture agent with the kit compiled next to it.
+// project references), the fixture agent with the kit compiled next to it, and the benchmark.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
