@@ -8,7 +8,7 @@ export type {
   SimFabric,
 } from './fabric.js';
 export {
-  GATEWAY_PORT,
+  FIRST_GATEWAY_PORT,
   SIM_CAPABILITIES,
   SimNetworkDevice,
   createSimNetworkDevice,

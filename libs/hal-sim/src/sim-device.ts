@@ -57,8 +57,14 @@ const MAX_DEVICE_PORTS = 128;
 const FIRST_TUNNEL_PORT = 128;
 const MAX_TUNNELS = 64;
 const MAX_BRIDGES = 256;
-/** GATEWAY_PORT is the fabric port behind which SVI gateway MACs live (the device itself). */
-export const GATEWAY_PORT = 254;
+/**
+ * SVI gateway MACs live behind gateway ports (the device itself), one per SVI and bound to the
+ * SVI's bridge: the datapath never forwards out of a bridge to a port outside it.
+ */
+export const FIRST_GATEWAY_PORT = 192;
+const MAX_GATEWAYS = 63;
+const isGatewayPort = (port: number) =>
+  port >= FIRST_GATEWAY_PORT && port < FIRST_GATEWAY_PORT + MAX_GATEWAYS;
 
 /** SimNetworkDeviceOptions configures the emulated DPU. */
 export interface SimNetworkDeviceOptions {
@@ -120,6 +126,8 @@ export class SimNetworkDevice implements NetworkDevice {
   readonly #bindings = new Map<string, SimBinding>();
   readonly #vrfs = new Map<string, VrfSpec>();
   readonly #svis = new Map<string, SviSpec>();
+  /** Fabric gateway port of each SVI. */
+  readonly #sviPorts = new Map<string, number>();
 
   constructor(options: SimNetworkDeviceOptions) {
     this.capabilities = { ...(options.capabilities ?? SIM_CAPABILITIES) };
@@ -251,7 +259,7 @@ export class SimNetworkDevice implements NetworkDevice {
       const port = this.#ports.find((candidate) => candidate.number === entry.port);
       if (tunnel) entries.push({ bridge: bridge.spec.id, mac, remoteVtep: tunnel.remote, origin });
       else if (port) entries.push({ bridge: bridge.spec.id, mac, port: port.config.name, origin });
-      else if (entry.port === GATEWAY_PORT)
+      else if (isGatewayPort(entry.port))
         entries.push({ bridge: bridge.spec.id, mac, origin: 'local' });
     }
     return entries;
@@ -291,7 +299,7 @@ export class SimNetworkDevice implements NetworkDevice {
   #portName(number: number): SimFramePort {
     const port = this.#ports.find((candidate) => candidate.number === number);
     if (port) return port.config.name;
-    if (number === GATEWAY_PORT) return 'gateway';
+    if (isGatewayPort(number)) return 'gateway';
     if (number === this.#underlayPort) return 'underlay';
     for (const bridge of this.#bridges.values()) {
       const tunnel = bridge.tunnels.find((candidate) => candidate.port === number);
@@ -351,7 +359,7 @@ export class SimNetworkDevice implements NetworkDevice {
             .some(
               (e) =>
                 e.bridge === bridge.number &&
-                e.port === GATEWAY_PORT &&
+                e.port === this.#sviPorts.get(svi.id) &&
                 canonicalMac(e.mac) === svi.mac,
             );
         // A gateway MAC missing from the fabric reads back as no MAC, so the spec differs.
@@ -541,13 +549,25 @@ export class SimNetworkDevice implements NetworkDevice {
     }
     const previous = this.#svis.get(spec.id);
     if (previous) this.#withdrawGateway(previous);
-    this.#fabric?.addStaticMac(bridge.number, spec.mac, GATEWAY_PORT);
+    const port =
+      FIRST_GATEWAY_PORT +
+      this.#allocate(
+        MAX_GATEWAYS,
+        [...this.#sviPorts.values()].map((used) => used - FIRST_GATEWAY_PORT),
+        'gateway ports for SVIs',
+      );
+    this.#fabric?.setPortBridge(port, bridge.number);
+    this.#fabric?.addStaticMac(bridge.number, spec.mac, port);
+    this.#sviPorts.set(spec.id, port);
     this.#svis.set(spec.id, spec);
   }
 
   #withdrawGateway(svi: SviSpec): void {
     const bridge = this.#bridges.get(svi.bridge);
     if (bridge) this.#fabric?.deleteMac(bridge.number, svi.mac);
+    const port = this.#sviPorts.get(svi.id);
+    if (port !== undefined) this.#fabric?.setPortBridge(port, null);
+    this.#sviPorts.delete(svi.id);
   }
 
   #removeSvi(id: string): void {
