@@ -105,83 +105,108 @@ async function measureFailover(natsUrl: string): Promise<number[]> {
           ),
       };
     };
-    const holder = await start();
-    const standby = await start();
-    const acquired = standby.acquired();
-    const killedAt = Date.now();
-    holder.child.kill('SIGKILL');
-    results.push((await acquired) - killedAt);
-    standby.child.kill('SIGTERM');
-    await new Promise((r) => standby.child.once('exit', r));
-    holder.cleanup();
-    standby.cleanup();
+    const started: Array<Awaited<ReturnType<typeof start>>> = [];
+    try {
+      const holder = await start();
+      started.push(holder);
+      const standby = await start();
+      started.push(standby);
+      const acquired = standby.acquired();
+      const killedAt = Date.now();
+      holder.child.kill('SIGKILL');
+      results.push((await acquired) - killedAt);
+    } finally {
+      for (const replica of started) {
+        if (replica.child.exitCode === null && replica.child.signalCode === null) {
+          replica.child.kill('SIGTERM');
+          await new Promise((r) => replica.child.once('exit', r));
+        }
+        replica.cleanup();
+      }
+    }
   }
   return results;
 }
 
+async function measureAll(natsUrl: string, state: string) {
+  const port = await freePort();
+  const agent = await startAgent(
+    {
+      name: 'kit-bench-agent',
+      agent: 'storage',
+      version: '0.0.0',
+      defaultGrpcPort: port,
+      start: (ctx) =>
+        startResourceAgent(ctx, {
+          agent: 'bench',
+          kinds: allKinds,
+          reconcilers: Object.fromEntries(allKinds.map((k) => [k.kind, accepting])),
+        }).then(() => undefined),
+    },
+    [],
+    {
+      OPI_NATS_URL: natsUrl,
+      OPI_GRPC_ADDR: `127.0.0.1:${port}`,
+      OPI_STATE_DIR: state,
+      OPI_LOG_LEVEL: 'error',
+      OPI_NODE_ID: 'bench',
+    },
+  );
+  const bridges = new evpn.LogicalBridgeServiceClient(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  );
+  const volumes = new storage.NullVolumeServiceClient(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  );
+  const createBridge = (prefix: string) => (i: number) =>
+    unary(
+      bridges,
+      'createLogicalBridge',
+      evpn.CreateLogicalBridgeRequest.fromPartial({
+        logicalBridgeId: `${prefix}-${i}`,
+        logicalBridge: { spec: { vlanId: 1 + (i % 4000) } },
+      }),
+    );
+  const createVolume = (prefix: string) => (i: number) =>
+    unary(
+      volumes,
+      'createNullVolume',
+      storage.CreateNullVolumeRequest.fromPartial({
+        nullVolumeId: `${prefix}-${i}`,
+        nullVolume: { blockSize: 512, blocksCount: 64 },
+      }),
+    );
+
+  await measureLatency(createBridge('warm'), 50);
+  const statusLatency = await measureLatency(createBridge('seq'), sequential);
+  const syncLatency = await measureLatency(createVolume('seq'), sequential);
+  const statusRate = await measureThroughput(createBridge('par'), concurrentTotal);
+  const syncRate = await measureThroughput(createVolume('par'), concurrentTotal);
+  bridges.close();
+  volumes.close();
+  await agent.stop();
+  const failover = await measureFailover(natsUrl);
+  return { statusLatency, syncLatency, statusRate, syncRate, failover };
+}
+
 const nats = await startNatsServer();
 const state = mkdtempSync(join(tmpdir(), 'kit-bench-'));
-const port = await freePort();
-const agent = await startAgent(
-  {
-    name: 'kit-bench-agent',
-    agent: 'storage',
-    version: '0.0.0',
-    defaultGrpcPort: port,
-    start: (ctx) =>
-      startResourceAgent(ctx, {
-        agent: 'bench',
-        kinds: allKinds,
-        reconcilers: Object.fromEntries(allKinds.map((k) => [k.kind, accepting])),
-      }).then(() => undefined),
-  },
-  [],
-  {
-    OPI_NATS_URL: nats.url,
-    OPI_GRPC_ADDR: `127.0.0.1:${port}`,
-    OPI_STATE_DIR: state,
-    OPI_LOG_LEVEL: 'error',
-    OPI_NODE_ID: 'bench',
-  },
-);
-const bridges = new evpn.LogicalBridgeServiceClient(
-  `127.0.0.1:${port}`,
-  grpc.credentials.createInsecure(),
-);
-const volumes = new storage.NullVolumeServiceClient(
-  `127.0.0.1:${port}`,
-  grpc.credentials.createInsecure(),
-);
-const createBridge = (prefix: string) => (i: number) =>
-  unary(
-    bridges,
-    'createLogicalBridge',
-    evpn.CreateLogicalBridgeRequest.fromPartial({
-      logicalBridgeId: `${prefix}-${i}`,
-      logicalBridge: { spec: { vlanId: 1 + (i % 4000) } },
-    }),
-  );
-const createVolume = (prefix: string) => (i: number) =>
-  unary(
-    volumes,
-    'createNullVolume',
-    storage.CreateNullVolumeRequest.fromPartial({
-      nullVolumeId: `${prefix}-${i}`,
-      nullVolume: { blockSize: 512, blocksCount: 64 },
-    }),
-  );
-
-await measureLatency(createBridge('warm'), 50);
-const statusLatency = await measureLatency(createBridge('seq'), sequential);
-const syncLatency = await measureLatency(createVolume('seq'), sequential);
-const statusRate = await measureThroughput(createBridge('par'), concurrentTotal);
-const syncRate = await measureThroughput(createVolume('par'), concurrentTotal);
-bridges.close();
-volumes.close();
-await agent.stop();
-const failover = await measureFailover(nats.url);
-await nats.stop();
-rmSync(state, { recursive: true, force: true });
+let measured: {
+  statusLatency: { p50: number; p99: number };
+  syncLatency: { p50: number; p99: number };
+  statusRate: number;
+  syncRate: number;
+  failover: number[];
+};
+try {
+  measured = await measureAll(nats.url, state);
+} finally {
+  await nats.stop();
+  rmSync(state, { recursive: true, force: true });
+}
+const { statusLatency, syncLatency, statusRate, syncRate, failover } = measured;
 
 const round = (n: number) => Math.round(n * 100) / 100;
 const rows: Array<[string, string]> = [

@@ -11,7 +11,13 @@ import {
 } from '@opi/testing';
 import { GrpcStatus } from '../src/index.js';
 import { RecordingDevice, type DeviceState } from './fixtures/recording-device.js';
-import { clientFor, startReplica, unary, type Replica } from './support/replicas.js';
+import {
+  clientFor,
+  removeReplicaStateDirs,
+  startReplica,
+  unary,
+  type Replica,
+} from './support/replicas.js';
 
 let nats: RunningNatsServer;
 const clients: grpc.Client[] = [];
@@ -26,6 +32,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await killSpawnedProcesses();
+  await removeReplicaStateDirs();
   await nats?.stop();
 });
 

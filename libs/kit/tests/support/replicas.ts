@@ -1,7 +1,7 @@
 // Starts fixture agent replicas as separate processes and talks to them over gRPC.
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { freePort, spawnProcess, tempDir, type SpawnedProcess } from '@opi/testing';
+import { freePort, spawnProcess, tempDir, type SpawnedProcess, type TempDir } from '@opi/testing';
 
 const fixture = fileURLToPath(
   new URL('../fixtures/dist/tests/fixtures/fixture-agent.js', import.meta.url),
@@ -60,7 +60,7 @@ async function startReplicaOnce(options: ReplicaOptions): Promise<Replica> {
       throw new Error(`${error.message}\n${child.stderr()}\n${child.stdout()}`);
     });
   const readyAt = Date.now();
-  void child.exited.then(() => state.cleanup());
+  stateDirs.add(state);
   return {
     process: child,
     address: `127.0.0.1:${port}`,
@@ -68,6 +68,14 @@ async function startReplicaOnce(options: ReplicaOptions): Promise<Replica> {
     drivingAtReady: match[2] === 'true',
     readyAt,
   };
+}
+
+const stateDirs = new Set<TempDir>();
+
+/** removeReplicaStateDirs deletes the state directories of every replica started (call in afterAll). */
+export async function removeReplicaStateDirs(): Promise<void> {
+  await Promise.all([...stateDirs].map((dir) => dir.cleanup()));
+  stateDirs.clear();
 }
 
 type ClientConstructor = new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client;
