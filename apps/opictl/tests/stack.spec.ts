@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -126,6 +127,64 @@ describe('the four agents on a real nats-server', () => {
       expect(services).toContain('grpc.reflection.v1.ServerReflection');
       expect(services).toContain(expected[agent.name]);
     }
+  });
+
+  it('opictl apply -f creates a multi-kind EVPN file in dependency order; a second run changes nothing', async () => {
+    const file = `${state.path}/evpn.yaml`;
+    // The kinds are listed out of order on purpose: apply sorts them by their references.
+    await writeFile(
+      file,
+      [
+        'kind: Svi',
+        'id: web-gw',
+        'spec:',
+        '  vrf: //network.opiproject.org/vrfs/blue',
+        '  logicalBridge: //network.opiproject.org/bridges/web0',
+        '  macAddress: AgAAXgEB',
+        '  gwIpPrefix: [{ addr: { af: IP_AF_INET, v4Addr: 167772417 }, len: 24 }]',
+        '---',
+        'kind: BridgePort',
+        'id: pf0-web',
+        'spec:',
+        '  macAddress: AgAAAAAB', // 02:00:00:00:00:01, the first emulated PF
+        '  ptype: BRIDGE_PORT_TYPE_ACCESS',
+        '  logicalBridges: [//network.opiproject.org/bridges/web0]',
+        '---',
+        'kind: LogicalBridge',
+        'id: web0',
+        'spec: { vlanId: 10, vni: 2000 }',
+        '---',
+        'kind: Vrf',
+        'id: blue',
+        'spec:',
+        '  vni: 1000',
+        '  loopbackIpPrefix: { addr: { af: IP_AF_INET, v4Addr: 167837697 }, len: 32 }',
+        '',
+      ].join('\n'),
+    );
+    const addr = ['--addr', agents.get('network-agent')!.grpcAddr];
+    const first = await runOpictl(['apply', '-f', file, ...addr], env());
+    expect(first.code, first.stderr).toBe(0);
+    for (const name of ['vrfs/blue', 'bridges/web0', 'ports/pf0-web', 'svis/web-gw']) {
+      expect(first.stdout).toMatch(new RegExp(`created .*${name}`));
+    }
+    expect(first.stdout).toContain('4 created, 0 updated, 0 unchanged');
+    const second = await runOpictl(['apply', '-f', file, ...addr], env());
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain('0 created, 0 updated, 4 unchanged');
+
+    const port = await waitFor(
+      async () => {
+        const got = await runOpictl(
+          ['bridge-port', 'get', '//network.opiproject.org/ports/pf0-web', '-o', 'json', ...addr],
+          env(),
+        );
+        const parsed = JSON.parse(got.stdout) as { status?: { operStatus?: string } };
+        return parsed.status?.operStatus === 'BP_OPER_STATUS_UP' ? parsed : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 300, message: 'the bridge port to come UP' },
+    );
+    expect(port).toBeDefined();
   });
 
   it('an instance killed with SIGKILL leaves opictl agents within 10 s', async () => {
