@@ -167,8 +167,13 @@ export class Controller {
         resync();
       }
     } catch (error) {
-      logger?.error({ err: error }, 'could not start driving; will retry on next lease renewal');
+      // Still the holder but not driving would leave the device unmanaged: try again shortly.
+      logger?.error({ err: error }, 'could not start driving; retrying in 1 s');
       this.stopDriving('start failed');
+      const retry = setTimeout(() => {
+        if (this.options.lease.held && !this.driving) void this.drive(this.options.lease.epoch);
+      }, 1000);
+      retry.unref();
     }
   }
 
