@@ -20,6 +20,7 @@ import {
 } from './stack-harness.js';
 
 type Nats = Awaited<ReturnType<typeof startNatsServer>>;
+/** The documented contract of `opictl agents --json` (not the bus's internal record). */
 interface ListedAgent {
   name: string;
   id: string;
@@ -82,6 +83,15 @@ describe('the four agents on a real nats-server', () => {
     );
     expect(listed.map((a) => a.name).sort()).toEqual([...agents.keys()].sort());
     for (const entry of listed) {
+      expect(Object.keys(entry).sort()).toEqual([
+        'endpoint',
+        'healthy',
+        'id',
+        'name',
+        'node',
+        'started',
+        'version',
+      ]);
       expect(entry.node).toBe(nodeId);
       expect(entry.endpoint).toBe(agents.get(entry.name)!.grpcAddr);
       expect(entry.version).toMatch(/^\d+\.\d+\.\d+/);
