@@ -30,6 +30,8 @@ export interface FabricFrameResult {
   drop: string | null;
   outPort: number | null;
   floodPorts: number[];
+  /** Head-end replication: the flood's encapsulated copies, one per remote VTEP of the bridge. */
+  floodCopies: Array<{ outPort: number; frame: Uint8Array }>;
   frame: Uint8Array;
 }
 

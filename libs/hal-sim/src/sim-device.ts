@@ -87,6 +87,8 @@ export interface SimFrameResult {
   drop: string | null;
   outPort: SimFramePort | null;
   floodPorts: SimFramePort[];
+  /** A flood's VXLAN copies (head-end replication), each leaving through the underlay. */
+  floodCopies: Array<{ outPort: SimFramePort; frame: Uint8Array }>;
   frame: Uint8Array;
 }
 
@@ -290,6 +292,10 @@ export class SimNetworkDevice implements NetworkDevice {
       drop: result.drop,
       outPort: result.outPort === null ? null : this.#portName(result.outPort),
       floodPorts: result.floodPorts.map((port) => this.#portName(port)),
+      floodCopies: result.floodCopies.map((copy) => ({
+        outPort: this.#portName(copy.outPort),
+        frame: copy.frame,
+      })),
       frame: result.frame,
     }));
   }

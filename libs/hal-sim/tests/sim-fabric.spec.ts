@@ -142,6 +142,48 @@ describe('sim fabric programmed from applied objects', () => {
     expect(afterWithdraw?.outPort).not.toBe('underlay');
   });
 
+  it('replicates a flood to every remote VTEP of the bridge (head-end replication)', async () => {
+    const device = await createSimNetworkDevice({ ports });
+    const remoteVteps = ['192.0.2.2', '192.0.2.3'];
+    await device.apply(
+      'bridge',
+      { id: 'blue', vlanId: 10, vni: 7000, vtepAddress: '192.0.2.1', remoteVteps },
+      1,
+    );
+    await device.apply(
+      'bridgePort',
+      { id: 'a', mac: ports[0]!.mac, type: 'access', bridges: ['blue'] },
+      1,
+    );
+    const [flood] = device.processFrames([
+      { port: 'pf0', data: ethernet(BROADCAST, ports[0]!.mac) },
+    ]);
+    expect(flood?.verdict).toBe('flood');
+    const copies = flood!.floodCopies;
+    expect(copies).toHaveLength(remoteVteps.length);
+    const outerDestinations = copies
+      .map((copy) => [...copy.frame.subarray(30, 34)].join('.'))
+      .sort();
+    expect(outerDestinations).toEqual(remoteVteps);
+    for (const copy of copies) expect(vniOf(copy.frame)).toBe(7000);
+
+    // A flood that came from the fabric is not sent back into tunnels (split horizon).
+    const [fromRemote] = device.processFrames([
+      {
+        port: 'underlay',
+        data: vxlanOverIpv4({
+          outerDst: DEFAULT_UNDERLAY.localMac,
+          outerSrc: DEFAULT_UNDERLAY.nextHopMac,
+          srcIp: '192.0.2.2',
+          dstIp: '192.0.2.1',
+          vni: 7000,
+          inner: ethernet(BROADCAST, '02:00:00:00:77:02'),
+        }),
+      },
+    ]);
+    expect(fromRemote?.floodCopies).toEqual([]);
+  });
+
   it('puts the SVI gateway MAC behind the gateway port and withdraws it on removal', async () => {
     const device = await twoBridges();
     await device.apply('vrf', { id: 'tenant', loopbackPrefix: '198.51.100.1/32' }, 1);
