@@ -70,6 +70,7 @@ export type {
 export { kvBucketName, openKvStore, validateKvKey } from './kv.js';
 export type {
   KvChange,
+  KvEntriesOptions,
   KvOperation,
   KvStore,
   KvStoreOptions,

@@ -14,6 +14,7 @@ import { isNotFound, jetstreamManagerOrThrow, msToNanos, wrapJetStream } from '.
 
 const BUCKET = /^[A-Za-z0-9_-]+$/;
 const KEY = /^[-/_=.a-zA-Z0-9]+$/;
+const KEY_TOKEN = /^[-/_=a-zA-Z0-9]+$/;
 
 /**
  * kvBucketName joins parts (e.g. a resource kind and a node id) into a valid bucket name:
@@ -43,6 +44,26 @@ export function validateKvKey(key: unknown): string {
     );
   }
   return key;
+}
+
+/**
+ * validateKvKeyFilter throws {@link KvKeyError} unless `filter` is a key or a subject-style
+ * pattern over keys: dot-separated tokens, each a key token, `*` (one token) or, last, `>`
+ * (one or more tokens).
+ */
+function validateKvKeyFilter(filter: unknown): string {
+  if (typeof filter !== 'string' || filter.length === 0)
+    throw new KvKeyError('kv key filter must be a non-empty string');
+  const tokens = filter.split('.');
+  tokens.forEach((token, index) => {
+    const wildcard = token === '*' || (token === '>' && index === tokens.length - 1);
+    if (!wildcard && !KEY_TOKEN.test(token)) {
+      throw new KvKeyError(
+        `kv key filter ${JSON.stringify(filter)} is invalid: use dot-separated key tokens, * or a final >`,
+      );
+    }
+  });
+  return filter;
 }
 
 /** Options of {@link openKvStore}. */
@@ -79,6 +100,14 @@ export interface KvChange<T> {
   created: Date;
 }
 
+/** Options of `KvStore.entries`. */
+export interface KvEntriesOptions {
+  /** Only keys matching this pattern (wildcards `*` and `>` allowed); default all. */
+  filter?: string;
+  /** Receives values that fail the schema; they are skipped. Default: ignored silently. */
+  onInvalid?: (error: KvValueError) => void;
+}
+
 /** Options of `KvStore.watch`. */
 export interface KvWatchOptions {
   /** Replay every retained revision first (default: only the latest value of each key). */
@@ -112,11 +141,18 @@ export interface KvStore<T> {
   put(key: string, value: T): Promise<number>;
   /** Deletes (keeps history); with `expectedRevision`, only if the key is at that revision. */
   delete(key: string, expectedRevision?: number): Promise<void>;
-  /** Keys that currently have a value. */
-  keys(): Promise<string[]>;
-  /** Current values of all keys; corrupt values are reported through `onInvalid` and skipped. */
-  entries(onInvalid?: (error: KvValueError) => void): Promise<Array<KvValue<T> & { key: string }>>;
-  /** Changes as they happen (after the initial values unless `updatesOnly`). */
+  /**
+   * Keys that currently have a value, sorted; with `filter`, only those matching it (e.g.
+   * `'bridge1.*'` or `'bridge1.>'`). Throws {@link KvKeyError} for a malformed filter.
+   */
+  keys(filter?: string): Promise<string[]>;
+  /** Current values of the keys (all or `filter`ed), sorted by key; corrupt values are reported through `onInvalid` and skipped. */
+  entries(options?: KvEntriesOptions): Promise<Array<KvValue<T> & { key: string }>>;
+  /**
+   * The current value of every key first (unless `updatesOnly` or `fromRevision`), then changes
+   * as they happen. The server-side watcher starts with the first `next()` of the iteration;
+   * nothing is missed in between because the current values are delivered.
+   */
   watch(options?: KvWatchOptions): AsyncIterable<KvChange<T>>;
   /** Retained revisions of `key`, oldest first. */
   history(key: string): Promise<Array<KvChange<T>>>;
@@ -232,16 +268,20 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
     }
   }
 
-  async keys(): Promise<string[]> {
-    const latest = await this.scan('>', DeliverPolicy.LastPerSubject);
+  async keys(filter = '>'): Promise<string[]> {
+    validateKvKeyFilter(filter);
+    // Headers only: listing keys need not transfer every value.
+    const latest = await this.scan(filter, DeliverPolicy.LastPerSubject, true);
     return latest.filter((entry) => entry.operation === 'PUT').map((entry) => entry.key);
   }
 
   async entries(
-    onInvalid?: (error: KvValueError) => void,
+    options: KvEntriesOptions = {},
   ): Promise<Array<KvValue<z.output<S>> & { key: string }>> {
+    const { filter = '>', onInvalid } = options;
+    validateKvKeyFilter(filter);
     const out: Array<KvValue<z.output<S>> & { key: string }> = [];
-    for (const entry of await this.scan('>', DeliverPolicy.LastPerSubject)) {
+    for (const entry of await this.scan(filter, DeliverPolicy.LastPerSubject)) {
       if (entry.operation !== 'PUT') continue;
       try {
         out.push({ key: entry.key, value: this.decode(entry), revision: entry.revision });
@@ -294,13 +334,19 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
    * scan reads the stored entries of `keyFilter` (latest per key, or all revisions) with one
    * ephemeral ordered consumer that it deletes afterwards. The KV client's own keys() and
    * history() leave their consumers on the server for 5 minutes, which adds up in loops.
+   * With `headersOnly`, `data` is empty.
    */
-  private async scan(keyFilter: string, deliverPolicy: DeliverPolicy): Promise<RawKvEntry[]> {
+  private async scan(
+    keyFilter: string,
+    deliverPolicy: DeliverPolicy,
+    headersOnly = false,
+  ): Promise<RawKvEntry[]> {
     const prefix = `$KV.${this.bucket}.`;
     const consumer = await jetstream(this.nc)
       .consumers.get(`KV_${this.bucket}`, {
         filter_subjects: `${prefix}${keyFilter}`,
         deliver_policy: deliverPolicy,
+        headers_only: headersOnly,
         inactive_threshold: 5000,
       })
       .catch((error: unknown) => {

@@ -93,7 +93,7 @@ describe('KV store', () => {
     expect((notJson as Error).message).toMatch(/value \(\d+ bytes\) is not valid JSON/);
     expect((notJson as Error).message).not.toContain('TOPSECRET');
     const invalid: string[] = [];
-    const entries = await store.entries((e) => invalid.push(e.key));
+    const entries = await store.entries({ onInvalid: (e) => invalid.push(e.key) });
     expect(invalid.sort()).toEqual(['corrupt', 'not-json']);
     expect(entries.map((e) => e.key)).not.toContain('corrupt');
     await raw.delete('corrupt');
@@ -112,6 +112,63 @@ describe('KV store', () => {
     expect((await fresh.entries()).map((e) => [e.key, e.value.mtu])).toEqual([
       ['a', 1],
       ['b', 2],
+    ]);
+  });
+
+  it('lists only the keys and entries a subject-style filter matches', async () => {
+    const tree = await openKvStore(nc, { bucket: 'filter-test', schema: portSpec });
+    for (const [key, mtu] of [
+      ['br1', 1],
+      ['br1.p1', 2],
+      ['br1.p2', 3],
+      ['br1.p2.q', 4],
+      ['br10.p1', 5],
+      ['br2.p1', 6],
+    ] as const) {
+      await tree.create(key, { mtu, enabled: true });
+    }
+    await tree.delete('br1.p1');
+    expect(await tree.keys('br1.*')).toEqual(['br1.p2']);
+    expect(await tree.keys('br1.>')).toEqual(['br1.p2', 'br1.p2.q']);
+    expect(await tree.keys('*.p1')).toEqual(['br10.p1', 'br2.p1']);
+    expect(await tree.keys('br1')).toEqual(['br1']);
+    expect(await tree.keys('br3.*')).toEqual([]);
+    expect((await tree.entries({ filter: 'br1.>' })).map((e) => [e.key, e.value.mtu])).toEqual([
+      ['br1.p2', 3],
+      ['br1.p2.q', 4],
+    ]);
+    for (const bad of ['', 'br1.', '>.p1', 'br1..p1', 'br 1.*', 'br1.p*']) {
+      await expect(tree.keys(bad)).rejects.toBeInstanceOf(KvKeyError);
+      await expect(tree.entries({ filter: bad })).rejects.toBeInstanceOf(KvKeyError);
+    }
+  });
+
+  it('starts a watch with the current value of every matching key, then follows changes', async () => {
+    const watched = await openKvStore(nc, { bucket: 'watch-initial', schema: portSpec });
+    const r1 = await watched.create('a.one', { mtu: 1, enabled: true });
+    await watched.update('a.one', { mtu: 2, enabled: true }, r1);
+    await watched.create('a.two', { mtu: 3, enabled: true });
+    await watched.create('a.gone', { mtu: 4, enabled: true });
+    await watched.delete('a.gone');
+    await watched.create('b.other', { mtu: 5, enabled: true });
+    const controller = new AbortController();
+    const changes: Array<KvChange<PortSpec>> = [];
+    const watching = (async () => {
+      for await (const change of watched.watch({ key: 'a.*', signal: controller.signal }))
+        changes.push(change);
+    })();
+    // The latest state of each matching key, deletes included, and nothing of other keys.
+    await waitFor(() => changes.length === 3, { message: 'the current values' });
+    await watched.put('b.other', { mtu: 6, enabled: true });
+    await watched.put('a.two', { mtu: 7, enabled: false });
+    await waitFor(() => changes.length === 4, { message: 'a live change' });
+    controller.abort();
+    await watching;
+    expect(changes.map((c) => [c.key, c.operation, c.value?.mtu])).toEqual([
+      ['a.one', 'put', 2],
+      ['a.two', 'put', 3],
+      ['a.gone', 'delete', undefined],
+      ['a.two', 'put', 7],
     ]);
   });
 
@@ -201,7 +258,9 @@ describe('KV store', () => {
     const before = await jsz();
     for (let i = 0; i < 3; i++) {
       await store.keys();
+      await store.keys('*');
       await store.entries();
+      await store.entries({ filter: 'p1' });
       await store.history('p2');
     }
     expect(await jsz()).toBe(before);
