@@ -32,7 +32,12 @@ export const DROP_VXLAN_NO_TUNNEL: u8 = 27;
 export const DROP_TUNNEL_MISSING: u8 = 28;
 export const DROP_ENCAP_TOO_LONG: u8 = 29;
 export const DROP_EGRESS_NOT_IN_BRIDGE: u8 = 30;
-export const DROP_REASON_COUNT: i32 = 31;
+export const DROP_NOT_ROUTABLE: u8 = 31;
+export const DROP_NO_ROUTE: u8 = 32;
+export const DROP_NEXT_HOP_MISSING: u8 = 33;
+export const DROP_BLACKHOLE: u8 = 34;
+export const DROP_TTL_EXCEEDED: u8 = 35;
+export const DROP_REASON_COUNT: i32 = 36;
 
 /** Name of drop reason `code` ('' past the last one). */
 export function dropReasonName(code: i32): string {
@@ -99,6 +104,16 @@ export function dropReasonName(code: i32): string {
       return 'encap-too-long';
     case 30:
       return 'egress-not-in-bridge';
+    case 31:
+      return 'not-routable';
+    case 32:
+      return 'no-route';
+    case 33:
+      return 'next-hop-missing';
+    case 34:
+      return 'blackhole';
+    case 35:
+      return 'ttl-exceeded';
     default:
       return '';
   }

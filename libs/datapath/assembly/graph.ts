@@ -42,6 +42,7 @@ import {
   NODE_PARSE,
   NODE_VXLAN_DECAP,
   NODE_L2,
+  NODE_L3,
   NODE_VXLAN_ENCAP,
   NODE_TX,
   NODE_DROP,
@@ -50,6 +51,7 @@ import {
 import { parseStage } from './parse';
 import { l2Stage, setNow } from './l2';
 import { vxlanDecapStage, vxlanEncapStage } from './vxlan';
+import { l3Stage } from './l3';
 
 /** stageMask bit: run without touching any counter (inspection, e.g. `opictl pcap parse`). */
 export const NO_COUNTERS: u32 = 0x80000000;
@@ -67,6 +69,8 @@ export function nodeName(id: i32): string {
       return 'vxlan-decap';
     case NODE_L2:
       return 'l2';
+    case NODE_L3:
+      return 'l3';
     case NODE_VXLAN_ENCAP:
       return 'vxlan-encap';
     case NODE_TX:
@@ -82,10 +86,12 @@ export function nodeName(id: i32): string {
 export function nodeNextNames(id: i32): string {
   switch (id) {
     case NODE_PARSE:
-      return 'vxlan-decap,l2,drop';
+      return 'vxlan-decap,l2,l3,drop';
     case NODE_VXLAN_DECAP:
-      return 'l2,drop';
+      return 'l2,l3,drop';
     case NODE_L2:
+      return 'vxlan-encap,tx,drop';
+    case NODE_L3:
       return 'vxlan-encap,tx,drop';
     case NODE_VXLAN_ENCAP:
       return 'tx,drop';
@@ -146,6 +152,8 @@ function runStage(node: i32, vec: usize, n: i32): i32 {
       return vxlanDecapStage(vec, n);
     case NODE_L2:
       return l2Stage(vec, n);
+    case NODE_L3:
+      return l3Stage(vec, n);
     case NODE_VXLAN_ENCAP:
       return vxlanEncapStage(vec, n);
     case NODE_TX:

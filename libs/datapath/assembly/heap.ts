@@ -40,7 +40,11 @@ export function heapAlloc(bytes: usize): usize {
   if (end < heapTop || end > <usize>0xffff0000) return 0;
   const needPages = <i32>((end + 0xffff) >> 16);
   const havePages = memory.size();
-  if (needPages > havePages && memory.grow(needPages - havePages) < 0) return 0;
+  if (needPages > havePages) {
+    // Grow by at least 16 MiB: every grow costs the host a new buffer object.
+    const step = max(needPages - havePages, 256);
+    if (memory.grow(step) < 0 && memory.grow(needPages - havePages) < 0) return 0;
+  }
   const p = heapTop;
   heapTop = end;
   return p;

@@ -49,6 +49,23 @@ export {
   macEntryPtr,
   macAge,
 } from './mactable';
+export {
+  lpmCreate,
+  lpmFree,
+  lpmReset,
+  lpmExists,
+  lpmCount,
+  lpmMemory,
+  lpmTopBits,
+  lpmLookup,
+  lpmLookupBulk,
+  lpmAdd,
+  lpmDelete,
+  lpmLoad,
+  lpmLoadBadRoute,
+} from './lpm4';
+export { nhAdd, nhDelete, nhReset, nhSize, nhEntryPtr } from './l3';
+export { scratchReserve, heapUsed } from './heap';
 
 /** Offsets and sizes the host needs, by name-independent index (see src/wasm-core.ts). */
 export function layoutValue(which: i32): usize {

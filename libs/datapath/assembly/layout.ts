@@ -6,7 +6,7 @@ export const MAX_PORTS: i32 = 256;
 export const MAX_BRIDGES: i32 = 256;
 export const MAX_TUNNELS: i32 = 64;
 export const MAX_NODES: i32 = 16;
-export const NUM_DROP_REASONS: i32 = 32;
+export const NUM_DROP_REASONS: i32 = 64;
 
 // Packet slot: [guard][headroom][data ...][guard]. The headroom lets encapsulation grow a frame
 // towards lower addresses without moving it.
@@ -72,6 +72,8 @@ export const PORT_SIZE: u32 = 8;
 export const P_BRIDGE: u32 = 0; // u16, NONE16 when not in a bridge
 export const P_KIND: u32 = 2; // u8
 export const P_TUNNEL: u32 = 4; // u16 tunnel index for tunnel ports
+export const P_ROUTED: u32 = 3; // u8 1: IPv4 arriving here is routed (L3) in VRF P_VRF
+export const P_VRF: u32 = 6; // u16
 export const PORT_KIND_NONE: u8 = 0;
 export const PORT_KIND_PHYS: u8 = 1;
 export const PORT_KIND_TUNNEL: u8 = 2;

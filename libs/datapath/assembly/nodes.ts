@@ -3,7 +3,8 @@
 export const NODE_PARSE: u8 = 0;
 export const NODE_VXLAN_DECAP: u8 = 1;
 export const NODE_L2: u8 = 2;
-export const NODE_VXLAN_ENCAP: u8 = 3;
-export const NODE_TX: u8 = 4;
-export const NODE_DROP: u8 = 5;
-export const NODE_COUNT: i32 = 6;
+export const NODE_L3: u8 = 3;
+export const NODE_VXLAN_ENCAP: u8 = 4;
+export const NODE_TX: u8 = 5;
+export const NODE_DROP: u8 = 6;
+export const NODE_COUNT: i32 = 7;

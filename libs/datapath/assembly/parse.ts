@@ -72,7 +72,8 @@ import {
   DROP_VXLAN_TRUNCATED,
   DROP_VXLAN_BAD_FLAGS,
 } from './drops';
-import { NODE_DROP, NODE_VXLAN_DECAP, NODE_L2 } from './nodes';
+import { NODE_DROP, NODE_VXLAN_DECAP } from './nodes';
+import { ingressNode } from './l3';
 
 /** IANA UDP port of VXLAN. */
 export const VXLAN_PORT: u32 = 4789;
@@ -275,7 +276,7 @@ export function parseLayer(f: usize, start: u32, end: u32, l: usize, inner: usiz
   return DROP_NONE;
 }
 
-/** Parse stage: validates descriptors, counts rx, parses, picks decap or L2. */
+/** Parse stage: validates descriptors, counts rx, parses, picks decap, L2 or L3. */
 export function parseStage(vec: usize, n: i32): i32 {
   for (let i: i32 = 0; i < n; i++) {
     const slot = <u32>load<u16>(vec + <usize>i * 2);
@@ -319,7 +320,7 @@ export function parseStage(vec: usize, n: i32): i32 {
       store<u8>(d + D_NEXT, NODE_DROP);
       continue;
     }
-    store<u8>(d + D_NEXT, (scratchFlags & F_VXLAN) != 0 ? NODE_VXLAN_DECAP : NODE_L2);
+    store<u8>(d + D_NEXT, (scratchFlags & F_VXLAN) != 0 ? NODE_VXLAN_DECAP : ingressNode(port));
   }
   return n;
 }

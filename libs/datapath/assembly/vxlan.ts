@@ -56,6 +56,7 @@ import {
 import { NODE_DROP, NODE_L2, NODE_TX } from './nodes';
 import { flowHashOfLayer } from './flowhash';
 import { VXLAN_PORT } from './parse';
+import { ingressNode } from './l3';
 
 /** findTunnel result when no tunnel matches. */
 export const NO_TUNNEL: u32 = 0xffffffff;
@@ -126,7 +127,8 @@ export function vxlanDecapStage(vec: usize, n: i32): i32 {
         store<u8>(d + D_DROP, DROP_VXLAN_NO_TUNNEL);
         store<u8>(d + D_NEXT, NODE_DROP);
       } else {
-        store<u8>(d + D_NEXT, NODE_L2);
+        // Not ours to terminate: an ordinary packet of its ingress port.
+        store<u8>(d + D_NEXT, ingressNode(<u32>load<u16>(d + D_IN_PORT)));
       }
       continue;
     }

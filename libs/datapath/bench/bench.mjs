@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createDatapath } from '../dist/index.js';
 import { ReferenceDatapath } from '../dist/reference/pipeline.js';
 import { referenceParse } from '../dist/reference/parser.js';
+import { startL3, lpmCases, pipelineCases, QUICK_RTE_LPM_ROUTES } from './l3-bench.mjs';
 
 const quick = process.argv.includes('--quick');
 // DATAPATH_BENCH_SECONDS overrides the measurement time (the smoke test uses a tiny one).
@@ -282,6 +283,9 @@ function native() {
 }
 
 const round = (x) => (x === null || x === undefined ? null : Math.round(x * 1000) / 1000);
+// The L3 traffic is built first so that its native baseline (long in full mode: rte_lpm loads
+// 1 M routes) runs in the background while the WebAssembly cases are measured.
+const l3 = startL3(SECONDS, quick);
 const frames64 = traffic(() => 60);
 const framesVxlan = vxlanTraffic();
 const framesImix = traffic((i) => IMIX[i % IMIX.length]);
@@ -310,14 +314,45 @@ const results = {
   },
   l2_imix: { wasm_mpps: wasmRun(framesImix), ts_mpps: tsPipeline(framesImix), native_mpps: null },
 };
+const lpm = lpmCases(l3, measure);
+const routed = pipelineCases(l3, measure);
+const natL3 = await l3.native;
+if (natL3 && natL3.rte_fib_hash !== undefined && natL3.rte_fib_hash !== lpm.wasmHash)
+  throw new Error('rte_fib and the WebAssembly LPM found different next hops');
+const lpmFull = natL3?.rte_lpm_routes === l3.routes.addrs.length;
+if (natL3 && lpmFull && natL3.rte_lpm_hash !== lpm.wasmHash)
+  throw new Error('rte_lpm and the WebAssembly LPM found different next hops');
+results.pipeline64 = {
+  wasm_mpps: routed.wasm,
+  ts_mpps: routed.ts,
+  native_mpps: natL3?.pipeline64_mpps ?? null,
+};
+results.lpm1m = {
+  wasm_mlookups: lpm.wasm,
+  ts_mlookups: lpm.ts,
+  // rte_lpm with the whole table only in full mode (its load takes minutes; see README).
+  native_mlookups: lpmFull ? (natL3?.rte_lpm_mlookups ?? null) : null,
+  native_rte_fib_mlookups: natL3?.rte_fib_mlookups ?? null,
+};
+if (natL3 && !lpmFull)
+  results[`lpm${QUICK_RTE_LPM_ROUTES / 1000}k_rte_lpm`] = {
+    native_mlookups: natL3.rte_lpm_mlookups ?? null,
+  };
+const extra = {
+  route_load_1m_s: lpm.loadSeconds,
+  route_load_1m_rte_fib_s: natL3?.rte_fib_load_s ?? null,
+  [`route_load_${natL3?.rte_lpm_routes ?? 0}_rte_lpm_s`]: natL3?.rte_lpm_load_s ?? null,
+  lpm1m_table_mib: lpm.memory / 2 ** 20,
+};
 for (const r of Object.values(results)) for (const k of Object.keys(r)) r[k] = round(r[k]);
+for (const k of Object.keys(extra)) extra[k] = round(extra[k]);
 
-const rows = [['case', 'impl', 'Mpps', 'ns/pkt']];
+const rows = [['case', 'impl', 'Mpps|Mlookups/s', 'ns each']];
 for (const [name, r] of Object.entries(results)) {
   for (const [k, v] of Object.entries(r))
     rows.push([
       name,
-      k.replace(/_mpps$/, ''),
+      k.replace(/_(mpps|mlookups)$/, ''),
       v === null ? '-' : v.toFixed(2),
       v ? (1000 / v).toFixed(1) : '-',
     ]);
@@ -328,4 +363,5 @@ console.log(
 );
 for (const r of rows)
   console.log(r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-console.log(JSON.stringify(results));
+for (const [k, v] of Object.entries(extra)) console.log(`${k}: ${v ?? '-'}`);
+console.log(JSON.stringify({ ...results, ...extra }));

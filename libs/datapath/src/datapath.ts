@@ -26,6 +26,7 @@ import { instantiateCore, readCoreString, type CoreExports } from './core/load.j
 import { DatapathConfigError, DatapathTableError } from './errors.js';
 import { parseMac, parseIp, macKey, formatMac } from './net.js';
 import { formatTraceRecord } from './trace.js';
+import { Ipv4RouteTable, NextHopTable, MAX_VRFS } from './routes.js';
 import type {
   FrameIn,
   PacketResult,
@@ -83,11 +84,15 @@ export interface StageInfo {
 
 const VERDICTS: Verdict[] = ['pass', 'forward', 'flood', 'drop'];
 const ALL_STAGES = 0xffff;
+// Node ids of parse and drop (assembly/nodes.ts); the constructor checks them against the
+// registry.
+const PARSE_NODE = 0;
+const DROP_NODE = 6;
 /** Stage masks per run mode of `processSlots` (bit per node id; bit 31: count nothing). */
 const STAGE_MASKS = {
   all: ALL_STAGES,
-  parse: (1 << 0) | (1 << 5),
-  inspect: ((1 << 0) | (1 << 5) | (1 << 31)) >>> 0,
+  parse: (1 << PARSE_NODE) | (1 << DROP_NODE),
+  inspect: ((1 << PARSE_NODE) | (1 << DROP_NODE) | (1 << 31)) >>> 0,
 } as const;
 
 /**
@@ -250,6 +255,10 @@ export class Datapath {
   readonly frameCapacity: number;
   /** The L2 MAC table. */
   readonly macTable: MacTable;
+  /** IPv4 route tables of the L3 stage, one per VRF. */
+  readonly routes: Ipv4RouteTable;
+  /** Next hops the routes point at. */
+  readonly nextHops: NextHopTable;
   private readonly at: Record<keyof typeof LayoutIndex, number>;
   private readonly dropNames: string[];
   private readonly stageNames: string[];
@@ -279,7 +288,11 @@ export class Datapath {
       this.dropNames.push(readCoreString(this.core.memory, this.core.dropReasonName(i)));
     }
     this.stageNames = this.stages().map((s) => s.name);
+    if (this.stageNames[PARSE_NODE] !== 'parse' || this.stageNames[DROP_NODE] !== 'drop')
+      throw new Error('datapath core and host disagree on the stage graph (rebuild the core)');
     this.macTable = new MacTable(this);
+    this.routes = new Ipv4RouteTable(this.core);
+    this.nextHops = new NextHopTable(this.core);
   }
 
   private view(): DataView {
@@ -356,10 +369,16 @@ export class Datapath {
     );
   }
 
-  /** Configures a physical port: its bridge and whether floods go out of it. */
+  /** Configures a physical port: its bridge and whether floods go out of it, or its VRF. */
   setPort(port: number, opts: PortOptions): void {
     checkInt(port, 'port', 0, MAX_PORTS - 1);
     const bridge = opts.bridge ?? null;
+    const vrf = opts.vrf ?? null;
+    if (vrf !== null) {
+      checkInt(vrf, 'vrf', 0, MAX_VRFS - 1);
+      if (bridge !== null)
+        throw new DatapathConfigError('vrf', 'a port is either in a bridge or routed, not both');
+    }
     if (bridge !== null) {
       checkInt(bridge, 'bridge', 0, MAX_BRIDGES - 1);
       if (!this.bridgeUsed(bridge))
@@ -370,6 +389,10 @@ export class Datapath {
     v.setUint8(this.portPtr(port) + PortEntry.kind, PortKind.phys);
     v.setUint16(this.portPtr(port) + PortEntry.bridge, bridge ?? NONE16, true);
     if (bridge !== null) this.setFloodBit(bridge, port, opts.flood ?? true);
+    if (vrf !== null) {
+      v.setUint8(this.portPtr(port) + PortEntry.routed, 1);
+      v.setUint16(this.portPtr(port) + PortEntry.vrf, vrf, true);
+    }
   }
 
   private detachPort(port: number): void {
@@ -378,6 +401,8 @@ export class Datapath {
     if (old !== NONE16) this.setFloodBit(old, port, false);
     v.setUint16(this.portPtr(port) + PortEntry.bridge, NONE16, true);
     v.setUint8(this.portPtr(port) + PortEntry.kind, PortKind.none);
+    v.setUint8(this.portPtr(port) + PortEntry.routed, 0);
+    v.setUint16(this.portPtr(port) + PortEntry.vrf, 0, true);
   }
 
   /** Adds (or replaces) VXLAN tunnel `id` (0–63) as a virtual port of a bridge. */

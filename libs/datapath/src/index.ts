@@ -2,6 +2,16 @@
 export { createDatapath, Datapath, MacTable } from './datapath.js';
 export type { DatapathOptions, TraceRecord, MacEntry, StageInfo, RunMode } from './datapath.js';
 export { DatapathConfigError, DatapathTableError, CaptureFormatError } from './errors.js';
+export {
+  Ipv4RouteTable,
+  NextHopTable,
+  MAX_VRFS,
+  MAX_NEXT_HOPS,
+  parseIpv4,
+  formatIpv4,
+  parseIpv4Prefix,
+} from './routes.js';
+export type { Ipv4Route, PackedIpv4Routes, NextHop, RouteTableOptions } from './routes.js';
 export type {
   Verdict,
   FrameIn,

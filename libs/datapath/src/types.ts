@@ -77,6 +77,11 @@ export interface PortOptions {
   bridge?: number | null;
   /** Whether flooded frames of the bridge go out of this port (default true). */
   flood?: boolean;
+  /**
+   * VRF (0–255) of a routed port: IPv4 arriving on it goes to the L3 stage and is routed in
+   * that VRF's route table. A port is either in a bridge or routed, not both.
+   */
+  vrf?: number | null;
 }
 
 /** A VXLAN tunnel: a virtual port of a bridge whose frames travel inside UDP/IP. */

@@ -43,6 +43,19 @@ describe('fuzzing the WebAssembly datapath', () => {
         remoteMac: '02:00:00:00:aa:03',
         underlayPort: 9,
       });
+      // Routed port 5 (VRF 1): routes to a physical port, into a tunnel, a blackhole, a next
+      // hop that is not set, and no route for the rest.
+      dp.setPort(5, { vrf: 1 });
+      dp.routes.create(1, { large: true });
+      dp.routes.add(1, '10.0.0.0/8', 0);
+      dp.routes.add(1, '10.2.0.0/16', 1);
+      dp.routes.add(1, '10.2.2.2/32', 2);
+      dp.routes.add(1, '10.1.0.0/16', 3);
+      dp.routes.add(1, '172.16.0.0/12', 77);
+      dp.nextHops.add(0, { port: 6, dstMac: '02:00:00:00:00:70', srcMac: '02:00:00:00:00:71' });
+      dp.nextHops.add(1, { port: 100, dstMac: '02:00:00:00:00:72', srcMac: '02:00:00:00:00:71' });
+      dp.nextHops.add(2, { blackhole: true });
+      dp.nextHops.add(3, { port: 4, dstMac: '02:00:00:00:00:73', srcMac: '02:00:00:00:00:71' });
       dp.macTable.add(1, '02:00:00:00:00:63', 100, { static: true });
       dp.macTable.add(2, '02:00:00:00:00:64', 101, { static: true });
 
@@ -92,6 +105,18 @@ describe('fuzzing the WebAssembly datapath', () => {
         );
       };
       const macRegion = () => sha(mem().subarray(r.macBase, r.macBase + 256 * 80));
+      // Routing tables: what every probe address resolves to, and the next hops.
+      const probes = Uint32Array.from({ length: 4096 }, (_, i) =>
+        i < 2048 ? (0x0a000000 | (i * 0x2003)) >>> 0 : Math.floor(rand() * 2 ** 32) >>> 0,
+      );
+      const routingRegion = () =>
+        sha(
+          Uint8Array.from([
+            ...new Uint8Array(dp.routes.lookupBulk(1, probes).buffer),
+            ...Buffer.from(JSON.stringify([...dp.routes.iterate(1), ...dp.nextHops.iterate()])),
+          ]),
+        );
+      const routingHash = routingRegion();
       const staticHash = staticRegion();
       const configHash = configRegion();
       const inputVector = new Uint16Array(BATCH).map((_, i) => i);
@@ -144,7 +169,11 @@ describe('fuzzing the WebAssembly datapath', () => {
           } else {
             v.setUint32(d, r.slotDataStart, true);
             v.setUint32(d + 4, len, true);
-            v.setUint16(d + 8, mode === 1 ? 6 : ([0, 1, 2, 3, 4, 9][randInt(rand, 6)] ?? 0), true);
+            v.setUint16(
+              d + 8,
+              mode === 1 ? 6 : ([0, 1, 2, 3, 4, 5, 9][randInt(rand, 7)] ?? 0),
+              true,
+            );
           }
         }
         const before = mode < 2 ? macRegion() : '';
@@ -226,11 +255,13 @@ describe('fuzzing the WebAssembly datapath', () => {
         }
         if ((done / BATCH) % 64 === 0) {
           expect(configRegion()).toBe(configHash);
+          expect(routingRegion()).toBe(routingHash);
           expect(staticRegion()).toBe(staticHash);
         }
       }
       expect(configRegion()).toBe(configHash);
       expect(staticRegion()).toBe(staticHash);
+      expect(routingRegion()).toBe(routingHash);
       // The campaign must have reached passes, forwards, floods and many distinct drop reasons.
       const [pass = 0, forward = 0, flood = 0, drop = 0] = verdicts;
       expect(pass + forward + flood + drop).toBe(FRAMES);
@@ -240,7 +271,7 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(outsideChecks).toBeGreaterThan(0);
       // Every stage ran on fuzzed traffic, the VXLAN ones included.
       const stages = dp.stageCounters();
-      for (const name of ['parse', 'vxlan-decap', 'l2', 'vxlan-encap', 'tx', 'drop']) {
+      for (const name of ['parse', 'vxlan-decap', 'l2', 'l3', 'vxlan-encap', 'tx', 'drop']) {
         expect(stages[name]?.packets, name).toBeGreaterThan(FRAMES / 2000);
       }
       const counters = dp.counters();

@@ -59,7 +59,7 @@ export const MAX_BRIDGES = 256;
 export const MAX_TUNNELS = 64;
 
 /** Port table entry layout. */
-export const PortEntry = { size: 8, bridge: 0, kind: 2, tunnel: 4 } as const;
+export const PortEntry = { size: 8, bridge: 0, kind: 2, routed: 3, tunnel: 4, vrf: 6 } as const;
 /** Port kinds. */
 export const PortKind = { none: 0, phys: 1, tunnel: 2 } as const;
 /** Bridge table entry layout. */

@@ -2,6 +2,7 @@
 // one level above both src/ and dist/, so the same relative URL works from either.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { RoutingCoreExports } from '../routes.js';
 
 /** The parts of the WebAssembly JS API used here (the global has no typings in our lib set). */
 interface WasmApi {
@@ -21,7 +22,7 @@ export interface CoreGlobal {
 }
 
 /** Exports of the WebAssembly core (see assembly/index.ts). */
-export interface CoreExports {
+export interface CoreExports extends RoutingCoreExports {
   memory: CoreMemory;
   layoutInit(
     slots: number,

@@ -14,6 +14,7 @@ import type {
 } from '../types.js';
 import { parseIp, parseMac } from '../net.js';
 import { parseFrame, ParseDrop, type RefFrame, type RefLayer } from './parser.js';
+import { ReferenceRouter } from './routing.js';
 
 interface Bridge {
   floodLimit: number;
@@ -26,6 +27,7 @@ interface Port {
   kind: 'phys' | 'tunnel';
   bridge: number | null;
   tunnel: number | null;
+  vrf: number | null;
 }
 
 interface Tunnel {
@@ -132,6 +134,8 @@ export class ReferenceDatapath {
   private readonly portCounters = new Map<number, PortCounters>();
   private readonly bridgeCounters = new Map<number, BridgeCounters>();
   private readonly dropCounters = new Map<string, number>();
+  /** Route tables and next hops of the L3 stage. */
+  readonly router = new ReferenceRouter();
 
   constructor(private readonly batchSize = 256) {}
 
@@ -150,7 +154,7 @@ export class ReferenceDatapath {
   setPort(port: number, opts: PortOptions): void {
     this.detach(port);
     const bridge = opts.bridge ?? null;
-    this.ports.set(port, { kind: 'phys', bridge, tunnel: null });
+    this.ports.set(port, { kind: 'phys', bridge, tunnel: null, vrf: opts.vrf ?? null });
     if (bridge !== null && (opts.flood ?? true)) this.bridges.get(bridge)?.floodPorts.add(port);
   }
 
@@ -174,7 +178,7 @@ export class ReferenceDatapath {
       underlayPort: t.underlayPort,
       ttl: t.ttl ?? 64,
     });
-    this.ports.set(t.port, { kind: 'tunnel', bridge: t.bridge, tunnel: id });
+    this.ports.set(t.port, { kind: 'tunnel', bridge: t.bridge, tunnel: id, vrf: null });
     if (t.flood ?? true) this.bridges.get(t.bridge)?.floodPorts.add(t.port);
   }
 
@@ -247,6 +251,9 @@ export class ReferenceDatapath {
     }));
     const toDecap: Packet[] = [];
     const toL2: Packet[] = [];
+    const toL3: Packet[] = [];
+    // A routed port's packets go to L3, everything else to L2.
+    const ingress = (p: Packet) => (this.ports.get(p.inPort)?.vrf != null ? toL3 : toL2);
     for (const p of packets) {
       this.portCounter(p.inPort).rxPackets++;
       this.portCounter(p.inPort).rxBytes += p.frame.length;
@@ -259,12 +266,20 @@ export class ReferenceDatapath {
       }
       p.layer = p.parsed.outer;
       p.flowHash = referenceFlowHash(p.frame, p.layer);
-      (p.parsed.vxlan ? toDecap : toL2).push(p);
+      (p.parsed.vxlan ? toDecap : ingress(p)).push(p);
     }
-    for (const p of toDecap) if (this.decap(p)) toL2.push(p);
+    for (const p of toDecap) {
+      const before = p.inPort;
+      if (this.decap(p)) (p.inPort === before ? ingress(p) : toL2).push(p);
+    }
     const toEncap: Packet[] = [];
     for (const p of toL2) {
       this.bridgePacket(p, now);
+      if (p.verdict === 'forward' && this.ports.get(p.outPort ?? -1)?.kind === 'tunnel')
+        toEncap.push(p);
+    }
+    for (const p of toL3) {
+      this.routePacket(p);
       if (p.verdict === 'forward' && this.ports.get(p.outPort ?? -1)?.kind === 'tunnel')
         toEncap.push(p);
     }
@@ -367,6 +382,16 @@ export class ReferenceDatapath {
     this.portCounter(tunnel.port).rxBytes += p.frame.length;
     p.flowHash = referenceFlowHash(p.frame, p.layer);
     return true;
+  }
+
+  private routePacket(p: Packet): void {
+    const vrf = this.ports.get(p.inPort)?.vrf ?? null;
+    const ip = p.layer?.ip;
+    if (vrf === null || !ip || ip.version !== 4) return this.dropPacket(p, 'not-routable');
+    const outcome = this.router.route(vrf, p.frame, ip.offset);
+    if ('drop' in outcome) return this.dropPacket(p, outcome.drop);
+    p.verdict = 'forward';
+    p.outPort = outcome.outPort;
   }
 
   private bridgePacket(p: Packet, now: number): void {

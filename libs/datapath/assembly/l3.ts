@@ -1,0 +1,204 @@
+// L3 stage: IPv4 routing for packets that arrive on routed ports. Longest-prefix match in the
+// port's VRF, next-hop table (egress port and MAC rewrite; a tunnel port as egress sends the
+// packet on to VXLAN encapsulation), TTL decrement with an incremental header checksum update
+// (RFC 1624).
+import {
+  D_OFF,
+  D_IN_PORT,
+  D_OUT_PORT,
+  D_VERDICT,
+  D_DROP,
+  D_NEXT,
+  D_TRACE_A,
+  D_TRACE_B,
+  D_OUTER,
+  L_L3,
+  L_IP_VER,
+  P_KIND,
+  P_ROUTED,
+  P_VRF,
+  NONE16,
+  MAX_PORTS,
+  V_FORWARD,
+  PORT_KIND_TUNNEL,
+  desc,
+  slotBase,
+  portEntry,
+  be32,
+} from './layout';
+import {
+  DROP_NOT_ROUTABLE,
+  DROP_NO_ROUTE,
+  DROP_NEXT_HOP_MISSING,
+  DROP_BLACKHOLE,
+  DROP_TTL_EXCEEDED,
+} from './drops';
+import { NODE_DROP, NODE_L2, NODE_L3, NODE_TX, NODE_VXLAN_ENCAP } from './nodes';
+import { heapAlloc } from './heap';
+import { lookupScratch, lpmFirstLevelPtr, lpmResolve } from './lpm4';
+
+/** Next hops the core holds (ids 0 .. MAX_NEXT_HOPS-1). */
+export const MAX_NEXT_HOPS: u32 = 65536;
+/** Next-hop entry layout. */
+export const NH_SIZE: u32 = 16;
+export const NH_KIND: u32 = 0; // u8
+export const NH_PORT: u32 = 2; // u16 egress port
+export const NH_DST_MAC: u32 = 4; // 6 bytes
+export const NH_SRC_MAC: u32 = 10; // 6 bytes
+export const NH_KIND_NONE: u8 = 0;
+export const NH_KIND_FORWARD: u8 = 1;
+export const NH_KIND_BLACKHOLE: u8 = 2;
+
+/** Trace word B when no next hop was found. */
+export const L3_TRACE_MISS: u32 = 0xffffffff;
+
+/** Next-hop table (allocated on first use; 0 before). */
+export let nhBase: usize = 0;
+let nhCount: u32 = 0;
+
+function ensureNextHops(): bool {
+  if (nhBase == 0) nhBase = heapAlloc(<usize>MAX_NEXT_HOPS * NH_SIZE);
+  return nhBase != 0;
+}
+
+function nhEntry(id: u32): usize {
+  return nhBase + <usize>id * NH_SIZE;
+}
+
+function putMac(p: usize, mac: u64): void {
+  for (let i: usize = 0; i < 6; i++) store<u8>(p + i, <u8>(mac >> (40 - 8 * i)));
+}
+
+/** Sets next hop `id`: kind NH_KIND_FORWARD (port, MACs) or NH_KIND_BLACKHOLE. 0, or -1. */
+export function nhAdd(id: u32, kind: u8, port: u32, dstMac: u64, srcMac: u64): i32 {
+  if (id >= MAX_NEXT_HOPS || port >= <u32>MAX_PORTS) return -1;
+  if (kind != NH_KIND_FORWARD && kind != NH_KIND_BLACKHOLE) return -1;
+  if (!ensureNextHops()) return -1;
+  const e = nhEntry(id);
+  if (load<u8>(e + NH_KIND) == NH_KIND_NONE) nhCount++;
+  store<u8>(e + NH_KIND, kind);
+  store<u16>(e + NH_PORT, <u16>port);
+  putMac(e + NH_DST_MAC, dstMac);
+  putMac(e + NH_SRC_MAC, srcMac);
+  return 0;
+}
+
+/** Deletes next hop `id`: 0, or -1 when it was not set. */
+export function nhDelete(id: u32): i32 {
+  if (id >= MAX_NEXT_HOPS || nhBase == 0) return -1;
+  const e = nhEntry(id);
+  if (load<u8>(e + NH_KIND) == NH_KIND_NONE) return -1;
+  store<u64>(e, 0);
+  store<u64>(e, 0, 8);
+  nhCount--;
+  return 0;
+}
+
+/** Removes every next hop. */
+export function nhReset(): void {
+  if (nhBase != 0) memory.fill(nhBase, 0, <usize>MAX_NEXT_HOPS * NH_SIZE);
+  nhCount = 0;
+}
+
+/** Number of next hops set. */
+export function nhSize(): u32 {
+  return nhCount;
+}
+
+/** Address of next hop `id`'s entry (0 when absent), for the host to read. */
+export function nhEntryPtr(id: u32): usize {
+  if (id >= MAX_NEXT_HOPS || nhBase == 0) return 0;
+  const e = nhEntry(id);
+  return load<u8>(e + NH_KIND) == NH_KIND_NONE ? 0 : e;
+}
+
+/** First forwarding stage for a packet arriving on `port`: L3 on routed ports, else L2. */
+export function ingressNode(port: u32): u8 {
+  return load<u8>(portEntry(port) + P_ROUTED) != 0 ? NODE_L3 : NODE_L2;
+}
+
+function drop(d: usize, reason: u8): void {
+  store<u8>(d + D_DROP, reason);
+  store<u8>(d + D_NEXT, NODE_DROP);
+}
+
+/** L3 stage: route each IPv4 packet of the vector in its ingress port's VRF. */
+export function l3Stage(vec: usize, n: i32): i32 {
+  // Pass 1: where each packet's first-level route entry is. Pass 2 loads them all in a tight
+  // loop so that the cache misses of a big table overlap; pass 3 finishes each packet.
+  const entries = lookupScratch;
+  for (let i: i32 = 0; i < n; i++) {
+    const slot = <u32>load<u16>(vec + <usize>i * 2);
+    const d = desc(slot);
+    const pe = portEntry(<u32>load<u16>(d + D_IN_PORT));
+    store<u16>(d + D_OUT_PORT, NONE16);
+    store<u32>(d + D_TRACE_A, 0);
+    if (entries == 0) continue;
+    store<u32>(entries + <usize>i * 4, 0);
+    if (load<u8>(pe + P_ROUTED) == 0 || load<u8>(d + D_OUTER + L_IP_VER) != 4) continue;
+    const ip = slotBase(slot) + load<u32>(d + D_OFF) + <usize>load<u16>(d + D_OUTER + L_L3);
+    const dst = be32(ip + 16);
+    store<u32>(d + D_TRACE_A, dst);
+    store<u32>(entries + <usize>i * 4, <u32>lpmFirstLevelPtr(<u32>load<u16>(pe + P_VRF), dst));
+  }
+  if (entries != 0) {
+    for (let i: i32 = 0; i < n; i++) {
+      const p = <usize>load<u32>(entries + <usize>i * 4);
+      store<u32>(entries + <usize>i * 4, p == 0 ? 0 : load<u32>(p));
+    }
+  }
+  for (let i: i32 = 0; i < n; i++) {
+    const slot = <u32>load<u16>(vec + <usize>i * 2);
+    const d = desc(slot);
+    const f = slotBase(slot) + load<u32>(d + D_OFF);
+    const pe = portEntry(<u32>load<u16>(d + D_IN_PORT));
+    const first = entries == 0 ? 0 : load<u32>(entries + <usize>i * 4);
+    store<u32>(d + D_TRACE_B, L3_TRACE_MISS);
+    if (load<u8>(pe + P_ROUTED) == 0 || load<u8>(d + D_OUTER + L_IP_VER) != 4) {
+      drop(d, DROP_NOT_ROUTABLE);
+      continue;
+    }
+    const ip = f + <usize>load<u16>(d + D_OUTER + L_L3);
+    const nh = lpmResolve(<u32>load<u16>(pe + P_VRF), first, load<u32>(d + D_TRACE_A));
+    if (nh < 0) {
+      drop(d, DROP_NO_ROUTE);
+      continue;
+    }
+    store<u32>(d + D_TRACE_B, <u32>nh);
+    if (nhBase == 0 || <u32>nh >= MAX_NEXT_HOPS) {
+      drop(d, DROP_NEXT_HOP_MISSING);
+      continue;
+    }
+    const e = nhEntry(<u32>nh);
+    const kind = load<u8>(e + NH_KIND);
+    if (kind != NH_KIND_FORWARD) {
+      drop(d, kind == NH_KIND_BLACKHOLE ? DROP_BLACKHOLE : DROP_NEXT_HOP_MISSING);
+      continue;
+    }
+    const ttl = <u32>load<u8>(ip + 8);
+    if (ttl <= 1) {
+      drop(d, DROP_TTL_EXCEEDED);
+      continue;
+    }
+    store<u8>(ip + 8, <u8>(ttl - 1));
+    // RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), with m' = m - 0x0100 (TTL is the high byte
+    // of its 16-bit word), so ~m + m' = 0xfeff.
+    const hc = <u32>bswap<u16>(load<u16>(ip + 10));
+    let sum = (~hc & 0xffff) + 0xfeff;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    store<u16>(ip + 10, bswap<u16>(<u16>(~sum & 0xffff)));
+    store<u32>(f, load<u32>(e + NH_DST_MAC));
+    store<u16>(f + 4, load<u16>(e + NH_DST_MAC + 4));
+    store<u32>(f + 6, load<u32>(e + NH_SRC_MAC));
+    store<u16>(f + 10, load<u16>(e + NH_SRC_MAC + 4));
+    const out = <u32>load<u16>(e + NH_PORT);
+    store<u16>(d + D_OUT_PORT, <u16>out);
+    store<u8>(d + D_VERDICT, V_FORWARD);
+    store<u8>(
+      d + D_NEXT,
+      load<u8>(portEntry(out) + P_KIND) == PORT_KIND_TUNNEL ? NODE_VXLAN_ENCAP : NODE_TX,
+    );
+  }
+  return n;
+}
