@@ -38,8 +38,9 @@ for (let run = 1; run <= runs; run++) {
   if (cold) {
     for (const dir of ['libs', 'apps'])
       spawnSync('sh', ['-c', `rm -rf ${dir}/*/dist ${dir}/*/build`], { cwd: root });
-    // Nx keeps its cache outside the repository (~/.nx/<workspace hash>); reset empties it.
-    spawnSync('npx', ['nx', 'reset', '--only-cache'], { cwd: root, env: { ...process.env, NX_DAEMON: 'false' } });
+    // Nx keeps its cache outside the repository (~/.nx/<workspace hash>). A full reset: after
+    // `reset --only-cache` Nx 23 still reports cache hits but restores nothing.
+    spawnSync('npx', ['nx', 'reset'], { cwd: root, env: { ...process.env, NX_DAEMON: 'false' } });
   }
   const state = join(root, 'tmp', `bench-start-${run}`);
   rmSync(state, { recursive: true, force: true });
