@@ -4,6 +4,7 @@ import { GrpcStatus, KitError, TerminalError } from './errors.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { Fence, Lease } from './lease.js';
 import { LeaseLostError } from './lease.js';
+import { watchBucket } from './kv.js';
 import type { ResourceStore, StoredResource } from './store.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -148,9 +149,11 @@ export class Controller {
       for (const item of await this.orphans(driving.signal)) initial.add(item);
       this.initialPending = initial;
       for (const kind of this.kindsInOrder) {
-        await store
-          .desiredBucket(kind)
-          .watch((change) => queue.add(`${kind}/${change.key}`), driving.signal);
+        watchBucket(
+          store.desiredBucket(kind),
+          (change) => queue.add(`${kind}/${change.key}`),
+          driving.signal,
+        );
       }
       for (const item of initial) queue.add(item);
       this.checkReady();

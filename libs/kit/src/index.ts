@@ -53,7 +53,6 @@ export { createResourceServices, toGrpcError } from './grpc.js';
 export type { ResourceService, ResourceServicesOptions, StatsProvider } from './grpc.js';
 export type { FieldMaskOptions } from './field-mask.js';
 export { JsonBucket, KvConflictError, KvValueError } from './kv.js';
-export type { BucketChange, Versioned } from './kv.js';
 export { Lease, leaseBucketName, LeaseLostError } from './lease.js';
 export type { Fence, LeaseOptions, LeaseRecord } from './lease.js';
 export { generateResourceId, NameTemplate, ResourceNames, validateResourceId } from './names.js';

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { TerminalError } from './errors.js';
-import { JsonBucket, KvConflictError } from './kv.js';
+import { JsonBucket, KvConflictError, watchBucket } from './kv.js';
 
 /** LeaseRecord is the value of a lease key in KV. */
 export interface LeaseRecord {
@@ -129,7 +129,8 @@ export class Lease {
     this.schedule(this.renewMs);
     signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
     // A released lease is taken at once instead of at the next poll.
-    await this.bucket.watch(
+    watchBucket(
+      this.bucket,
       (change) => {
         if (this.heldEpoch > 0 || (change.value && change.value.holder !== '')) return;
         this.schedule(0);

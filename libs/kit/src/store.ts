@@ -6,7 +6,7 @@ import {
   statusChangedEventSchema,
   type ResourcePhase,
 } from '@opi/api';
-import { createEventPublisher, type EventPublisher } from '@opi/bus';
+import { createEventPublisher, type EventPublisher, type KvValue } from '@opi/bus';
 import type { ComponentObservation, JsonObject, Observation, ResourceKind } from './descriptor.js';
 import {
   aborted,
@@ -20,13 +20,7 @@ import {
 } from './errors.js';
 import { applyFieldMask } from './field-mask.js';
 import { canonicalJson, cloneJson, getPath, isEmptyValue, setPath } from './json-path.js';
-import {
-  JsonBucket,
-  KvConflictError,
-  KvValueError,
-  type BucketChange,
-  type Versioned,
-} from './kv.js';
+import { JsonBucket, KvConflictError, KvValueError, watchBucket, type BucketChange } from './kv.js';
 import { generateResourceId, idsOfStorageKey, storageKey, validateResourceId } from './names.js';
 import { paginate } from './pagination.js';
 
@@ -169,8 +163,8 @@ export class ResourceStore {
       if (!kind.status) {
         const wake = (bucket: 'desired' | 'status') => (change: BucketChange<unknown>) =>
           store.waiters.get(`${kind.kind}/${change.key}`)?.forEach((w) => w(bucket, change));
-        await store.statusBucket(kind.kind).watch(wake('status'), store.watchAbort.signal);
-        await store.desiredBucket(kind.kind).watch(wake('desired'), store.watchAbort.signal);
+        watchBucket(store.statusBucket(kind.kind), wake('status'), store.watchAbort.signal);
+        watchBucket(store.desiredBucket(kind.kind), wake('desired'), store.watchAbort.signal);
       }
     }
     return store;
@@ -484,7 +478,7 @@ export class ResourceStore {
   // ---------------------------------------------------------------- reconciler side
 
   /** readRecord returns a resource's desired state by storage key (reconcilers). */
-  readRecord(kindName: string, key: string): Promise<Versioned<StoredResource> | undefined> {
+  readRecord(kindName: string, key: string): Promise<KvValue<StoredResource> | undefined> {
     return this.readDesired(this.kind(kindName), key);
   }
 
@@ -508,7 +502,7 @@ export class ResourceStore {
   async finalizeDelete(
     kindName: string,
     key: string,
-    record: Versioned<StoredResource> | undefined,
+    record: KvValue<StoredResource> | undefined,
   ): Promise<void> {
     const kind = this.kind(kindName);
     await this.statusBucket(kind.kind)
@@ -541,8 +535,8 @@ export class ResourceStore {
   private async readDesired(
     kind: ResourceKind,
     key: string,
-  ): Promise<Versioned<StoredResource> | undefined> {
-    let entry: Versioned<StoredResource> | undefined;
+  ): Promise<KvValue<StoredResource> | undefined> {
+    let entry: KvValue<StoredResource> | undefined;
     try {
       entry = await this.desiredBucket(kind.kind).get(key);
     } catch (error) {
@@ -553,10 +547,7 @@ export class ResourceStore {
   }
 
   /** Upgrades a record written with an older payload version through the kind's hook. */
-  private migrated(
-    kind: ResourceKind,
-    entry: Versioned<StoredResource>,
-  ): Versioned<StoredResource> {
+  private migrated(kind: ResourceKind, entry: KvValue<StoredResource>): KvValue<StoredResource> {
     const value = entry.value;
     if (value.schemaVersion < kind.payloadVersion && kind.migrate) {
       return {
