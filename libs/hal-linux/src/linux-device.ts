@@ -757,33 +757,12 @@ export class LinuxNetworkDevice implements NetworkDevice {
   }
 
   async #addRule(family: 4 | 6, selector: readonly string[], table: number): Promise<void> {
-    this.#plan.ip([
-      `-${family}`,
-      'rule',
-      'add',
-      ...selector,
-      'lookup',
-      String(table),
-      'priority',
-      RULE_PRIORITY,
-      'protocol',
-      ROUTE_PROTOCOL,
-    ]);
+    this.#plan.ip(ruleCommand(family, 'add', selector, table));
   }
 
+  /** Deleting tolerates a rule that is already gone. */
   async #deleteRule(family: 4 | 6, selector: readonly string[], table: number): Promise<void> {
-    this.#plan.ipMaybe([
-      `-${family}`,
-      'rule',
-      'del',
-      ...selector,
-      'lookup',
-      String(table),
-      'priority',
-      RULE_PRIORITY,
-      'protocol',
-      ROUTE_PROTOCOL,
-    ]);
+    this.#plan.ipMaybe(ruleCommand(family, 'del', selector, table));
   }
 
   async #flushRoutesOf(device: string, table: number): Promise<void> {
@@ -847,6 +826,27 @@ export class LinuxNetworkDevice implements NetworkDevice {
       if (!rules.some((rule) => rule.table === table)) await this.#addRule(family, selector, table);
     }
   }
+}
+
+/** The `ip rule` arguments of one of our policy rules (marked by priority and protocol). */
+function ruleCommand(
+  family: 4 | 6,
+  verb: 'add' | 'del',
+  selector: readonly string[],
+  table: number,
+): string[] {
+  return [
+    `-${family}`,
+    'rule',
+    verb,
+    ...selector,
+    'lookup',
+    String(table),
+    'priority',
+    RULE_PRIORITY,
+    'protocol',
+    ROUTE_PROTOCOL,
+  ];
 }
 
 function addressOf(prefix: string): string {
