@@ -1,6 +1,4 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, type RunningNatsServer } from '@opi/testing';
+import { describe, expect, it } from 'vitest';
 import {
   describeKind,
   fetchKindCatalogs,
@@ -9,43 +7,34 @@ import {
   serveKindCatalog,
 } from '../src/index.js';
 import { allKinds, bridgePort, logicalBridge, nullVolume } from './support/kinds.js';
+import { useNatsServer } from './support/nats.js';
 
-let nats: RunningNatsServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  nats = await startNatsServer();
-  nc = await connect({ servers: nats.url });
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+const nats = useNatsServer();
 
 describe('kind catalogs', () => {
   it('lets a client learn every agent’s kinds from the bus, once per agent, skipping malformed answers', async () => {
-    const storageA = serveKindCatalog(nc, {
+    const storageA = serveKindCatalog(nats.nc, {
       agent: 'storage',
       nodeId: 'cat',
       instanceId: 'a',
       kinds: allKinds.slice(0, 5),
     });
-    const storageB = serveKindCatalog(nc, {
+    const storageB = serveKindCatalog(nats.nc, {
       agent: 'storage',
       nodeId: 'cat',
       instanceId: 'b',
       kinds: allKinds.slice(0, 5),
     });
-    const network = serveKindCatalog(nc, {
+    const network = serveKindCatalog(nats.nc, {
       agent: 'network',
       nodeId: 'cat',
       instanceId: 'c',
       kinds: [logicalBridge, bridgePort],
     });
-    const garbage = nc.subscribe(kindCatalogSubject('cat'), {
+    const garbage = nats.nc.subscribe(kindCatalogSubject('cat'), {
       callback: (_e, msg) => void msg.respond('not json'),
     });
-    const catalogs = await fetchKindCatalogs(nc, 'cat', 500);
+    const catalogs = await fetchKindCatalogs(nats.nc, 'cat', 500);
     [storageA, storageB, network, garbage].forEach((s) => s.unsubscribe());
     expect(catalogs.map((c) => c.agent).sort()).toEqual(['network', 'storage']);
     const kinds = catalogs.flatMap((c) => c.kinds.map((k) => k.kind)).sort();

@@ -1,23 +1,13 @@
 // The kit's buckets against a real nats-server: @opi/bus stores with the kit's callback watch.
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import * as bus from '@opi/bus';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '@opi/testing';
 import { JsonBucket, KvConflictError, KvValueError } from '../src/index.js';
 import { watchBucket, type BucketChange } from '../src/kv.js';
+import { useNatsServer } from './support/nats.js';
 
-let nats: RunningNatsServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  nats = await startNatsServer();
-  nc = await connect({ servers: nats.url });
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+const nats = useNatsServer();
 
 interface Item {
   n: number;
@@ -27,7 +17,7 @@ describe('JsonBucket', () => {
   it('is a bus KV store: its errors are the bus errors, keys take a subject filter', async () => {
     expect(KvConflictError).toBe(bus.KvConflictError);
     expect(KvValueError).toBe(bus.KvValueError);
-    const bucket = await JsonBucket.open<Item>(nc, 'kit-kv-plain', { history: 2 });
+    const bucket = await JsonBucket.open<Item>(nats.nc, 'kit-kv-plain', { history: 2 });
     const revision = await bucket.create('a', { n: 1 });
     await expect(bucket.create('a', { n: 2 })).rejects.toBeInstanceOf(KvConflictError);
     await bucket.update('a', { n: 3 }, revision);
@@ -35,7 +25,7 @@ describe('JsonBucket', () => {
     await bucket.create('a.child', { n: 5 });
     expect(await bucket.keys('a.*')).toEqual(['a.child']);
     expect((await bucket.get('a'))?.value).toEqual({ n: 3 });
-    const raw = await new Kvm(nc).open('kit-kv-plain');
+    const raw = await new Kvm(nats.nc).open('kit-kv-plain');
     await raw.put('broken', 'not json');
     await expect(bucket.get('broken')).rejects.toBeInstanceOf(KvValueError);
     expect((await bucket.entries()).map((entry) => entry.key)).toEqual(['a', 'a.child']);
@@ -44,8 +34,8 @@ describe('JsonBucket', () => {
 
 describe('watchBucket', () => {
   it('delivers current values, then changes in order, malformed ones flagged, despite a throwing callback', async () => {
-    const bucket = await JsonBucket.open<Item>(nc, 'kit-kv-watch');
-    const raw = await new Kvm(nc).open('kit-kv-watch');
+    const bucket = await JsonBucket.open<Item>(nats.nc, 'kit-kv-watch');
+    const raw = await new Kvm(nats.nc).open('kit-kv-watch');
     await bucket.create('x.before', { n: 1 });
     await bucket.create('other', { n: 0 });
     const seen: Array<BucketChange<Item>> = [];

@@ -1,22 +1,12 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, waitFor, type RunningNatsServer } from '@opi/testing';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '@opi/testing';
 import { Lease, LeaseLostError } from '../src/index.js';
+import { useNatsServer } from './support/nats.js';
 
-let nats: RunningNatsServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  nats = await startNatsServer();
-  nc = await connect({ servers: nats.url });
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+const nats = useNatsServer();
 
 const open = (agent: string, instanceId: string, ttlMs = 600) =>
-  Lease.open(nc, { nodeId: 'lease', agent, instanceId, ttlMs });
+  Lease.open(nats.nc, { nodeId: 'lease', agent, instanceId, ttlMs });
 
 describe('Lease', () => {
   it('elects exactly one holder and hands over with a higher epoch when the holder stops renewing', async () => {
@@ -69,7 +59,7 @@ describe('Lease', () => {
       epoch: number;
       ttlMs: number;
       renewedAt: string;
-    }>(nc, 'opi-kit-lease-leases');
+    }>(nats.nc, 'opi-kit-lease-leases');
     const current = (await bucket.get('three'))!;
     await bucket.update(
       'three',
