@@ -176,6 +176,21 @@ const pretty = prettyFactory({
 
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+// Never leave a nats-server or an agent behind, whatever ends this process.
+process.on('exit', () => {
+  for (const { child } of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`[start] ${error.stack ?? error.message}\n`);
+  void stopAll(1);
+});
+process.on('unhandledRejection', (error) => {
+  process.stderr.write(
+    `[start] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  void stopAll(1);
+});
 
 // 2. NATS
 let natsUrl = externalNats;
