@@ -37,7 +37,8 @@ export const DROP_NO_ROUTE: u8 = 32;
 export const DROP_NEXT_HOP_MISSING: u8 = 33;
 export const DROP_BLACKHOLE: u8 = 34;
 export const DROP_TTL_EXCEEDED: u8 = 35;
-export const DROP_REASON_COUNT: i32 = 36;
+export const DROP_ACL_DENY: u8 = 36;
+export const DROP_REASON_COUNT: i32 = 37;
 
 /** Name of drop reason `code` ('' past the last one). */
 export function dropReasonName(code: i32): string {
@@ -114,6 +115,8 @@ export function dropReasonName(code: i32): string {
       return 'blackhole';
     case 35:
       return 'ttl-exceeded';
+    case 36:
+      return 'acl-deny';
     default:
       return '';
   }

@@ -66,6 +66,7 @@ export {
 } from './lpm4';
 export { nhAdd, nhDelete, nhReset, nhSize, nhEntryPtr } from './l3';
 export { scratchReserve, heapUsed } from './heap';
+export { aclAlloc, aclActivate, aclClear, aclActive, aclBind } from './acl';
 
 /** Offsets and sizes the host needs, by name-independent index (see src/wasm-core.ts). */
 export function layoutValue(which: i32): usize {

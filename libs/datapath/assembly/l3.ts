@@ -33,7 +33,7 @@ import {
   DROP_BLACKHOLE,
   DROP_TTL_EXCEEDED,
 } from './drops';
-import { NODE_DROP, NODE_L2, NODE_L3, NODE_TX, NODE_VXLAN_ENCAP } from './nodes';
+import { NODE_DROP, NODE_TX, NODE_VXLAN_ENCAP } from './nodes';
 import { heapAlloc } from './heap';
 import { lookupScratch, lpmFirstLevelPtr, lpmResolve } from './lpm4';
 
@@ -110,11 +110,6 @@ export function nhEntryPtr(id: u32): usize {
   if (id >= MAX_NEXT_HOPS || nhBase == 0) return 0;
   const e = nhEntry(id);
   return load<u8>(e + NH_KIND) == NH_KIND_NONE ? 0 : e;
-}
-
-/** First forwarding stage for a packet arriving on `port`: L3 on routed ports, else L2. */
-export function ingressNode(port: u32): u8 {
-  return load<u8>(portEntry(port) + P_ROUTED) != 0 ? NODE_L3 : NODE_L2;
 }
 
 function drop(d: usize, reason: u8): void {

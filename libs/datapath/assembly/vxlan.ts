@@ -53,10 +53,10 @@ import {
   DROP_BAD_DESCRIPTOR,
   DROP_ENCAP_TOO_LONG,
 } from './drops';
-import { NODE_DROP, NODE_L2, NODE_TX } from './nodes';
+import { NODE_DROP, NODE_TX } from './nodes';
 import { flowHashOfLayer } from './flowhash';
 import { VXLAN_PORT } from './parse';
-import { ingressNode } from './l3';
+import { ingressNode } from './acl';
 
 /** findTunnel result when no tunnel matches. */
 export const NO_TUNNEL: u32 = 0xffffffff;
@@ -156,7 +156,7 @@ export function vxlanDecapStage(vec: usize, n: i32): i32 {
     store<u16>(d + D_IN_PORT, <u16>port);
     countPort(port, C_RX_PKTS, 1);
     countPort(port, C_RX_BYTES, innerLen);
-    store<u8>(d + D_NEXT, NODE_L2);
+    store<u8>(d + D_NEXT, ingressNode(port));
   }
   return n;
 }

@@ -27,6 +27,7 @@ import { DatapathConfigError, DatapathTableError } from './errors.js';
 import { parseMac, parseIp, macKey, formatMac } from './net.js';
 import { formatTraceRecord } from './trace.js';
 import { Ipv4RouteTable, NextHopTable, MAX_VRFS } from './routes.js';
+import { Acl } from './acl.js';
 import type {
   FrameIn,
   PacketResult,
@@ -87,7 +88,7 @@ const ALL_STAGES = 0xffff;
 // Node ids of parse and drop (assembly/nodes.ts); the constructor checks them against the
 // registry.
 const PARSE_NODE = 0;
-const DROP_NODE = 6;
+const DROP_NODE = 7;
 /** Stage masks per run mode of `processSlots` (bit per node id; bit 31: count nothing). */
 const STAGE_MASKS = {
   all: ALL_STAGES,
@@ -259,6 +260,8 @@ export class Datapath {
   readonly routes: Ipv4RouteTable;
   /** Next hops the routes point at. */
   readonly nextHops: NextHopTable;
+  /** The ACL applied to bound ingress ports. */
+  readonly acl: Acl;
   private readonly at: Record<keyof typeof LayoutIndex, number>;
   private readonly dropNames: string[];
   private readonly stageNames: string[];
@@ -293,6 +296,7 @@ export class Datapath {
     this.macTable = new MacTable(this);
     this.routes = new Ipv4RouteTable(this.core);
     this.nextHops = new NextHopTable(this.core);
+    this.acl = new Acl(this.core);
   }
 
   private view(): DataView {

@@ -12,6 +12,8 @@ export {
   parseIpv4Prefix,
 } from './routes.js';
 export type { Ipv4Route, PackedIpv4Routes, NextHop, RouteTableOptions } from './routes.js';
+export { Acl } from './acl.js';
+export type { AclRule, AclLoadOptions, AclSetInfo } from './acl.js';
 export type {
   Verdict,
   FrameIn,

@@ -56,6 +56,16 @@ describe('fuzzing the WebAssembly datapath', () => {
       dp.nextHops.add(1, { port: 100, dstMac: '02:00:00:00:00:72', srcMac: '02:00:00:00:00:71' });
       dp.nextHops.add(2, { blackhole: true });
       dp.nextHops.add(3, { port: 4, dstMac: '02:00:00:00:00:73', srcMac: '02:00:00:00:00:71' });
+      // ACL on a bridged, the routed and a tunnel port: every field kind, both actions.
+      dp.acl.load([
+        { action: 'deny', src: '10.1.1.1/32', proto: 6, dport: [0, 1000] },
+        { action: 'permit', dst: '10.2.2.0/24', proto: 17, sport: [1, 40000] },
+        { action: 'deny', proto: 1, icmpType: 8 },
+        { action: 'deny', src: '2001:db8::/32', proto: 58 },
+        { action: 'permit', vni: 5001 },
+        { action: 'deny', inPort: 5, proto: 17 },
+      ]);
+      for (const port of [0, 5, 100]) dp.acl.bind(port);
       dp.macTable.add(1, '02:00:00:00:00:63', 100, { static: true });
       dp.macTable.add(2, '02:00:00:00:00:64', 101, { static: true });
 
@@ -262,6 +272,8 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(configRegion()).toBe(configHash);
       expect(staticRegion()).toBe(staticHash);
       expect(routingRegion()).toBe(routingHash);
+      expect(dp.acl.setInfo.rules).toBe(6);
+      expect(dp.acl.hits().rules.every((h) => h > 0)).toBe(true);
       // The campaign must have reached passes, forwards, floods and many distinct drop reasons.
       const [pass = 0, forward = 0, flood = 0, drop = 0] = verdicts;
       expect(pass + forward + flood + drop).toBe(FRAMES);
@@ -271,7 +283,7 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(outsideChecks).toBeGreaterThan(0);
       // Every stage ran on fuzzed traffic, the VXLAN ones included.
       const stages = dp.stageCounters();
-      for (const name of ['parse', 'vxlan-decap', 'l2', 'l3', 'vxlan-encap', 'tx', 'drop']) {
+      for (const name of ['parse', 'vxlan-decap', 'acl', 'l2', 'l3', 'vxlan-encap', 'tx', 'drop']) {
         expect(stages[name]?.packets, name).toBeGreaterThan(FRAMES / 2000);
       }
       const counters = dp.counters();

@@ -5,6 +5,7 @@ describe('public API', () => {
   it('exports exactly the documented runtime names (hal-sim and opictl depend on them)', () => {
     expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
       [
+        "Acl",
         "CaptureFormatError",
         "Datapath",
         "DatapathConfigError",
@@ -43,8 +44,9 @@ describe('public API', () => {
     const dp = api.createDatapath();
     expect(dp.stages().map((s) => `${s.name} -> ${s.next.join(',')}`)).toMatchInlineSnapshot(`
       [
-        "parse -> vxlan-decap,l2,l3,drop",
-        "vxlan-decap -> l2,l3,drop",
+        "parse -> vxlan-decap,acl,l2,l3,drop",
+        "vxlan-decap -> acl,l2,l3,drop",
+        "acl -> l2,l3,drop",
         "l2 -> vxlan-encap,tx,drop",
         "l3 -> vxlan-encap,tx,drop",
         "vxlan-encap -> tx,drop",
@@ -89,6 +91,7 @@ describe('public API', () => {
         "next-hop-missing",
         "blackhole",
         "ttl-exceeded",
+        "acl-deny",
       ]
     `);
   });

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RoutingCoreExports } from '../routes.js';
+import type { AclCoreExports } from '../acl.js';
 
 /** The parts of the WebAssembly JS API used here (the global has no typings in our lib set). */
 interface WasmApi {
@@ -22,7 +23,7 @@ export interface CoreGlobal {
 }
 
 /** Exports of the WebAssembly core (see assembly/index.ts). */
-export interface CoreExports extends RoutingCoreExports {
+export interface CoreExports extends RoutingCoreExports, AclCoreExports {
   memory: CoreMemory;
   layoutInit(
     slots: number,

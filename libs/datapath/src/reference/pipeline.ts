@@ -15,6 +15,8 @@ import type {
 import { parseIp, parseMac } from '../net.js';
 import { parseFrame, ParseDrop, type RefFrame, type RefLayer } from './parser.js';
 import { ReferenceRouter } from './routing.js';
+import { referenceAclMatch } from './acl.js';
+import type { CheckedAclRule } from '../acl.js';
 
 interface Bridge {
   floodLimit: number;
@@ -250,10 +252,13 @@ export class ReferenceDatapath {
       bridge: null,
     }));
     const toDecap: Packet[] = [];
+    const toAcl: Packet[] = [];
     const toL2: Packet[] = [];
     const toL3: Packet[] = [];
-    // A routed port's packets go to L3, everything else to L2.
-    const ingress = (p: Packet) => (this.ports.get(p.inPort)?.vrf != null ? toL3 : toL2);
+    // A routed port's packets go to L3, everything else to L2; bound ports pass the ACL first.
+    const forward = (p: Packet) => (this.ports.get(p.inPort)?.vrf != null ? toL3 : toL2);
+    const ingress = (p: Packet) =>
+      this.aclRules !== null && this.aclPorts.has(p.inPort) ? toAcl : forward(p);
     for (const p of packets) {
       this.portCounter(p.inPort).rxPackets++;
       this.portCounter(p.inPort).rxBytes += p.frame.length;
@@ -268,10 +273,8 @@ export class ReferenceDatapath {
       p.flowHash = referenceFlowHash(p.frame, p.layer);
       (p.parsed.vxlan ? toDecap : ingress(p)).push(p);
     }
-    for (const p of toDecap) {
-      const before = p.inPort;
-      if (this.decap(p)) (p.inPort === before ? ingress(p) : toL2).push(p);
-    }
+    for (const p of toDecap) if (this.decap(p)) ingress(p).push(p);
+    for (const p of toAcl) if (this.classify(p)) forward(p).push(p);
     const toEncap: Packet[] = [];
     for (const p of toL2) {
       this.bridgePacket(p, now);
@@ -382,6 +385,54 @@ export class ReferenceDatapath {
     this.portCounter(tunnel.port).rxBytes += p.frame.length;
     p.flowHash = referenceFlowHash(p.frame, p.layer);
     return true;
+  }
+
+  private aclRules: CheckedAclRule[] | null = null;
+  private aclDefaultDeny = false;
+  private readonly aclPorts = new Set<number>();
+  private aclHitCounts: number[] = [];
+
+  /** Installs a validated rule set (hit counters restart). */
+  loadAcl(rules: CheckedAclRule[], defaultDeny: boolean): void {
+    this.aclRules = rules;
+    this.aclDefaultDeny = defaultDeny;
+    this.aclHitCounts = new Array<number>(rules.length + 1).fill(0);
+  }
+
+  /** Applies the ACL to packets arriving on `port` (or stops). */
+  bindAcl(port: number, on: boolean): void {
+    if (on) this.aclPorts.add(port);
+    else this.aclPorts.delete(port);
+  }
+
+  /** Hits per rule and of the default action. */
+  aclHits(): { rules: number[]; default: number } {
+    const n = this.aclRules?.length ?? 0;
+    return { rules: this.aclHitCounts.slice(0, n), default: this.aclHitCounts[n] ?? 0 };
+  }
+
+  // First-match classification; returns whether the packet goes on.
+  private classify(p: Packet): boolean {
+    const ip = p.layer?.ip;
+    if (!this.aclRules || !ip) return true;
+    const vni = p.parsed?.vxlan?.vni ?? null;
+    const l4 = p.layer?.ports ? 1 : p.layer?.icmp ? 2 : 0;
+    const index = referenceAclMatch(this.aclRules, {
+      version: ip.version,
+      src: ip.src,
+      dst: ip.dst,
+      proto: ip.proto,
+      l4,
+      a: p.layer?.ports?.sport ?? p.layer?.icmp?.type ?? 0,
+      b: p.layer?.ports?.dport ?? p.layer?.icmp?.code ?? 0,
+      vni,
+      inPort: p.inPort,
+    });
+    const slot = index < 0 ? this.aclRules.length : index;
+    this.aclHitCounts[slot] = (this.aclHitCounts[slot] ?? 0) + 1;
+    const deny = index < 0 ? this.aclDefaultDeny : this.aclRules[index]!.deny;
+    if (deny) this.dropPacket(p, 'acl-deny');
+    return !deny;
   }
 
   private routePacket(p: Packet): void {

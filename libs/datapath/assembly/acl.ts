@@ -1,0 +1,267 @@
+// ACL stage: ordered rule sets, first match wins, classified by tuple-space search. The host
+// compiles a rule set (src/acl.ts) into one block of linear memory: rules grouped by "shape"
+// (IP version, prefix lengths, which exact-match fields are set), one hash table per shape
+// keyed by the masked fields. A packet probes each shape once, in order of the shape's best
+// rule, and stops as soon as no remaining shape can hold an earlier rule, so its cost follows
+// the number of shapes, not of rules. Activating a compiled set is one store: batches see
+// the old set or the new one, never a mix.
+import {
+  D_OFF,
+  D_IN_PORT,
+  D_VNI,
+  D_FLAGS,
+  D_DROP,
+  D_NEXT,
+  D_TRACE_A,
+  D_TRACE_B,
+  D_OUTER,
+  L_L3,
+  L_IP_VER,
+  L_PROTO,
+  L_L4_KIND,
+  L_SPORT,
+  L_DPORT,
+  F_VXLAN,
+  F_DECAP,
+  MAX_PORTS,
+  counting,
+  desc,
+  slotBase,
+  be32,
+} from './layout';
+import { DROP_ACL_DENY } from './drops';
+import { NODE_ACL, NODE_DROP } from './nodes';
+import { heapAlloc, heapFree } from './heap';
+import { forwardNode } from './forward';
+
+// Compiled set layout (offsets in bytes from the set's base; all little-endian).
+const H_SHAPES: u32 = 0; // u32 number of shapes
+const H_RULES: u32 = 4; // u32 number of rules (counters: one per rule, then the default's)
+const H_DEFAULT: u32 = 8; // u32 default action
+const H_SHAPE_OFF: u32 = 12; // u32
+const H_RULE_OFF: u32 = 16; // u32
+const H_COUNTER_OFF: u32 = 20; // u32 u64 hits per rule, then the default's
+
+const SHAPE_SIZE: u32 = 64;
+const S_VER: u32 = 0; // u8 4 or 6
+const S_EXACT: u32 = 1; // u8 bits: 1 proto, 2 vni, 4 in port
+const S_MIN_PRIO: u32 = 4; // u32 best (lowest) rule index in the shape
+const S_TABLE_OFF: u32 = 8; // u32
+const S_TABLE_MASK: u32 = 12; // u32 slots - 1
+const S_SRC_MASK: u32 = 16; // 4 x u32 (host order per 32-bit word)
+const S_DST_MASK: u32 = 32; // 4 x u32
+
+const RULE_SIZE: u32 = 64;
+const R_ACTION: u32 = 0; // u8
+const R_L4: u32 = 1; // u8 required l4 kind (0 any)
+const R_PROTO: u32 = 2; // u8
+const R_IN_PORT: u32 = 4; // u16
+const R_VNI: u32 = 8; // u32
+const R_A_LO: u32 = 12; // u16 source port / ICMP type range
+const R_A_HI: u32 = 14;
+const R_B_LO: u32 = 16; // u16 destination port / ICMP code range
+const R_B_HI: u32 = 18;
+const R_NEXT: u32 = 20; // u32 next rule index + 1 with the same masked key (0: end)
+const R_SRC: u32 = 24; // 4 x u32 masked
+const R_DST: u32 = 40; // 4 x u32 masked
+const R_PRIO: u32 = 56; // u32 rule index in the set (a rule without addresses has a record per IP version)
+
+// Hash slot: u32 key hash, u32 first rule index + 1 (0: empty).
+const SLOT_SIZE: u32 = 8;
+
+/** Actions. */
+export const ACL_PERMIT: u32 = 0;
+export const ACL_DENY: u32 = 1;
+/** Trace word A when the default action applied. */
+export const ACL_TRACE_DEFAULT: u32 = 0xffffffff;
+
+let active: usize = 0;
+let activeBytes: usize = 0;
+// Ingress ports the ACL applies to (256-bit mask).
+const boundPorts = memory.data(32, 16);
+
+/** A block of `bytes` for the host to compile a rule set into (0 when out of memory). */
+export function aclAlloc(bytes: usize): usize {
+  if (pktSrc == 0) {
+    pktSrc = heapAlloc(32);
+    if (pktSrc == 0) return 0;
+    pktDst = pktSrc + 16;
+  }
+  return heapAlloc(bytes);
+}
+
+/** Makes the set at `p` (from aclAlloc, `bytes` long) the active one; frees the previous. */
+export function aclActivate(p: usize, bytes: usize): void {
+  const old = active;
+  const oldBytes = activeBytes;
+  active = p;
+  activeBytes = bytes;
+  heapFree(old, oldBytes);
+}
+
+/** Removes the active set: no packet is classified. */
+export function aclClear(): void {
+  aclActivate(0, 0);
+}
+
+/** Address of the active set (0: none), for the host to read counters. */
+export function aclActive(): usize {
+  return active;
+}
+
+/** Applies (or not) the ACL to packets arriving on `port`. */
+export function aclBind(port: u32, on: bool): void {
+  if (port >= <u32>MAX_PORTS) return;
+  const w = boundPorts + <usize>(port >> 5) * 4;
+  const bit = (<u32>1) << (port & 31);
+  store<u32>(w, on ? load<u32>(w) | bit : load<u32>(w) & ~bit);
+}
+
+/** First stage after parse/decap for a packet arriving on `port`: ACL, L3 or L2. */
+export function ingressNode(port: u32): u8 {
+  return aclApplies(port) ? NODE_ACL : forwardNode(port);
+}
+
+/** True when packets arriving on `port` go through the ACL stage. */
+export function aclApplies(port: u32): bool {
+  return (
+    active != 0 && (load<u32>(boundPorts + <usize>(port >> 5) * 4) & ((<u32>1) << (port & 31))) != 0
+  );
+}
+
+function fmix32(x: u32): u32 {
+  x ^= x >> 16;
+  x *= 0x85ebca6b;
+  x ^= x >> 13;
+  x *= 0xc2b2ae35;
+  x ^= x >> 16;
+  return x;
+}
+
+// Packet addresses, extracted once per packet (heap, not static data: batches must leave the
+// module's static data untouched).
+let pktSrc: usize = 0;
+let pktDst: usize = 0;
+
+function ruleMatches(
+  r: usize,
+  s: usize,
+  words: u32,
+  proto: u32,
+  vni: u32,
+  hasVni: bool,
+  port: u32,
+  l4: u32,
+  a: u32,
+  b: u32,
+): bool {
+  const exact = <u32>load<u8>(s + S_EXACT);
+  for (let w: u32 = 0; w < words; w++) {
+    const o = <usize>w * 4;
+    if ((load<u32>(pktSrc + o) & load<u32>(s + S_SRC_MASK + o)) != load<u32>(r + R_SRC + o))
+      return false;
+    if ((load<u32>(pktDst + o) & load<u32>(s + S_DST_MASK + o)) != load<u32>(r + R_DST + o))
+      return false;
+  }
+  if ((exact & 1) != 0 && proto != <u32>load<u8>(r + R_PROTO)) return false;
+  if ((exact & 2) != 0 && (!hasVni || vni != load<u32>(r + R_VNI))) return false;
+  if ((exact & 4) != 0 && port != <u32>load<u16>(r + R_IN_PORT)) return false;
+  const need = <u32>load<u8>(r + R_L4);
+  if (need != 0) {
+    if (l4 != need) return false;
+    if (a < <u32>load<u16>(r + R_A_LO) || a > <u32>load<u16>(r + R_A_HI)) return false;
+    if (b < <u32>load<u16>(r + R_B_LO) || b > <u32>load<u16>(r + R_B_HI)) return false;
+  }
+  return true;
+}
+
+/** ACL stage: classify each packet of the vector against the active set. */
+export function aclStage(vec: usize, n: i32): i32 {
+  const set = active;
+  for (let i: i32 = 0; i < n; i++) {
+    const slot = <u32>load<u16>(vec + <usize>i * 2);
+    const d = desc(slot);
+    const port = <u32>load<u16>(d + D_IN_PORT);
+    const ver = <u32>load<u8>(d + D_OUTER + L_IP_VER);
+    store<u32>(d + D_TRACE_A, ACL_TRACE_DEFAULT);
+    store<u32>(d + D_TRACE_B, ACL_PERMIT);
+    store<u8>(d + D_NEXT, forwardNode(port));
+    // Only IP packets are classified; the set was removed since parse chose this stage.
+    if (set == 0 || (ver != 4 && ver != 6)) continue;
+    const ip = slotBase(slot) + load<u32>(d + D_OFF) + <usize>load<u16>(d + D_OUTER + L_L3);
+    const words: u32 = ver == 4 ? 1 : 4;
+    if (ver == 4) {
+      store<u32>(pktSrc, be32(ip + 12));
+      store<u32>(pktDst, be32(ip + 16));
+    } else {
+      for (let w: usize = 0; w < 4; w++) {
+        store<u32>(pktSrc + w * 4, be32(ip + 8 + w * 4));
+        store<u32>(pktDst + w * 4, be32(ip + 24 + w * 4));
+      }
+    }
+    const proto = <u32>load<u8>(d + D_OUTER + L_PROTO);
+    const hasVni = (load<u8>(d + D_FLAGS) & (F_VXLAN | F_DECAP)) != 0;
+    const vni = hasVni ? load<u32>(d + D_VNI) : 0;
+    const l4 = <u32>load<u8>(d + D_OUTER + L_L4_KIND);
+    const a = <u32>load<u16>(d + D_OUTER + L_SPORT);
+    const b = <u32>load<u16>(d + D_OUTER + L_DPORT);
+    const shapes = set + <usize>load<u32>(set + H_SHAPE_OFF);
+    const rules = set + <usize>load<u32>(set + H_RULE_OFF);
+    const nShapes = load<u32>(set + H_SHAPES);
+    let best: u32 = 0xffffffff;
+    let action = load<u32>(set + H_DEFAULT);
+    for (let k: u32 = 0; k < nShapes; k++) {
+      const s = shapes + <usize>k * SHAPE_SIZE;
+      // Shapes are sorted by their best rule: none further on can beat the match in hand.
+      if (load<u32>(s + S_MIN_PRIO) >= best) break;
+      if (<u32>load<u8>(s + S_VER) != ver) continue;
+      const exact = <u32>load<u8>(s + S_EXACT);
+      let h = fmix32(0x811c9dc5 ^ ver);
+      for (let w: u32 = 0; w < words; w++) {
+        const o = <usize>w * 4;
+        h = fmix32(h ^ (load<u32>(pktSrc + o) & load<u32>(s + S_SRC_MASK + o)));
+        h = fmix32(h ^ (load<u32>(pktDst + o) & load<u32>(s + S_DST_MASK + o)));
+      }
+      h = fmix32(h ^ ((exact & 1) != 0 ? proto : 0));
+      h = fmix32(h ^ ((exact & 2) != 0 ? vni : 0));
+      h = fmix32(h ^ ((exact & 4) != 0 ? port : 0));
+      const table = set + <usize>load<u32>(s + S_TABLE_OFF);
+      const mask = load<u32>(s + S_TABLE_MASK);
+      let at = h & mask;
+      for (;;) {
+        const e = table + <usize>at * SLOT_SIZE;
+        const head = load<u32>(e, 4);
+        if (head == 0) break;
+        if (load<u32>(e) == h) {
+          // The chain holds the rules of one masked key in rule order: the first that
+          // matches is the best of this key.
+          let ri = head;
+          while (ri != 0) {
+            const r = rules + <usize>(ri - 1) * RULE_SIZE;
+            const prio = load<u32>(r + R_PRIO);
+            if (prio >= best) break;
+            if (ruleMatches(r, s, words, proto, vni, hasVni, port, l4, a, b)) {
+              best = prio;
+              action = <u32>load<u8>(r + R_ACTION);
+              break;
+            }
+            ri = load<u32>(r + R_NEXT);
+          }
+        }
+        at = (at + 1) & mask;
+      }
+    }
+    const counters = set + <usize>load<u32>(set + H_COUNTER_OFF);
+    const nRules = load<u32>(set + H_RULES);
+    const idx = best == 0xffffffff ? nRules : best;
+    const c = counters + <usize>idx * 8;
+    if (counting) store<u64>(c, load<u64>(c) + 1);
+    store<u32>(d + D_TRACE_A, best);
+    store<u32>(d + D_TRACE_B, action);
+    if (action == ACL_DENY) {
+      store<u8>(d + D_DROP, DROP_ACL_DENY);
+      store<u8>(d + D_NEXT, NODE_DROP);
+    }
+  }
+  return n;
+}
