@@ -136,6 +136,9 @@ describe('the four agents on a real nats-server', () => {
       expect(services).toContain('grpc.health.v1.Health');
       expect(services).toContain('grpc.reflection.v1.ServerReflection');
       expect(services).toContain(expected[agent.name]);
+      // only what this agent answers: no other agent's OPI services
+      const otherAgents = Object.entries(expected).filter(([name]) => name !== agent.name);
+      for (const [, service] of otherAgents) expect(services).not.toContain(service);
     }
   });
 

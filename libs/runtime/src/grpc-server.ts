@@ -34,7 +34,7 @@ export interface AgentGrpcServer {
   /** Names of the services added so far (full names, e.g. `opi_api.storage.v1.NullVolumeService`). */
   readonly serviceNames: ReadonlySet<string>;
   setServing(serving: boolean): void;
-  /** Binds the address; resolves with the bound port. */
+  /** Adds reflection for the services added so far and binds the address; resolves with the port. */
   listen(): Promise<number>;
   /** Lets in-flight calls finish until the deadline, then cancels the rest. */
   shutdown(deadlineMs: number): Promise<'drained' | 'forced'>;
@@ -97,8 +97,8 @@ export function createGrpcServer(settings: GrpcServerSettings): AgentGrpcServer 
     defaults: true,
     oneofs: true,
   });
-  new ReflectionService({ ...builtIn, ...(settings.reflection ?? {}) }).addToServer(server);
 
+  const builtInServices = ['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection'];
   const setAll = (status: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', status);
     for (const name of serviceNames) health.setStatus(name, status);
@@ -119,6 +119,11 @@ export function createGrpcServer(settings: GrpcServerSettings): AgentGrpcServer 
       setAll(value ? 'SERVING' : 'NOT_SERVING');
     },
     listen() {
+      // Reflection lists exactly the services this server answers, so it is added last.
+      new ReflectionService(
+        { ...builtIn, ...(settings.reflection ?? {}) },
+        { services: [...builtInServices, ...serviceNames] },
+      ).addToServer(server);
       const credentials = settings.tls
         ? grpc.ServerCredentials.createSsl(
             readFileSync(settings.tls.caFile),
