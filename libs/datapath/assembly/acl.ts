@@ -1,7 +1,8 @@
 // ACL stage: ordered rule sets, first match wins, classified by tuple-space search. The host
 // compiles a rule set (src/acl.ts) into one block of linear memory: rules grouped by "shape"
-// (IP version, prefix lengths, which exact-match fields are set), one hash table per shape
-// keyed by the masked fields. A packet probes each shape once, in order of the shape's best
+// (IP version, source and destination prefix lengths, whether the protocol is given), one
+// hash table per shape keyed by the masked addresses and protocol; ports, ICMP fields, VNI
+// and ingress port are checked on the chain of rules sharing a key. A packet probes each shape once, in order of the shape's best
 // rule, and stops as soon as no remaining shape can hold an earlier rule, so its cost follows
 // the number of shapes, not of rules. Activating a compiled set is one store: batches see
 // the old set or the new one, never a mix.
@@ -42,29 +43,32 @@ const H_SHAPE_OFF: u32 = 12; // u32
 const H_RULE_OFF: u32 = 16; // u32
 const H_COUNTER_OFF: u32 = 20; // u32 u64 hits per rule, then the default's
 
-const SHAPE_SIZE: u32 = 64;
+const SHAPE_SIZE: u32 = 48;
 const S_VER: u32 = 0; // u8 4 or 6
-const S_EXACT: u32 = 1; // u8 bits: 1 proto, 2 vni, 4 in port
+const S_PROTO_EXACT: u32 = 1; // u8 1: the protocol is part of the key
 const S_MIN_PRIO: u32 = 4; // u32 best (lowest) rule index in the shape
 const S_TABLE_OFF: u32 = 8; // u32
 const S_TABLE_MASK: u32 = 12; // u32 slots - 1
-const S_SRC_MASK: u32 = 16; // 4 x u32 (host order per 32-bit word)
+const S_SRC_MASK: u32 = 16; // 4 x u32 key masks (host order per 32-bit word)
 const S_DST_MASK: u32 = 32; // 4 x u32
 
-const RULE_SIZE: u32 = 64;
+const RULE_SIZE: u32 = 96;
 const R_ACTION: u32 = 0; // u8
 const R_L4: u32 = 1; // u8 required l4 kind (0 any)
 const R_PROTO: u32 = 2; // u8
+const R_EXACT: u32 = 3; // u8 bits: 1 proto, 2 vni, 4 in port
 const R_IN_PORT: u32 = 4; // u16
 const R_VNI: u32 = 8; // u32
 const R_A_LO: u32 = 12; // u16 source port / ICMP type range
 const R_A_HI: u32 = 14;
 const R_B_LO: u32 = 16; // u16 destination port / ICMP code range
 const R_B_HI: u32 = 18;
-const R_NEXT: u32 = 20; // u32 next rule index + 1 with the same masked key (0: end)
-const R_SRC: u32 = 24; // 4 x u32 masked
-const R_DST: u32 = 40; // 4 x u32 masked
-const R_PRIO: u32 = 56; // u32 rule index in the set (a rule without addresses has a record per IP version)
+const R_NEXT: u32 = 20; // u32 next record + 1 with the same key (0: end)
+const R_PRIO: u32 = 24; // u32 rule index (a rule without addresses has a record per version)
+const R_SRC: u32 = 32; // 4 x u32 masked with the rule's own mask
+const R_DST: u32 = 48;
+const R_SRC_MASK: u32 = 64; // 4 x u32 the rule's own masks
+const R_DST_MASK: u32 = 80;
 
 // Hash slot: u32 key hash, u32 first rule index + 1 (0: empty).
 const SLOT_SIZE: u32 = 8;
@@ -145,7 +149,6 @@ let pktDst: usize = 0;
 
 function ruleMatches(
   r: usize,
-  s: usize,
   words: u32,
   proto: u32,
   vni: u32,
@@ -155,17 +158,19 @@ function ruleMatches(
   a: u32,
   b: u32,
 ): bool {
-  const exact = <u32>load<u8>(s + S_EXACT);
   for (let w: u32 = 0; w < words; w++) {
     const o = <usize>w * 4;
-    if ((load<u32>(pktSrc + o) & load<u32>(s + S_SRC_MASK + o)) != load<u32>(r + R_SRC + o))
+    if ((load<u32>(pktSrc + o) & load<u32>(r + R_SRC_MASK + o)) != load<u32>(r + R_SRC + o))
       return false;
-    if ((load<u32>(pktDst + o) & load<u32>(s + S_DST_MASK + o)) != load<u32>(r + R_DST + o))
+    if ((load<u32>(pktDst + o) & load<u32>(r + R_DST_MASK + o)) != load<u32>(r + R_DST + o))
       return false;
   }
-  if ((exact & 1) != 0 && proto != <u32>load<u8>(r + R_PROTO)) return false;
-  if ((exact & 2) != 0 && (!hasVni || vni != load<u32>(r + R_VNI))) return false;
-  if ((exact & 4) != 0 && port != <u32>load<u16>(r + R_IN_PORT)) return false;
+  const exact = <u32>load<u8>(r + R_EXACT);
+  if (exact != 0) {
+    if ((exact & 1) != 0 && proto != <u32>load<u8>(r + R_PROTO)) return false;
+    if ((exact & 2) != 0 && (!hasVni || vni != load<u32>(r + R_VNI))) return false;
+    if ((exact & 4) != 0 && port != <u32>load<u16>(r + R_IN_PORT)) return false;
+  }
   const need = <u32>load<u8>(r + R_L4);
   if (need != 0) {
     if (l4 != need) return false;
@@ -215,16 +220,14 @@ export function aclStage(vec: usize, n: i32): i32 {
       // Shapes are sorted by their best rule: none further on can beat the match in hand.
       if (load<u32>(s + S_MIN_PRIO) >= best) break;
       if (<u32>load<u8>(s + S_VER) != ver) continue;
-      const exact = <u32>load<u8>(s + S_EXACT);
-      let h = fmix32(0x811c9dc5 ^ ver);
+      // Multiply-xor chain, one finaliser at the end: cheaper than a finaliser per word.
+      let h: u32 = 0x811c9dc5 ^ ver;
       for (let w: u32 = 0; w < words; w++) {
         const o = <usize>w * 4;
-        h = fmix32(h ^ (load<u32>(pktSrc + o) & load<u32>(s + S_SRC_MASK + o)));
-        h = fmix32(h ^ (load<u32>(pktDst + o) & load<u32>(s + S_DST_MASK + o)));
+        h = (h ^ (load<u32>(pktSrc + o) & load<u32>(s + S_SRC_MASK + o))) * 0x9e3779b1;
+        h = (h ^ (load<u32>(pktDst + o) & load<u32>(s + S_DST_MASK + o))) * 0x85ebca77;
       }
-      h = fmix32(h ^ ((exact & 1) != 0 ? proto : 0));
-      h = fmix32(h ^ ((exact & 2) != 0 ? vni : 0));
-      h = fmix32(h ^ ((exact & 4) != 0 ? port : 0));
+      h = fmix32((h ^ (load<u8>(s + S_PROTO_EXACT) != 0 ? proto : 0)) * 0xc2b2ae3d);
       const table = set + <usize>load<u32>(s + S_TABLE_OFF);
       const mask = load<u32>(s + S_TABLE_MASK);
       let at = h & mask;
@@ -240,7 +243,7 @@ export function aclStage(vec: usize, n: i32): i32 {
             const r = rules + <usize>(ri - 1) * RULE_SIZE;
             const prio = load<u32>(r + R_PRIO);
             if (prio >= best) break;
-            if (ruleMatches(r, s, words, proto, vni, hasVni, port, l4, a, b)) {
+            if (ruleMatches(r, words, proto, vni, hasVni, port, l4, a, b)) {
               best = prio;
               action = <u32>load<u8>(r + R_ACTION);
               break;

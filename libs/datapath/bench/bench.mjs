@@ -11,7 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { createDatapath } from '../dist/index.js';
 import { ReferenceDatapath } from '../dist/reference/pipeline.js';
 import { referenceParse } from '../dist/reference/parser.js';
-import { startL3, lpmCases, pipelineCases, QUICK_RTE_LPM_ROUTES } from './l3-bench.mjs';
+import {
+  startL3,
+  lpmCases,
+  pipelineCases,
+  aclSets,
+  aclCase,
+  QUICK_RTE_LPM_ROUTES,
+} from './l3-bench.mjs';
 
 const quick = process.argv.includes('--quick');
 // DATAPATH_BENCH_SECONDS overrides the measurement time (the smoke test uses a tiny one).
@@ -314,6 +321,9 @@ const results = {
   },
   l2_imix: { wasm_mpps: wasmRun(framesImix), ts_mpps: tsPipeline(framesImix), native_mpps: null },
 };
+aclSets(l3);
+const acl1k = aclCase(l3, l3.acl.set1k, measure, SECONDS);
+const acl10k = aclCase(l3, l3.acl.set10k, measure, SECONDS);
 const lpm = lpmCases(l3, measure);
 const routed = pipelineCases(l3, measure);
 const natL3 = await l3.native;
@@ -327,6 +337,16 @@ results.pipeline64 = {
   ts_mpps: routed.ts,
   native_mpps: natL3?.pipeline64_mpps ?? null,
 };
+for (const [name, a] of [
+  ['acl1k', acl1k],
+  ['acl10k', acl10k],
+])
+  results[name] = {
+    wasm_mpps: a.wasm,
+    ts_mpps: a.ts,
+    // rte_acl classifies pre-extracted 5-tuples; the WebAssembly and TS rates include parsing.
+    native_mpps: a.native?.mclass ?? null,
+  };
 results.lpm1m = {
   wasm_mlookups: lpm.wasm,
   ts_mlookups: lpm.ts,
@@ -343,6 +363,11 @@ const extra = {
   route_load_1m_rte_fib_s: natL3?.rte_fib_load_s ?? null,
   [`route_load_${natL3?.rte_lpm_routes ?? 0}_rte_lpm_s`]: natL3?.rte_lpm_load_s ?? null,
   lpm1m_table_mib: lpm.memory / 2 ** 20,
+  acl_compile_10k_s: acl10k.compileSeconds,
+  acl1k_shapes: acl1k.shapes,
+  acl10k_shapes: acl10k.shapes,
+  acl10k_rules_hit: acl10k.matched,
+  acl_build_10k_rte_acl_s: acl10k.native?.build_s ?? null,
 };
 for (const r of Object.values(results)) for (const k of Object.keys(r)) r[k] = round(r[k]);
 for (const k of Object.keys(extra)) extra[k] = round(extra[k]);

@@ -8,7 +8,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatapath } from '../dist/index.js';
 import { ReferenceDatapath } from '../dist/reference/pipeline.js';
-import { generateRoutes, activeDestinations, writeRouteFile, hashHops } from './lpm-traffic.mjs';
+import { referenceParse } from '../dist/reference/parser.js';
+import { referenceAclMatch } from '../dist/reference/acl.js';
+import { checkAclRule } from '../dist/acl.js';
+import {
+  generateRoutes,
+  activeDestinations,
+  writeRouteFile,
+  hashHops,
+  xorshift,
+} from './lpm-traffic.mjs';
+import { writeFileSync } from 'node:fs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -172,11 +182,13 @@ function configureRouted(t, routes) {
 }
 
 /** The routed pipeline on 64-byte frames, one per active destination. */
-export function pipelineCases({ routes, dests }, measure) {
+export function pipelineCases({ routes, dests, acl }, measure) {
   const batch = 256;
   const frames = Array.from(dests, (d, i) => routedFrame(d, i));
   const dp = createDatapath({ batchSize: batch, poolSize: frames.length, frameCapacity: 128 });
   configureRouted(dp, routes);
+  dp.acl.load(acl.rules1k);
+  dp.acl.bind(ROUTED_PORT);
   frames.forEach((f, i) => dp.writeSlot(i, f, ROUTED_PORT));
   const r = dp.regions();
   const batches = [];
@@ -209,6 +221,11 @@ export function pipelineCases({ routes, dests }, measure) {
 
   const ref = new ReferenceDatapath(batch);
   configureRouted(ref, routes);
+  ref.loadAcl(
+    acl.rules1k.map((r, i) => checkAclRule(r, i)),
+    false,
+  );
+  ref.bindAcl(ROUTED_PORT, true);
   const refBatches = [];
   for (let b = 0; b < Math.min(64, frames.length / batch); b++)
     refBatches.push(
@@ -219,4 +236,200 @@ export function pipelineCases({ routes, dests }, measure) {
     if (out[0].verdict !== 'forward') throw new Error('reference did not route benchmark traffic');
   }, batch);
   return { wasm, ts };
+}
+
+const ACL_FLOW_SRC = (i) => (0x0a000000 | (i & 0xffff)) >>> 0;
+const maskOf = (len) => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+
+/**
+ * An ACL of `n` rules with mixed shapes (README "Benchmark"): prefixes of /8–/32 on either
+ * side or none, TCP/UDP/any, exact ports and ranges. Deny rules target other traffic (TCP,
+ * other ports, 172.16/12); permit rules cover slices of the benchmark flows, so packets match
+ * rules all over the list and the default (permit) for the rest.
+ */
+export function generateAclRules(n, dests, seed = 21) {
+  const rand = xorshift(seed);
+  const rules = [];
+  const raw = new Uint32Array(n * 10);
+  for (let i = 0; i < n; i++) {
+    const deny = rand() % 10 < 7;
+    const pick = (lens) => lens[rand() % lens.length];
+    let src = null;
+    let dst = null;
+    if (deny) {
+      // Other traffic: never the benchmark flows, but every shape the permits use and more.
+      if (rand() % 4 !== 0) {
+        const len = pick([8, 16, 24, 32]);
+        src = [((0xac100000 | (rand() & 0x000fffff)) & maskOf(len)) >>> 0, len];
+      }
+    } else {
+      // A slice of the benchmark flows (256 or fewer sources each).
+      const len = pick([24, 28, 32]);
+      src = [(ACL_FLOW_SRC(rand()) & maskOf(len)) >>> 0, len];
+    }
+    if (rand() % 5 < 2) {
+      const len = pick([8, 16, 24]);
+      dst = [(dests[rand() % dests.length] & maskOf(len)) >>> 0, len];
+    }
+    // A deny without a source prefix is TCP-only, so it never matches the (UDP) flows.
+    const proto = deny ? (src ? pick([6, 6, 17, 256]) : 6) : pick([17, 17, 256]);
+    let sport = [0, 65535];
+    let dport = [0, 65535];
+    if (proto !== 256) {
+      const k = rand() % 10;
+      if (deny) dport = k < 5 ? [1 + (rand() % 4000), 0] : [1 + (rand() % 2000), 0];
+      else dport = k < 5 ? [5000, 5000] : k < 8 ? [4000 + (rand() % 1000), 6000] : [0, 65535];
+      if (deny) dport[1] = k < 5 ? dport[0] : dport[0] + (rand() % 500);
+      if (rand() % 5 === 0) sport = [1024 + (rand() % 30000), 0];
+      if (sport[1] === 0) sport[1] = sport[0] + (rand() % 30000);
+    }
+    const rule = { action: deny ? 'deny' : 'permit' };
+    const text = (a) => `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
+    if (src) rule.src = `${text(src[0])}/${src[1]}`;
+    if (dst) rule.dst = `${text(dst[0])}/${dst[1]}`;
+    if (proto !== 256) {
+      rule.proto = proto;
+      if (dport[0] !== 0 || dport[1] !== 65535) rule.dport = [dport[0], dport[1]];
+      if (sport[0] !== 0 || sport[1] !== 65535) rule.sport = [sport[0], sport[1]];
+    }
+    rules.push(rule);
+    raw.set(
+      [
+        src?.[0] ?? 0,
+        src?.[1] ?? 0,
+        dst?.[0] ?? 0,
+        dst?.[1] ?? 0,
+        proto,
+        sport[0],
+        sport[1],
+        dport[0],
+        dport[1],
+        deny ? 1 : 0,
+      ],
+      i * 10,
+    );
+  }
+  return { rules, raw };
+}
+
+/** The 5-tuples of the routed benchmark frames (UDP, source 10.0/16, port 5000). */
+function aclTuples(dests) {
+  const t = new Uint32Array(dests.length * 5);
+  for (let i = 0; i < dests.length; i++)
+    t.set([ACL_FLOW_SRC(i), dests[i], 17, (1024 + i) & 0xffff, 5000], i * 5);
+  return t;
+}
+
+function runAclNative(set, tuples, seconds) {
+  const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
+  if (cc.error || cc.status !== 0) return null;
+  let flags;
+  try {
+    flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .trim()
+      .split(/\s+/);
+  } catch {
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'dp-acl-'));
+  try {
+    const bin = join(dir, 'acl_bench');
+    execFileSync(
+      'cc',
+      ['-O3', '-march=native', join(here, 'native', 'acl_bench.c'), '-o', bin, ...flags],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    const file = join(dir, 'acl.bin');
+    const n = set.raw.length / 10;
+    const buf = new Uint32Array(2 + set.raw.length + tuples.length);
+    buf[0] = n;
+    buf[1] = tuples.length / 5;
+    buf.set(set.raw, 2);
+    buf.set(tuples, 2 + set.raw.length);
+    writeFileSync(file, new Uint8Array(buf.buffer));
+    const out = execFileSync(bin, [file, String(seconds)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return JSON.parse(out.trim().split('\n').pop());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Builds the 1 k and 10 k rule sets over the L3 traffic. */
+export function aclSets(l3) {
+  l3.acl = {
+    rules1k: generateAclRules(1000, l3.dests, 21).rules,
+    set1k: generateAclRules(1000, l3.dests, 21),
+    set10k: generateAclRules(10000, l3.dests, 22),
+  };
+  return l3.acl;
+}
+
+/**
+ * Classification (parse + ACL; the L2/L3 stages masked off) for a rule set: WebAssembly, the
+ * reference (parse + first-match scan) and rte_acl (classification of pre-extracted tuples).
+ */
+export function aclCase({ dests }, set, measure, seconds) {
+  const batch = 256;
+  const frames = Array.from(dests, (d, i) => routedFrame(d, i));
+  const dp = createDatapath({ batchSize: batch, poolSize: frames.length, frameCapacity: 128 });
+  dp.setPort(ROUTED_PORT, { vrf: 0 });
+  const t0 = process.hrtime.bigint();
+  const info = dp.acl.load(set.rules);
+  const compileSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  dp.acl.bind(ROUTED_PORT);
+  frames.forEach((f, i) => dp.writeSlot(i, f, ROUTED_PORT));
+  const stages = dp.stages();
+  const mask = ['parse', 'acl', 'drop'].reduce(
+    (m, name) => m | (1 << stages.findIndex((s) => s.name === name)),
+    0,
+  );
+  const vector = dp.regions().inputVectorBase;
+  const run = (b) => {
+    const v = new Uint16Array(dp.core.memory.buffer, vector, batch);
+    for (let k = 0; k < batch; k++) v[k] = b * batch + k;
+    dp.core.process(batch, 0, mask, 0);
+  };
+  for (let b = 0; b < frames.length / batch; b++) run(b);
+  const hits = dp.acl.hits();
+  const wasmHash = hashHops(Uint32Array.from([...hits.rules, hits.default]));
+  const wasm = measure((i) => run(i % (frames.length / batch)), batch);
+  const checked = set.rules.map((r, i) => checkAclRule(r, i));
+  const ts = measure((i) => {
+    const off = (i * batch) % frames.length;
+    for (let k = off; k < off + batch; k++) {
+      const parsed = referenceParse(frames[k]);
+      if (!parsed.ok) throw new Error('reference dropped ACL benchmark traffic');
+      const ip = frames[k];
+      referenceAclMatch(checked, {
+        version: 4,
+        src: ip.subarray(26, 30),
+        dst: ip.subarray(30, 34),
+        proto: 17,
+        l4: 1,
+        a: parsed.outer.l4.sport,
+        b: parsed.outer.l4.dport,
+        vni: null,
+        inPort: ROUTED_PORT,
+      });
+    }
+  }, batch);
+  const native = runAclNative(set, aclTuples(dests), seconds);
+  if (native && native.hits_hash !== undefined && native.hits_hash !== wasmHash)
+    throw new Error('rte_acl and the WebAssembly ACL matched different rules');
+  return {
+    wasm,
+    ts,
+    native,
+    compileSeconds,
+    shapes: info.shapes,
+    matched: hits.rules.filter((h) => h > 0).length,
+  };
 }

@@ -61,9 +61,9 @@ const EXACT_VNI = 2;
 const EXACT_PORT = 4;
 const HEADER = { shapes: 0, rules: 4, defaultAction: 8, shapeOff: 12, ruleOff: 16, counterOff: 20 };
 const SHAPE = {
-  size: 64,
+  size: 48,
   ver: 0,
-  exact: 1,
+  protoExact: 1,
   minPrio: 4,
   tableOff: 8,
   tableMask: 12,
@@ -71,10 +71,11 @@ const SHAPE = {
   dst: 32,
 };
 const RULE = {
-  size: 64,
+  size: 96,
   action: 0,
   l4: 1,
   proto: 2,
+  exact: 3,
   inPort: 4,
   vni: 8,
   aLo: 12,
@@ -82,9 +83,11 @@ const RULE = {
   bLo: 16,
   bHi: 18,
   next: 20,
-  src: 24,
-  dst: 40,
-  prio: 56,
+  prio: 24,
+  src: 32,
+  dst: 48,
+  srcMask: 64,
+  dstMask: 80,
 };
 
 function fmix32(x: number): number {
@@ -241,15 +244,15 @@ export function checkAclRule(rule: AclRule, index: number): CheckedAclRule {
 interface RuleRecord {
   rule: CheckedAclRule;
   version: 4 | 6;
-  src: number[];
-  dst: number[];
+  src: { words: number[]; masks: number[] };
+  dst: { words: number[]; masks: number[] };
   hash: number;
   key: string;
 }
 
 interface Shape {
   version: 4 | 6;
-  exact: number;
+  protoExact: boolean;
   srcMasks: number[];
   dstMasks: number[];
   records: RuleRecord[];
@@ -269,31 +272,31 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
     for (const version of rule.version ? [rule.version] : ([4, 6] as const)) {
       const s = wordsOf(rule.src, version);
       const d = wordsOf(rule.dst, version);
-      const exact =
-        (rule.proto !== null ? EXACT_PROTO : 0) |
-        (rule.vni !== null ? EXACT_VNI : 0) |
-        (rule.inPort !== null ? EXACT_PORT : 0);
-      let h = fmix32((0x811c9dc5 ^ version) >>> 0);
-      for (let w = 0; w < s.words.length; w++) {
-        h = fmix32((h ^ s.words[w]!) >>> 0);
-        h = fmix32((h ^ d.words[w]!) >>> 0);
+      const sk = s.masks;
+      const dk = d.masks;
+      const srcKey = s.words;
+      const dstKey = d.words;
+      const protoExact = rule.proto !== null;
+      // The core's key hash (assembly/acl.ts): multiply-xor chain, one finaliser.
+      let h = (0x811c9dc5 ^ version) >>> 0;
+      for (let w = 0; w < srcKey.length; w++) {
+        h = Math.imul(h ^ srcKey[w]!, 0x9e3779b1) >>> 0;
+        h = Math.imul(h ^ dstKey[w]!, 0x85ebca77) >>> 0;
       }
-      h = fmix32((h ^ (rule.proto ?? 0)) >>> 0);
-      h = fmix32((h ^ (rule.vni ?? 0)) >>> 0);
-      h = fmix32((h ^ (rule.inPort ?? 0)) >>> 0);
-      const shapeKey = `${version}|${s.masks.join(',')}|${d.masks.join(',')}|${exact}`;
+      h = fmix32(Math.imul(h ^ (rule.proto ?? 0), 0xc2b2ae3d) >>> 0);
+      const shapeKey = `${version}|${sk.join(',')}|${dk.join(',')}|${protoExact}`;
       let shape = shapes.get(shapeKey);
       if (!shape) {
-        shape = { version, exact, srcMasks: s.masks, dstMasks: d.masks, records: [] };
+        shape = { version, protoExact, srcMasks: sk, dstMasks: dk, records: [] };
         shapes.set(shapeKey, shape);
       }
       const record: RuleRecord = {
         rule,
         version,
-        src: s.words,
-        dst: d.words,
+        src: s,
+        dst: d,
         hash: h,
-        key: `${s.words.join(',')}|${d.words.join(',')}|${rule.proto ?? 0}|${rule.vni ?? 0}|${rule.inPort ?? 0}`,
+        key: `${srcKey.join(',')}|${dstKey.join(',')}|${rule.proto ?? 0}`,
       };
       shape.records.push(record);
       records.push(record);
@@ -349,7 +352,7 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
   ordered.forEach((shape, k) => {
     const s = shapeOff + k * SHAPE.size;
     v.setUint8(s + SHAPE.ver, shape.version);
-    v.setUint8(s + SHAPE.exact, shape.exact);
+    v.setUint8(s + SHAPE.protoExact, shape.protoExact ? 1 : 0);
     v.setUint32(s + SHAPE.minPrio, shape.records[0]!.rule.index, true);
     v.setUint32(s + SHAPE.tableOff, tableOffs[k]!, true);
     v.setUint32(s + SHAPE.tableMask, tables[k]!.mask, true);
@@ -370,8 +373,16 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
     v.setUint16(p + RULE.bLo, rule.b[0], true);
     v.setUint16(p + RULE.bHi, rule.b[1], true);
     v.setUint32(p + RULE.next, next[i]!, true);
-    r.src.forEach((w, k) => v.setUint32(p + RULE.src + k * 4, w, true));
-    r.dst.forEach((w, k) => v.setUint32(p + RULE.dst + k * 4, w, true));
+    r.src.words.forEach((w, k) => v.setUint32(p + RULE.src + k * 4, w, true));
+    r.dst.words.forEach((w, k) => v.setUint32(p + RULE.dst + k * 4, w, true));
+    r.src.masks.forEach((m, k) => v.setUint32(p + RULE.srcMask + k * 4, m, true));
+    r.dst.masks.forEach((m, k) => v.setUint32(p + RULE.dstMask + k * 4, m, true));
+    v.setUint8(
+      p + RULE.exact,
+      (rule.proto !== null ? EXACT_PROTO : 0) |
+        (rule.vni !== null ? EXACT_VNI : 0) |
+        (rule.inPort !== null ? EXACT_PORT : 0),
+    );
     v.setUint32(p + RULE.prio, rule.index, true);
   });
   return out;

@@ -28,13 +28,15 @@ describe('benchmark harness', () => {
       const parsed = JSON.parse(lines[lines.length - 1] as string) as Record<string, unknown>;
       // Cases are objects of rates; a few top-level figures (load time, memory) are numbers.
       const result = parsed as Record<string, Record<string, number | null> | undefined>;
-      expect(Object.keys(result).slice(0, 7)).toEqual([
+      expect(Object.keys(result).slice(0, 9)).toEqual([
         'parse64',
         'l2_64',
         'vxlan_encap64',
         'vxlan_decap64',
         'l2_imix',
         'pipeline64',
+        'acl1k',
+        'acl10k',
         'lpm1m',
       ]);
       expect(parsed.route_load_1m_s).toBeGreaterThan(0);
@@ -44,7 +46,7 @@ describe('benchmark harness', () => {
         (e): e is [string, Record<string, number | null>] =>
           typeof e[1] === 'object' && e[1] !== null && 'wasm_mpps' in e[1],
       );
-      expect(packetCases).toHaveLength(6);
+      expect(packetCases).toHaveLength(8);
       for (const [name, r] of packetCases) {
         expect(r.wasm_mpps, name).toBeGreaterThan(0);
         expect(r.ts_mpps, name).toBeGreaterThan(0);
@@ -58,6 +60,7 @@ describe('benchmark harness', () => {
         // rte_fib holds the full table in quick mode too; rte_lpm only a part (see README).
         expect(result.lpm1m?.native_rte_fib_mlookups).toBeGreaterThan(0);
         expect(result.pipeline64?.native_mpps).toBeGreaterThan(0);
+        expect(result.acl10k?.native_mpps).toBeGreaterThan(0);
       }
       expect(lines.some((l) => l.startsWith('parse64'))).toBe(true);
     },
