@@ -3,7 +3,7 @@
 // the state folder) and the four agents on the emulated device, with prefixed readable logs.
 // Uses only Node built-ins until dependencies are installed, so it works on a fresh clone.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -140,16 +140,21 @@ function newestBuildInput(project) {
   return Math.max(...inputs.map((input) => walk(join(project, input))));
 }
 
+/** Written after every successful build of `npm start`; older than any build input means stale. */
+const buildStamp = join(root, 'node_modules', '.cache', 'opi-start-build.stamp');
+
 /**
- * True when every project's build output is newer than all its sources. Nx would find the same
- * answer in its cache, but spends seconds computing the project graph; this keeps a restart fast.
+ * True when the last build of `npm start` is newer than every project's build inputs and every
+ * agent's entry point exists. Nx would find the same answer in its cache, but spends seconds
+ * computing the project graph; this keeps a restart fast.
  */
 function buildIsFresh() {
+  if (!existsSync(buildStamp)) return false;
+  if (!agents.every((agent) => existsSync(join(root, agent.entry)))) return false;
+  const built = statSync(buildStamp).mtimeMs;
   for (const group of ['libs', 'apps']) {
     for (const name of readdirSync(join(root, group))) {
-      const project = join(root, group, name);
-      const stamp = join(project, 'dist', 'tsconfig.lib.tsbuildinfo');
-      if (!existsSync(stamp) || statSync(stamp).mtimeMs < newestBuildInput(project)) return false;
+      if (newestBuildInput(join(root, group, name)) > built) return false;
     }
   }
   return true;
@@ -163,11 +168,17 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
     'installing dependencies',
   );
 }
-run(
-  'npx',
-  ['nx', 'run-many', '-t', 'build', '--output-style=static', '--projects=tag:layer:app'],
-  'building',
-);
+if (buildIsFresh()) {
+  say('build is up to date');
+} else {
+  run(
+    'npx',
+    ['nx', 'run-many', '-t', 'build', '--output-style=static', '--projects=tag:layer:app'],
+    'building',
+  );
+  mkdirSync(dirname(buildStamp), { recursive: true });
+  writeFileSync(buildStamp, new Date().toISOString());
+}
 const { prettyFactory } = await import('pino-pretty');
 const pretty = prettyFactory({
   colorize: Boolean(process.stdout.isTTY),
