@@ -126,6 +126,11 @@ export interface KvWatchOptions {
   signal?: AbortSignal;
   /** Receives values that fail the schema; they are skipped. Default: ignored silently. */
   onInvalid?: (error: KvValueError) => void;
+  /**
+   * Called once the server-side watcher exists, before any change is delivered: a caller that
+   * consumes the iteration in the background can wait for this (e.g. before reporting ready).
+   */
+  onStarted?: () => void;
 }
 
 /** A typed view of one JetStream KV bucket; see {@link openKvStore}. */
@@ -309,6 +314,7 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
     });
     const abort = () => iterator.stop();
     options.signal?.addEventListener('abort', abort, { once: true });
+    options.onStarted?.();
     try {
       for await (const entry of iterator) {
         const change = this.change(fromKvEntry(entry), options.onInvalid);

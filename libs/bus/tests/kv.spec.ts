@@ -195,6 +195,29 @@ describe('KV store', () => {
     ]);
   });
 
+  it('tells when the watcher has started, before any change, so none after it is missed', async () => {
+    const watched = await openKvStore(nc, { bucket: 'watch-started', schema: portSpec });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    let started!: () => void;
+    const ready = new Promise<void>((resolve) => (started = resolve));
+    const watching = (async () => {
+      for await (const change of watched.watch({
+        updatesOnly: true,
+        signal: controller.signal,
+        onStarted: started,
+      }))
+        seen.push(change.key);
+    })();
+    await ready;
+    expect(seen).toEqual([]);
+    await watched.put('after-start', { mtu: 1, enabled: true });
+    await waitFor(() => seen.length === 1, { message: 'the change after onStarted' });
+    controller.abort();
+    await watching;
+    expect(seen).toEqual(['after-start']);
+  });
+
   it('resumes a watch from a revision', async () => {
     const resumed = await openKvStore(nc, { bucket: 'resume-test', schema: portSpec, history: 10 });
     const r1 = await resumed.create('k', { mtu: 1, enabled: true });
