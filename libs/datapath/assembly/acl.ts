@@ -43,7 +43,7 @@ const H_SHAPE_OFF: u32 = 12; // u32
 const H_RULE_OFF: u32 = 16; // u32
 const H_COUNTER_OFF: u32 = 20; // u32 u64 hits per rule, then the default's
 
-const SHAPE_SIZE: u32 = 48;
+const SHAPE_SIZE: u32 = 112;
 const S_VER: u32 = 0; // u8 4 or 6
 const S_PROTO_EXACT: u32 = 1; // u8 1: the protocol is part of the key
 const S_MIN_PRIO: u32 = 4; // u32 best (lowest) rule index in the shape
@@ -51,6 +51,10 @@ const S_TABLE_OFF: u32 = 8; // u32
 const S_TABLE_MASK: u32 = 12; // u32 slots - 1
 const S_SRC_MASK: u32 = 16; // 4 x u32 key masks (host order per 32-bit word)
 const S_DST_MASK: u32 = 32; // 4 x u32
+// Which first address bytes the shape's keys have (256-bit maps; all set when the prefix is
+// shorter than 8 bits): a packet whose bytes are absent skips the shape without hashing.
+const S_SRC_FIRST: u32 = 48;
+const S_DST_FIRST: u32 = 80;
 
 const RULE_SIZE: u32 = 96;
 const R_ACTION: u32 = 0; // u8
@@ -220,6 +224,12 @@ export function aclStage(vec: usize, n: i32): i32 {
       // Shapes are sorted by their best rule: none further on can beat the match in hand.
       if (load<u32>(s + S_MIN_PRIO) >= best) break;
       if (<u32>load<u8>(s + S_VER) != ver) continue;
+      const sf = load<u32>(pktSrc) >> 24;
+      const df = load<u32>(pktDst) >> 24;
+      if ((load<u32>(s + S_SRC_FIRST + <usize>(sf >> 5) * 4) & ((<u32>1) << (sf & 31))) == 0)
+        continue;
+      if ((load<u32>(s + S_DST_FIRST + <usize>(df >> 5) * 4) & ((<u32>1) << (df & 31))) == 0)
+        continue;
       // Multiply-xor chain, one finaliser at the end: cheaper than a finaliser per word.
       let h: u32 = 0x811c9dc5 ^ ver;
       for (let w: u32 = 0; w < words; w++) {

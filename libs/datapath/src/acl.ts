@@ -61,7 +61,7 @@ const EXACT_VNI = 2;
 const EXACT_PORT = 4;
 const HEADER = { shapes: 0, rules: 4, defaultAction: 8, shapeOff: 12, ruleOff: 16, counterOff: 20 };
 const SHAPE = {
-  size: 48,
+  size: 112,
   ver: 0,
   protoExact: 1,
   minPrio: 4,
@@ -69,6 +69,8 @@ const SHAPE = {
   tableMask: 12,
   src: 16,
   dst: 32,
+  srcFirst: 48,
+  dstFirst: 80,
 };
 const RULE = {
   size: 96,
@@ -358,6 +360,16 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
     v.setUint32(s + SHAPE.tableMask, tables[k]!.mask, true);
     shape.srcMasks.forEach((m, w) => v.setUint32(s + SHAPE.src + w * 4, m, true));
     shape.dstMasks.forEach((m, w) => v.setUint32(s + SHAPE.dst + w * 4, m, true));
+    // First-byte maps: a packet whose first address byte no key has skips the shape.
+    const firstBytes = (offset: number, words: (r: RuleRecord) => number[], masks: number[]) => {
+      const all = masks[0]! >>> 24 !== 0xff;
+      for (let byte = 0; byte < 256; byte++) {
+        const present = all || shape.records.some((r) => words(r)[0]! >>> 24 === byte);
+        if (present) out[s + offset + (byte >> 3)]! |= 1 << (byte & 7);
+      }
+    };
+    firstBytes(SHAPE.srcFirst, (r) => r.src.words, shape.srcMasks);
+    firstBytes(SHAPE.dstFirst, (r) => r.dst.words, shape.dstMasks);
     out.set(new Uint8Array(tables[k]!.slots.buffer), tableOffs[k]!);
   });
   records.forEach((r, i) => {
