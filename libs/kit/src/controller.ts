@@ -149,7 +149,7 @@ export class Controller {
       for (const item of await this.orphans(driving.signal)) initial.add(item);
       this.initialPending = initial;
       for (const kind of this.kindsInOrder) {
-        watchBucket(
+        await watchBucket(
           store.desiredBucket(kind),
           (change) => queue.add(`${kind}/${change.key}`),
           driving.signal,

@@ -40,14 +40,15 @@ export interface BucketChange<T> {
  * wildcards allowed), then with every change, until `signal` aborts; calls run one at a time
  * in revision order. Unlike the bus watch it passes on a value that is not JSON (as
  * `malformed`: the key still matters to waiters and the reconciler), and a throwing callback
- * does not end the watch for everyone.
+ * does not end the watch for everyone. Resolves once the watcher exists; rejects if it could
+ * not be started.
  */
 export function watchBucket<T>(
   bucket: JsonBucket<T>,
   onChange: (change: BucketChange<T>) => void | Promise<void>,
   signal: AbortSignal,
   key = '>',
-): void {
+): Promise<void> {
   // One chain keeps malformed entries (reported synchronously by the bus watch while it reads
   // the next entry) in order with the valid ones.
   let delivered = Promise.resolve();
@@ -59,10 +60,15 @@ export function watchBucket<T>(
         // The callback reports its own failures.
       }
     }));
-  void (async () => {
+  return new Promise((resolve, reject) => {
+    let started = false;
     const changes = bucket.watch({
       key,
       signal,
+      onStarted: () => {
+        started = true;
+        resolve();
+      },
       onInvalid: (error) =>
         void deliver({
           key: error.key,
@@ -71,8 +77,12 @@ export function watchBucket<T>(
           malformed: true,
         }),
     });
-    for await (const change of changes) {
-      await deliver({ key: change.key, revision: change.revision, value: change.value });
-    }
-  })().catch(() => undefined);
+    void (async () => {
+      for await (const change of changes) {
+        await deliver({ key: change.key, revision: change.revision, value: change.value });
+      }
+    })()
+      // An error after the start ends the watch quietly, as a stop would.
+      .then(resolve, (error: unknown) => (started ? undefined : reject(error)));
+  });
 }

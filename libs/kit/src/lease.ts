@@ -129,7 +129,7 @@ export class Lease {
     this.schedule(this.renewMs);
     signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
     // A released lease is taken at once instead of at the next poll.
-    watchBucket(
+    await watchBucket(
       this.bucket,
       (change) => {
         if (this.heldEpoch > 0 || (change.value && change.value.holder !== '')) return;

@@ -163,8 +163,8 @@ export class ResourceStore {
       if (!kind.status) {
         const wake = (bucket: 'desired' | 'status') => (change: BucketChange<unknown>) =>
           store.waiters.get(`${kind.kind}/${change.key}`)?.forEach((w) => w(bucket, change));
-        watchBucket(store.statusBucket(kind.kind), wake('status'), store.watchAbort.signal);
-        watchBucket(store.desiredBucket(kind.kind), wake('desired'), store.watchAbort.signal);
+        await watchBucket(store.statusBucket(kind.kind), wake('status'), store.watchAbort.signal);
+        await watchBucket(store.desiredBucket(kind.kind), wake('desired'), store.watchAbort.signal);
       }
     }
     return store;

@@ -1,5 +1,6 @@
 // The kit's buckets against a real nats-server: @opi/bus stores with the kit's callback watch.
 import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import * as bus from '@opi/bus';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@opi/testing';
@@ -66,5 +67,23 @@ describe('watchBucket', () => {
       ['x.before', undefined, false],
     ]);
     expect(seen[2]?.revision).toBe(malformedRevision);
+  });
+
+  it('resolves once the watcher exists and rejects when it cannot start', async () => {
+    const bucket = await JsonBucket.open<Item>(nats.nc, 'kit-kv-started');
+    const seen: string[] = [];
+    const stop = new AbortController();
+    await watchBucket(bucket, (change) => void seen.push(change.key), stop.signal);
+    await bucket.put('first', { n: 1 });
+    await waitFor(() => seen.length === 1, { message: 'the first change' });
+    stop.abort();
+    expect(seen).toEqual(['first']);
+
+    const closing = await connect({ servers: nats.server.url });
+    const orphan = await JsonBucket.open<Item>(closing, 'kit-kv-started');
+    await closing.close();
+    await expect(
+      watchBucket(orphan, () => undefined, new AbortController().signal),
+    ).rejects.toThrow();
   });
 });
