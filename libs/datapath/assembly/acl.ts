@@ -125,8 +125,8 @@ export function aclBind(port: u32, on: bool): void {
   store<u32>(w, on ? load<u32>(w) | bit : load<u32>(w) & ~bit);
 }
 
-/** First stage after parse/decap for a packet arriving on `port`: ACL, L3 or L2. */
-export function ingressNode(port: u32): u8 {
+/** Stage after ingress policing for a packet arriving on `port`: ACL, L3 or L2. */
+export function afterPolicer(port: u32): u8 {
   return aclApplies(port) ? NODE_ACL : forwardNode(port);
 }
 

@@ -38,7 +38,8 @@ export const DROP_NEXT_HOP_MISSING: u8 = 33;
 export const DROP_BLACKHOLE: u8 = 34;
 export const DROP_TTL_EXCEEDED: u8 = 35;
 export const DROP_ACL_DENY: u8 = 36;
-export const DROP_REASON_COUNT: i32 = 37;
+export const DROP_POLICER: u8 = 37;
+export const DROP_REASON_COUNT: i32 = 38;
 
 /** Name of drop reason `code` ('' past the last one). */
 export function dropReasonName(code: i32): string {
@@ -117,6 +118,8 @@ export function dropReasonName(code: i32): string {
       return 'ttl-exceeded';
     case 36:
       return 'acl-deny';
+    case 37:
+      return 'policer';
     default:
       return '';
   }

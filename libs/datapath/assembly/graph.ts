@@ -41,6 +41,7 @@ import { DROP_BAD_DESCRIPTOR } from './drops';
 import {
   NODE_PARSE,
   NODE_VXLAN_DECAP,
+  NODE_POLICER,
   NODE_ACL,
   NODE_L2,
   NODE_L3,
@@ -54,6 +55,7 @@ import { l2Stage, setNow } from './l2';
 import { vxlanDecapStage, vxlanEncapStage } from './vxlan';
 import { l3Stage } from './l3';
 import { aclStage } from './acl';
+import { policerStage } from './policer';
 
 /** stageMask bit: run without touching any counter (inspection, e.g. `opictl pcap parse`). */
 export const NO_COUNTERS: u32 = 0x80000000;
@@ -69,6 +71,8 @@ export function nodeName(id: i32): string {
       return 'parse';
     case NODE_VXLAN_DECAP:
       return 'vxlan-decap';
+    case NODE_POLICER:
+      return 'policer';
     case NODE_ACL:
       return 'acl';
     case NODE_L2:
@@ -90,8 +94,10 @@ export function nodeName(id: i32): string {
 export function nodeNextNames(id: i32): string {
   switch (id) {
     case NODE_PARSE:
-      return 'vxlan-decap,acl,l2,l3,drop';
+      return 'vxlan-decap,policer,acl,l2,l3,drop';
     case NODE_VXLAN_DECAP:
+      return 'policer,acl,l2,l3,drop';
+    case NODE_POLICER:
       return 'acl,l2,l3,drop';
     case NODE_ACL:
       return 'l2,l3,drop';
@@ -156,6 +162,8 @@ function runStage(node: i32, vec: usize, n: i32): i32 {
       return parseStage(vec, n);
     case NODE_VXLAN_DECAP:
       return vxlanDecapStage(vec, n);
+    case NODE_POLICER:
+      return policerStage(vec, n);
     case NODE_ACL:
       return aclStage(vec, n);
     case NODE_L2:

@@ -67,6 +67,14 @@ export {
 export { nhAdd, nhDelete, nhReset, nhSize, nhEntryPtr } from './l3';
 export { scratchReserve, heapUsed } from './heap';
 export { aclAlloc, aclActivate, aclClear, aclActive, aclBind } from './acl';
+export {
+  policerAdd,
+  policerDelete,
+  policerReset,
+  policerBind,
+  policerEntryPtr,
+  policerOfPort,
+} from './policer';
 
 /** Offsets and sizes the host needs, by name-independent index (see src/wasm-core.ts). */
 export function layoutValue(which: i32): usize {

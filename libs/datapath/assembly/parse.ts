@@ -73,7 +73,7 @@ import {
   DROP_VXLAN_BAD_FLAGS,
 } from './drops';
 import { NODE_DROP, NODE_VXLAN_DECAP } from './nodes';
-import { ingressNode } from './acl';
+import { ingressNode } from './ingress';
 
 /** IANA UDP port of VXLAN. */
 export const VXLAN_PORT: u32 = 4789;

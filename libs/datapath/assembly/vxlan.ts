@@ -56,7 +56,7 @@ import {
 import { NODE_DROP, NODE_TX } from './nodes';
 import { flowHashOfLayer } from './flowhash';
 import { VXLAN_PORT } from './parse';
-import { ingressNode } from './acl';
+import { ingressNode } from './ingress';
 
 /** findTunnel result when no tunnel matches. */
 export const NO_TUNNEL: u32 = 0xffffffff;

@@ -28,6 +28,7 @@ import { parseMac, parseIp, macKey, formatMac } from './net.js';
 import { formatTraceRecord } from './trace.js';
 import { Ipv4RouteTable, NextHopTable, MAX_VRFS } from './routes.js';
 import { Acl } from './acl.js';
+import { PolicerTable } from './policers.js';
 import type {
   FrameIn,
   PacketResult,
@@ -88,7 +89,7 @@ const ALL_STAGES = 0xffff;
 // Node ids of parse and drop (assembly/nodes.ts); the constructor checks them against the
 // registry.
 const PARSE_NODE = 0;
-const DROP_NODE = 7;
+const DROP_NODE = 8;
 /** Stage masks per run mode of `processSlots` (bit per node id; bit 31: count nothing). */
 const STAGE_MASKS = {
   all: ALL_STAGES,
@@ -262,6 +263,8 @@ export class Datapath {
   readonly nextHops: NextHopTable;
   /** The ACL applied to bound ingress ports. */
   readonly acl: Acl;
+  /** Token-bucket policers charged per ingress port. */
+  readonly policers: PolicerTable;
   private readonly at: Record<keyof typeof LayoutIndex, number>;
   private readonly dropNames: string[];
   private readonly stageNames: string[];
@@ -297,6 +300,7 @@ export class Datapath {
     this.routes = new Ipv4RouteTable(this.core);
     this.nextHops = new NextHopTable(this.core);
     this.acl = new Acl(this.core);
+    this.policers = new PolicerTable(this.core);
   }
 
   private view(): DataView {

@@ -14,6 +14,8 @@ export {
 export type { Ipv4Route, PackedIpv4Routes, NextHop, RouteTableOptions } from './routes.js';
 export { Acl } from './acl.js';
 export type { AclRule, AclLoadOptions, AclSetInfo } from './acl.js';
+export { PolicerTable, MAX_POLICERS } from './policers.js';
+export type { PolicerOptions, PolicerState } from './policers.js';
 export type {
   Verdict,
   FrameIn,

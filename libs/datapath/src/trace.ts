@@ -14,6 +14,7 @@ const formatters: Record<string, TraceFormatter> = {
   parse: (a) => `ethertype ${hex4(a & 0xffff)} proto ${(a >>> 16) & 0xff}`,
   'vxlan-decap': (a, b) => (a === 0xffffffff ? `vni ${b}: no tunnel` : `vni ${b}: tunnel ${a}`),
   l2: (a, b) => `bridge ${a === 0xffff ? 'none' : a} dst ${b === 0xffff ? 'miss' : `port ${b}`}`,
+  policer: (a, b) => `policer ${a === 0xffffffff ? 'none' : a} ${b === 1 ? 'conform' : 'exceed'}`,
   acl: (a, b) => `${a === 0xffffffff ? 'default' : `rule ${a}`} ${b === 1 ? 'deny' : 'permit'}`,
   l3: (a, b) =>
     `dst ${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff} ` +

@@ -66,6 +66,10 @@ describe('fuzzing the WebAssembly datapath', () => {
         { action: 'deny', inPort: 5, proto: 17 },
       ]);
       for (const port of [0, 5, 100]) dp.acl.bind(port);
+      // A policer on a bridged and on the routed port: some traffic conforms, some exceeds.
+      dp.policers.add(3, { rateBytesPerSec: 500_000, burstBytes: 5_000 });
+      dp.policers.bind(1, 3);
+      dp.policers.bind(5, 3);
       dp.macTable.add(1, '02:00:00:00:00:63', 100, { static: true });
       dp.macTable.add(2, '02:00:00:00:00:64', 101, { static: true });
 
@@ -274,6 +278,8 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(routingRegion()).toBe(routingHash);
       expect(dp.acl.setInfo.rules).toBe(6);
       expect(dp.acl.hits().rules.every((h) => h > 0)).toBe(true);
+      const policed = dp.policers.lookup(3)!;
+      expect(Math.min(policed.conform.packets, policed.exceed.packets)).toBeGreaterThan(0);
       // The campaign must have reached passes, forwards, floods and many distinct drop reasons.
       const [pass = 0, forward = 0, flood = 0, drop = 0] = verdicts;
       expect(pass + forward + flood + drop).toBe(FRAMES);
@@ -283,7 +289,8 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(outsideChecks).toBeGreaterThan(0);
       // Every stage ran on fuzzed traffic, the VXLAN ones included.
       const stages = dp.stageCounters();
-      for (const name of ['parse', 'vxlan-decap', 'acl', 'l2', 'l3', 'vxlan-encap', 'tx', 'drop']) {
+      const stageNames = ['parse', 'vxlan-decap', 'policer', 'acl', 'l2', 'l3', 'vxlan-encap'];
+      for (const name of [...stageNames, 'tx', 'drop']) {
         expect(stages[name]?.packets, name).toBeGreaterThan(FRAMES / 2000);
       }
       const counters = dp.counters();

@@ -14,9 +14,11 @@ describe('public API', () => {
         "LINKTYPE_ETHERNET",
         "MAX_CAPTURED_LENGTH",
         "MAX_NEXT_HOPS",
+        "MAX_POLICERS",
         "MAX_VRFS",
         "MacTable",
         "NextHopTable",
+        "PolicerTable",
         "applyPipelineConfig",
         "createDatapath",
         "describeFrame",
@@ -44,8 +46,9 @@ describe('public API', () => {
     const dp = api.createDatapath();
     expect(dp.stages().map((s) => `${s.name} -> ${s.next.join(',')}`)).toMatchInlineSnapshot(`
       [
-        "parse -> vxlan-decap,acl,l2,l3,drop",
-        "vxlan-decap -> acl,l2,l3,drop",
+        "parse -> vxlan-decap,policer,acl,l2,l3,drop",
+        "vxlan-decap -> policer,acl,l2,l3,drop",
+        "policer -> acl,l2,l3,drop",
         "acl -> l2,l3,drop",
         "l2 -> vxlan-encap,tx,drop",
         "l3 -> vxlan-encap,tx,drop",
@@ -92,6 +95,7 @@ describe('public API', () => {
         "blackhole",
         "ttl-exceeded",
         "acl-deny",
+        "policer",
       ]
     `);
   });

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RoutingCoreExports } from '../routes.js';
 import type { AclCoreExports } from '../acl.js';
+import type { PolicerCoreExports } from '../policers.js';
 
 /** The parts of the WebAssembly JS API used here (the global has no typings in our lib set). */
 interface WasmApi {
@@ -23,7 +24,7 @@ export interface CoreGlobal {
 }
 
 /** Exports of the WebAssembly core (see assembly/index.ts). */
-export interface CoreExports extends RoutingCoreExports, AclCoreExports {
+export interface CoreExports extends RoutingCoreExports, AclCoreExports, PolicerCoreExports {
   memory: CoreMemory;
   layoutInit(
     slots: number,

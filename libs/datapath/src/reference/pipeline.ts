@@ -44,6 +44,15 @@ interface Tunnel {
   ttl: number;
 }
 
+interface ReferencePolicer {
+  rate: number;
+  burst: number;
+  tokens: number;
+  last: number | null;
+  conform: { packets: number; bytes: number };
+  exceed: { packets: number; bytes: number };
+}
+
 interface MacEntry {
   port: number;
   isStatic: boolean;
@@ -252,13 +261,15 @@ export class ReferenceDatapath {
       bridge: null,
     }));
     const toDecap: Packet[] = [];
+    const toPolicer: Packet[] = [];
     const toAcl: Packet[] = [];
     const toL2: Packet[] = [];
     const toL3: Packet[] = [];
     // A routed port's packets go to L3, everything else to L2; bound ports pass the ACL first.
     const forward = (p: Packet) => (this.ports.get(p.inPort)?.vrf != null ? toL3 : toL2);
-    const ingress = (p: Packet) =>
+    const afterPolicer = (p: Packet) =>
       this.aclRules !== null && this.aclPorts.has(p.inPort) ? toAcl : forward(p);
+    const ingress = (p: Packet) => (this.policerPorts.has(p.inPort) ? toPolicer : afterPolicer(p));
     for (const p of packets) {
       this.portCounter(p.inPort).rxPackets++;
       this.portCounter(p.inPort).rxBytes += p.frame.length;
@@ -274,6 +285,7 @@ export class ReferenceDatapath {
       (p.parsed.vxlan ? toDecap : ingress(p)).push(p);
     }
     for (const p of toDecap) if (this.decap(p)) ingress(p).push(p);
+    for (const p of toPolicer) if (this.police(p, now)) afterPolicer(p).push(p);
     for (const p of toAcl) if (this.classify(p)) forward(p).push(p);
     const toEncap: Packet[] = [];
     for (const p of toL2) {
@@ -385,6 +397,56 @@ export class ReferenceDatapath {
     this.portCounter(tunnel.port).rxBytes += p.frame.length;
     p.flowHash = referenceFlowHash(p.frame, p.layer);
     return true;
+  }
+
+  private readonly policers = new Map<number, ReferencePolicer>();
+  private readonly policerPorts = new Map<number, number>();
+
+  /** Sets policer `id` with a full bucket (counters kept). */
+  addPolicer(id: number, rateBytesPerSec: number, burstBytes: number): void {
+    const old = this.policers.get(id);
+    this.policers.set(id, {
+      rate: rateBytesPerSec,
+      burst: burstBytes,
+      tokens: burstBytes * 1000,
+      last: null,
+      conform: old?.conform ?? { packets: 0, bytes: 0 },
+      exceed: old?.exceed ?? { packets: 0, bytes: 0 },
+    });
+  }
+
+  /** Charges packets of `port` to policer `id` (null: none). */
+  bindPolicer(port: number, id: number | null): void {
+    if (id === null) this.policerPorts.delete(port);
+    else this.policerPorts.set(port, id);
+  }
+
+  /** Counters of policer `id`. */
+  policerCounters(id: number): Pick<ReferencePolicer, 'conform' | 'exceed'> | null {
+    const p = this.policers.get(id);
+    return p ? { conform: { ...p.conform }, exceed: { ...p.exceed } } : null;
+  }
+
+  // Token bucket in milli-bytes, refilled per elapsed millisecond (at most 100 s).
+  private police(p: Packet, now: number): boolean {
+    const policer = this.policers.get(this.policerPorts.get(p.inPort) ?? -1);
+    if (!policer) return true;
+    if (policer.last !== null) {
+      const elapsed = Math.min((now - policer.last) >>> 0, 100_000);
+      policer.tokens = Math.min(policer.burst * 1000, policer.tokens + policer.rate * elapsed);
+    }
+    policer.last = now;
+    const cost = p.frame.length * 1000;
+    if (policer.tokens >= cost) {
+      policer.tokens -= cost;
+      policer.conform.packets++;
+      policer.conform.bytes += p.frame.length;
+      return true;
+    }
+    policer.exceed.packets++;
+    policer.exceed.bytes += p.frame.length;
+    this.dropPacket(p, 'policer');
+    return false;
   }
 
   private aclRules: CheckedAclRule[] | null = null;
