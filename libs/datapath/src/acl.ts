@@ -266,6 +266,20 @@ function wordsOf(p: Prefix | null, version: 4 | 6): { words: number[]; masks: nu
   return { words: p.words, masks: p.masks };
 }
 
+// Tuple merging: a shape's key uses the prefix lengths rounded down to a multiple of 8 bits
+// (16 for IPv6), so /24, /28 and /32 rules share one hash table and fewer tables are probed;
+// each rule's own prefix is checked on its chain.
+function keyMasks(p: Prefix | null, version: 4 | 6): number[] {
+  const step = version === 4 ? 8 : 16;
+  const len = p ? p.len - (p.len % step) : 0;
+  const out: number[] = [];
+  for (let w = 0; w < (version === 4 ? 1 : 4); w++) {
+    const bits = Math.max(0, Math.min(32, len - 32 * w));
+    out.push(bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);
+  }
+  return out;
+}
+
 /** Compiles checked rules into the core's layout (see assembly/acl.ts). */
 export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8Array {
   const shapes = new Map<string, Shape>();
@@ -274,10 +288,10 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
     for (const version of rule.version ? [rule.version] : ([4, 6] as const)) {
       const s = wordsOf(rule.src, version);
       const d = wordsOf(rule.dst, version);
-      const sk = s.masks;
-      const dk = d.masks;
-      const srcKey = s.words;
-      const dstKey = d.words;
+      const sk = keyMasks(rule.src, version);
+      const dk = keyMasks(rule.dst, version);
+      const srcKey = s.words.map((w, i) => (w & sk[i]!) >>> 0);
+      const dstKey = d.words.map((w, i) => (w & dk[i]!) >>> 0);
       const protoExact = rule.proto !== null;
       // The core's key hash (assembly/acl.ts): multiply-xor chain, one finaliser.
       let h = (0x811c9dc5 ^ version) >>> 0;
