@@ -17,6 +17,7 @@ import {
   freePort,
   startNatsServer,
   tempDir,
+  waitFor,
   type RunningNatsServer,
   type TempDir,
 } from '@opi/testing';
@@ -263,7 +264,16 @@ describe('opictl <kind> commands', () => {
     );
     expect(updated.spec.vlanId).toBe(21);
     expect(await opictl('logical-bridge', 'delete', name)).toBe(`deleted ${name}\n`);
-    await expect(opictl('logical-bridge', 'get', name)).rejects.toThrow(/NOT_FOUND/);
+    // Deletion is two-phase: the object reads TO_BE_DELETED until the device has removed it.
+    const gone = await waitFor(
+      () =>
+        opictl('logical-bridge', 'get', name).then(
+          () => undefined,
+          (error: Error) => error,
+        ),
+      { timeoutMs: 10_000, message: 'the deleted bridge to disappear' },
+    );
+    expect(gone.message).toMatch(/NOT_FOUND/);
     expect(await opictl('logical-bridge', 'delete', name, '--allow-missing')).toBe(
       `deleted ${name}\n`,
     );
