@@ -26,6 +26,7 @@ import {
   F_DECAP,
   MAX_PORTS,
   counting,
+  vectorCapacity,
   desc,
   slotBase,
   be32,
@@ -90,10 +91,9 @@ const boundPorts = memory.data(32, 16);
 
 /** A block of `bytes` for the host to compile a rule set into (0 when out of memory). */
 export function aclAlloc(bytes: usize): usize {
-  if (pktSrc == 0) {
-    pktSrc = heapAlloc(32);
-    if (pktSrc == 0) return 0;
-    pktDst = pktSrc + 16;
+  if (packets == 0) {
+    packets = heapAlloc(<usize>vectorCapacity * PKT_SIZE);
+    if (packets == 0) return 0;
   }
   return heapAlloc(bytes);
 }
@@ -146,38 +146,48 @@ function fmix32(x: u32): u32 {
   return x;
 }
 
-// Packet addresses, extracted once per packet (heap, not static data: batches must leave the
-// module's static data untouched).
-let pktSrc: usize = 0;
-let pktDst: usize = 0;
+// Per-packet classification state for one vector (heap, not static data: batches must leave
+// the module's static data untouched). Shapes are probed shape by shape across the whole
+// vector, so each shape's fields stay in registers and the probes of different packets
+// overlap in memory.
+let packets: usize = 0;
+const PKT_SIZE: u32 = 64;
+const K_SRC: u32 = 0; // 4 x u32 host order
+const K_DST: u32 = 16;
+const K_BEST: u32 = 32; // u32 best rule so far (0xffffffff: none)
+const K_ACTION: u32 = 36; // u32
+const K_VNI: u32 = 40; // u32
+const K_VER: u32 = 44; // u8 (0: not classified)
+const K_PROTO: u32 = 45; // u8
+const K_L4: u32 = 46; // u8
+const K_HAS_VNI: u32 = 47; // u8
+const K_PORT: u32 = 48; // u16
+const K_A: u32 = 50; // u16
+const K_B: u32 = 52; // u16
 
-function ruleMatches(
-  r: usize,
-  words: u32,
-  proto: u32,
-  vni: u32,
-  hasVni: bool,
-  port: u32,
-  l4: u32,
-  a: u32,
-  b: u32,
-): bool {
+function ruleMatches(r: usize, k: usize, words: u32): bool {
   for (let w: u32 = 0; w < words; w++) {
     const o = <usize>w * 4;
-    if ((load<u32>(pktSrc + o) & load<u32>(r + R_SRC_MASK + o)) != load<u32>(r + R_SRC + o))
+    if ((load<u32>(k + K_SRC + o) & load<u32>(r + R_SRC_MASK + o)) != load<u32>(r + R_SRC + o))
       return false;
-    if ((load<u32>(pktDst + o) & load<u32>(r + R_DST_MASK + o)) != load<u32>(r + R_DST + o))
+    if ((load<u32>(k + K_DST + o) & load<u32>(r + R_DST_MASK + o)) != load<u32>(r + R_DST + o))
       return false;
   }
   const exact = <u32>load<u8>(r + R_EXACT);
   if (exact != 0) {
-    if ((exact & 1) != 0 && proto != <u32>load<u8>(r + R_PROTO)) return false;
-    if ((exact & 2) != 0 && (!hasVni || vni != load<u32>(r + R_VNI))) return false;
-    if ((exact & 4) != 0 && port != <u32>load<u16>(r + R_IN_PORT)) return false;
+    if ((exact & 1) != 0 && <u32>load<u8>(k + K_PROTO) != <u32>load<u8>(r + R_PROTO)) return false;
+    if (
+      (exact & 2) != 0 &&
+      (load<u8>(k + K_HAS_VNI) == 0 || load<u32>(k + K_VNI) != load<u32>(r + R_VNI))
+    )
+      return false;
+    if ((exact & 4) != 0 && load<u16>(k + K_PORT) != load<u16>(r + R_IN_PORT)) return false;
   }
   const need = <u32>load<u8>(r + R_L4);
   if (need != 0) {
-    if (l4 != need) return false;
+    if (<u32>load<u8>(k + K_L4) != need) return false;
+    const a = <u32>load<u16>(k + K_A);
+    const b = <u32>load<u16>(k + K_B);
     if (a < <u32>load<u16>(r + R_A_LO) || a > <u32>load<u16>(r + R_A_HI)) return false;
     if (b < <u32>load<u16>(r + R_B_LO) || b > <u32>load<u16>(r + R_B_HI)) return false;
   }
@@ -187,6 +197,7 @@ function ruleMatches(
 /** ACL stage: classify each packet of the vector against the active set. */
 export function aclStage(vec: usize, n: i32): i32 {
   const set = active;
+  // Pass 1: every packet's fields.
   for (let i: i32 = 0; i < n; i++) {
     const slot = <u32>load<u16>(vec + <usize>i * 2);
     const d = desc(slot);
@@ -195,67 +206,81 @@ export function aclStage(vec: usize, n: i32): i32 {
     store<u32>(d + D_TRACE_A, ACL_TRACE_DEFAULT);
     store<u32>(d + D_TRACE_B, ACL_PERMIT);
     store<u8>(d + D_NEXT, forwardNode(port));
+    if (set == 0) continue;
+    const k = packets + <usize>i * PKT_SIZE;
+    store<u32>(k + K_BEST, 0xffffffff);
+    store<u32>(k + K_ACTION, load<u32>(set + H_DEFAULT));
     // Only IP packets are classified; the set was removed since parse chose this stage.
-    if (set == 0 || (ver != 4 && ver != 6)) continue;
+    store<u8>(k + K_VER, ver == 4 || ver == 6 ? <u8>ver : 0);
+    if (ver != 4 && ver != 6) continue;
     const ip = slotBase(slot) + load<u32>(d + D_OFF) + <usize>load<u16>(d + D_OUTER + L_L3);
-    const words: u32 = ver == 4 ? 1 : 4;
     if (ver == 4) {
-      store<u32>(pktSrc, be32(ip + 12));
-      store<u32>(pktDst, be32(ip + 16));
+      store<u32>(k + K_SRC, be32(ip + 12));
+      store<u32>(k + K_DST, be32(ip + 16));
     } else {
       for (let w: usize = 0; w < 4; w++) {
-        store<u32>(pktSrc + w * 4, be32(ip + 8 + w * 4));
-        store<u32>(pktDst + w * 4, be32(ip + 24 + w * 4));
+        store<u32>(k + K_SRC + w * 4, be32(ip + 8 + w * 4));
+        store<u32>(k + K_DST + w * 4, be32(ip + 24 + w * 4));
       }
     }
-    const proto = <u32>load<u8>(d + D_OUTER + L_PROTO);
     const hasVni = (load<u8>(d + D_FLAGS) & (F_VXLAN | F_DECAP)) != 0;
-    const vni = hasVni ? load<u32>(d + D_VNI) : 0;
-    const l4 = <u32>load<u8>(d + D_OUTER + L_L4_KIND);
-    const a = <u32>load<u16>(d + D_OUTER + L_SPORT);
-    const b = <u32>load<u16>(d + D_OUTER + L_DPORT);
-    const shapes = set + <usize>load<u32>(set + H_SHAPE_OFF);
-    const rules = set + <usize>load<u32>(set + H_RULE_OFF);
-    const nShapes = load<u32>(set + H_SHAPES);
-    let best: u32 = 0xffffffff;
-    let action = load<u32>(set + H_DEFAULT);
-    for (let k: u32 = 0; k < nShapes; k++) {
-      const s = shapes + <usize>k * SHAPE_SIZE;
-      // Shapes are sorted by their best rule: none further on can beat the match in hand.
-      if (load<u32>(s + S_MIN_PRIO) >= best) break;
-      if (<u32>load<u8>(s + S_VER) != ver) continue;
-      const sf = load<u32>(pktSrc) >> 24;
-      const df = load<u32>(pktDst) >> 24;
+    store<u8>(k + K_PROTO, load<u8>(d + D_OUTER + L_PROTO));
+    store<u8>(k + K_HAS_VNI, hasVni ? 1 : 0);
+    store<u32>(k + K_VNI, hasVni ? load<u32>(d + D_VNI) : 0);
+    store<u16>(k + K_PORT, <u16>port);
+    store<u8>(k + K_L4, load<u8>(d + D_OUTER + L_L4_KIND));
+    store<u16>(k + K_A, load<u16>(d + D_OUTER + L_SPORT));
+    store<u16>(k + K_B, load<u16>(d + D_OUTER + L_DPORT));
+  }
+  if (set == 0) return n;
+  // Pass 2: shape by shape, in order of their best rule, over the packets still open to it.
+  const shapes = set + <usize>load<u32>(set + H_SHAPE_OFF);
+  const rules = set + <usize>load<u32>(set + H_RULE_OFF);
+  const nShapes = load<u32>(set + H_SHAPES);
+  for (let sk: u32 = 0; sk < nShapes; sk++) {
+    const s = shapes + <usize>sk * SHAPE_SIZE;
+    const minPrio = load<u32>(s + S_MIN_PRIO);
+    const sver = <u32>load<u8>(s + S_VER);
+    const words: u32 = sver == 4 ? 1 : 4;
+    const protoExact = load<u8>(s + S_PROTO_EXACT) != 0;
+    const table = set + <usize>load<u32>(s + S_TABLE_OFF);
+    const mask = load<u32>(s + S_TABLE_MASK);
+    for (let i: i32 = 0; i < n; i++) {
+      const k = packets + <usize>i * PKT_SIZE;
+      // No rule of this shape can beat the match in hand (or the packet is not of its version).
+      if (<u32>load<u8>(k + K_VER) != sver || load<u32>(k + K_BEST) <= minPrio) continue;
+      const sf = load<u32>(k + K_SRC) >> 24;
+      const df = load<u32>(k + K_DST) >> 24;
       if ((load<u32>(s + S_SRC_FIRST + <usize>(sf >> 5) * 4) & ((<u32>1) << (sf & 31))) == 0)
         continue;
       if ((load<u32>(s + S_DST_FIRST + <usize>(df >> 5) * 4) & ((<u32>1) << (df & 31))) == 0)
         continue;
       // Multiply-xor chain, one finaliser at the end: cheaper than a finaliser per word.
-      let h: u32 = 0x811c9dc5 ^ ver;
+      let h: u32 = 0x811c9dc5 ^ sver;
       for (let w: u32 = 0; w < words; w++) {
         const o = <usize>w * 4;
-        h = (h ^ (load<u32>(pktSrc + o) & load<u32>(s + S_SRC_MASK + o))) * 0x9e3779b1;
-        h = (h ^ (load<u32>(pktDst + o) & load<u32>(s + S_DST_MASK + o))) * 0x85ebca77;
+        h = (h ^ (load<u32>(k + K_SRC + o) & load<u32>(s + S_SRC_MASK + o))) * 0x9e3779b1;
+        h = (h ^ (load<u32>(k + K_DST + o) & load<u32>(s + S_DST_MASK + o))) * 0x85ebca77;
       }
-      h = fmix32((h ^ (load<u8>(s + S_PROTO_EXACT) != 0 ? proto : 0)) * 0xc2b2ae3d);
-      const table = set + <usize>load<u32>(s + S_TABLE_OFF);
-      const mask = load<u32>(s + S_TABLE_MASK);
+      h = fmix32((h ^ (protoExact ? <u32>load<u8>(k + K_PROTO) : 0)) * 0xc2b2ae3d);
+      let best = load<u32>(k + K_BEST);
       let at = h & mask;
       for (;;) {
         const e = table + <usize>at * SLOT_SIZE;
         const head = load<u32>(e, 4);
         if (head == 0) break;
         if (load<u32>(e) == h) {
-          // The chain holds the rules of one masked key in rule order: the first that
-          // matches is the best of this key.
+          // The chain holds the rules of one key in rule order: the first that matches is
+          // the best of this key.
           let ri = head;
           while (ri != 0) {
             const r = rules + <usize>(ri - 1) * RULE_SIZE;
             const prio = load<u32>(r + R_PRIO);
             if (prio >= best) break;
-            if (ruleMatches(r, words, proto, vni, hasVni, port, l4, a, b)) {
+            if (ruleMatches(r, k, words)) {
               best = prio;
-              action = <u32>load<u8>(r + R_ACTION);
+              store<u32>(k + K_BEST, prio);
+              store<u32>(k + K_ACTION, <u32>load<u8>(r + R_ACTION));
               break;
             }
             ri = load<u32>(r + R_NEXT);
@@ -264,10 +289,17 @@ export function aclStage(vec: usize, n: i32): i32 {
         at = (at + 1) & mask;
       }
     }
-    const counters = set + <usize>load<u32>(set + H_COUNTER_OFF);
-    const nRules = load<u32>(set + H_RULES);
-    const idx = best == 0xffffffff ? nRules : best;
-    const c = counters + <usize>idx * 8;
+  }
+  // Pass 3: count and act.
+  const counters = set + <usize>load<u32>(set + H_COUNTER_OFF);
+  const nRules = load<u32>(set + H_RULES);
+  for (let i: i32 = 0; i < n; i++) {
+    const k = packets + <usize>i * PKT_SIZE;
+    if (load<u8>(k + K_VER) == 0) continue;
+    const d = desc(<u32>load<u16>(vec + <usize>i * 2));
+    const best = load<u32>(k + K_BEST);
+    const action = load<u32>(k + K_ACTION);
+    const c = counters + <usize>(best == 0xffffffff ? nRules : best) * 8;
     if (counting) store<u64>(c, load<u64>(c) + 1);
     store<u32>(d + D_TRACE_A, best);
     store<u32>(d + D_TRACE_B, action);
