@@ -21,6 +21,13 @@ import {
   MAX_PORTS,
   V_FORWARD,
   PORT_KIND_TUNNEL,
+  D_LEN,
+  D_FLAGS,
+  F_FRAGMENT,
+  L_L4_KIND,
+  L_SPORT,
+  L4_ICMP,
+  SLOT_GUARD,
   desc,
   slotBase,
   portEntry,
@@ -112,6 +119,90 @@ export function nhEntryPtr(id: u32): usize {
   return load<u8>(e + NH_KIND) == NH_KIND_NONE ? 0 : e;
 }
 
+// IPv4 address of each routed port (u32 host order, 0: none), the source of the ICMP errors
+// it sends; allocated on first use.
+let portAddrs: usize = 0;
+
+/** Sets the IPv4 address of routed `port` (0: none). 0, or -1. */
+export function l3SetPortAddress(port: u32, addr: u32): i32 {
+  if (port >= <u32>MAX_PORTS) return -1;
+  if (portAddrs == 0) {
+    if (addr == 0) return 0;
+    portAddrs = heapAlloc(<usize>MAX_PORTS * 4);
+    if (portAddrs == 0) return -1;
+  }
+  store<u32>(portAddrs + <usize>port * 4, addr);
+  return 0;
+}
+
+/** Trace word B for a packet answered with an ICMP time-exceeded message. */
+export const L3_TRACE_ICMP_TIME_EXCEEDED: u32 = 0xfffffffe;
+
+function onesSum(p: usize, len: u32, sum: u32): u32 {
+  let i: u32 = 0;
+  for (; i + 1 < len; i += 2) sum += <u32>bswap<u16>(load<u16>(p + i));
+  if (i < len) sum += (<u32>load<u8>(p + i)) << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+  return sum;
+}
+
+/**
+ * Turns a packet whose TTL expired into an ICMP time-exceeded message (RFC 792) back to its
+ * sender, out of its ingress port, when that port has an address: Ethernet addresses swapped,
+ * IPv4 from the port's address, and the original IP header plus 8 bytes quoted (RFC 792;
+ * the quote is written in place, the new headers in front of it). Not for non-first
+ * fragments, ICMP error messages, or packets from 0.0.0.0 or multicast/broadcast sources
+ * (RFC 1812 4.3.2.7). Returns false when no message is sent.
+ */
+function timeExceeded(d: usize, f: usize, ip: usize, inPort: u32): bool {
+  if (portAddrs == 0) return false;
+  const addr = load<u32>(portAddrs + <usize>inPort * 4);
+  if (addr == 0) return false;
+  if ((load<u8>(d + D_FLAGS) & F_FRAGMENT) != 0 && (be32(ip + 4) & 0x1fff) != 0) return false;
+  if (load<u8>(ip + 9) == 1 && load<u8>(d + D_OUTER + L_L4_KIND) == L4_ICMP) {
+    const type = <u32>load<u16>(d + D_OUTER + L_SPORT);
+    if (type == 3 || type == 4 || type == 5 || type == 11 || type == 12) return false;
+  }
+  const src = be32(ip + 12);
+  if (src == 0 || src >= 0xe0000000) return false;
+  const l3 = <u32>load<u16>(d + D_OUTER + L_L3);
+  const off = load<u32>(d + D_OFF);
+  // Room for the new headers before the quote, inside the slot's headroom.
+  if (off + l3 < SLOT_GUARD + 42) return false;
+  const ihl = ((<u32>load<u8>(ip)) & 0xf) * 4;
+  const total = <u32>bswap<u16>(load<u16>(ip + 2));
+  const quoted = total < ihl + 8 ? total : ihl + 8;
+  // Read everything the new headers overwrite first: they may overlap the old Ethernet header.
+  const dstMacHi = load<u32>(f);
+  const dstMacLo = load<u16>(f + 4);
+  const srcMacHi = load<u32>(f + 6);
+  const srcMacLo = load<u16>(f + 10);
+  const o = ip - 42;
+  store<u32>(o, srcMacHi);
+  store<u16>(o + 4, srcMacLo);
+  store<u32>(o + 6, dstMacHi);
+  store<u16>(o + 10, dstMacLo);
+  store<u16>(o + 12, bswap<u16>(0x0800));
+  const nip = o + 14;
+  store<u32>(nip, bswap<u32>(0x45000000 | (28 + quoted)));
+  store<u32>(nip + 4, 0);
+  store<u32>(nip + 8, bswap<u32>(0x40010000));
+  store<u32>(nip + 12, bswap<u32>(addr));
+  store<u32>(nip + 16, bswap<u32>(src));
+  store<u16>(nip + 10, bswap<u16>(<u16>(~onesSum(nip, 20, 0) & 0xffff)));
+  const icmp = nip + 20;
+  store<u32>(icmp, bswap<u32>(0x0b000000));
+  store<u32>(icmp + 4, 0);
+  store<u16>(icmp + 2, bswap<u16>(<u16>(~onesSum(icmp, 8 + quoted, 0) & 0xffff)));
+  store<u32>(d + D_OFF, off + l3 - 42);
+  store<u32>(d + D_LEN, 42 + quoted);
+  store<u16>(d + D_OUT_PORT, <u16>inPort);
+  store<u8>(d + D_VERDICT, V_FORWARD);
+  store<u8>(d + D_NEXT, NODE_TX);
+  store<u32>(d + D_TRACE_B, L3_TRACE_ICMP_TIME_EXCEEDED);
+  return true;
+}
+
 function drop(d: usize, reason: u8): void {
   store<u8>(d + D_DROP, reason);
   store<u8>(d + D_NEXT, NODE_DROP);
@@ -172,7 +263,7 @@ export function l3Stage(vec: usize, n: i32): i32 {
     }
     const ttl = <u32>load<u8>(ip + 8);
     if (ttl <= 1) {
-      drop(d, DROP_TTL_EXCEEDED);
+      if (!timeExceeded(d, f, ip, <u32>load<u16>(d + D_IN_PORT))) drop(d, DROP_TTL_EXCEEDED);
       continue;
     }
     store<u8>(ip + 8, <u8>(ttl - 1));

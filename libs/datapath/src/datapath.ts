@@ -26,7 +26,7 @@ import { instantiateCore, readCoreString, type CoreExports } from './core/load.j
 import { DatapathConfigError, DatapathTableError } from './errors.js';
 import { parseMac, parseIp, macKey, formatMac } from './net.js';
 import { formatTraceRecord } from './trace.js';
-import { Ipv4RouteTable, NextHopTable, MAX_VRFS } from './routes.js';
+import { Ipv4RouteTable, NextHopTable, MAX_VRFS, parseIpv4 } from './routes.js';
 import { Acl } from './acl.js';
 import { PolicerTable } from './policers.js';
 import type {
@@ -382,6 +382,10 @@ export class Datapath {
     checkInt(port, 'port', 0, MAX_PORTS - 1);
     const bridge = opts.bridge ?? null;
     const vrf = opts.vrf ?? null;
+    const address = opts.address ?? null;
+    if (address !== null && vrf === null)
+      throw new DatapathConfigError('address', 'only a routed port (with vrf) has an address');
+    const addr = address === null ? 0 : parseIpv4(address, 'address');
     if (vrf !== null) {
       checkInt(vrf, 'vrf', 0, MAX_VRFS - 1);
       if (bridge !== null)
@@ -398,6 +402,8 @@ export class Datapath {
     v.setUint16(this.portPtr(port) + PortEntry.bridge, bridge ?? NONE16, true);
     if (bridge !== null) this.setFloodBit(bridge, port, opts.flood ?? true);
     if (vrf !== null) {
+      if (this.core.l3SetPortAddress(port, addr) !== 0)
+        throw new DatapathTableError(`out of memory for the address of port ${port}`);
       v.setUint8(this.portPtr(port) + PortEntry.routed, 1);
       v.setUint16(this.portPtr(port) + PortEntry.vrf, vrf, true);
     }
@@ -411,6 +417,7 @@ export class Datapath {
     v.setUint8(this.portPtr(port) + PortEntry.kind, PortKind.none);
     v.setUint8(this.portPtr(port) + PortEntry.routed, 0);
     v.setUint16(this.portPtr(port) + PortEntry.vrf, 0, true);
+    this.core.l3SetPortAddress(port, 0);
   }
 
   /** Adds (or replaces) VXLAN tunnel `id` (0–63) as a virtual port of a bridge. */

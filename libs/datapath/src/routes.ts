@@ -27,6 +27,7 @@ export interface RoutingCoreExports {
   nhReset(): void;
   nhSize(): number;
   nhEntryPtr(id: number): number;
+  l3SetPortAddress(port: number, addr: number): number;
 }
 
 /** VRFs (route tables) the core holds: ids 0 .. MAX_VRFS-1. */

@@ -82,6 +82,11 @@ export interface PortOptions {
    * that VRF's route table. A port is either in a bridge or routed, not both.
    */
   vrf?: number | null;
+  /**
+   * IPv4 address of a routed port: the source of the ICMP time-exceeded messages it sends
+   * back when a packet's TTL expires (without one such packets are dropped `ttl-exceeded`).
+   */
+  address?: string | null;
 }
 
 /** A VXLAN tunnel: a virtual port of a bridge whose frames travel inside UDP/IP. */

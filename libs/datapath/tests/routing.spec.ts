@@ -240,7 +240,7 @@ function configureRouting(t: Datapath | ReferenceDatapath): void {
   t.setPort(0, { bridge: 1 });
   t.setPort(1, { bridge: 1 });
   t.setPort(2, { vrf: 1 });
-  t.setPort(3, { vrf: 1 });
+  t.setPort(3, { vrf: 1, address: '10.99.0.1' });
   t.setPort(4, { vrf: 2 });
   t.setPort(5, { vrf: 3 }); // a VRF without a route table
   t.setPort(9, {});
@@ -295,6 +295,52 @@ function configureRouting(t: Datapath | ReferenceDatapath): void {
 }
 
 describe('L3 stage', () => {
+  it('answers an expired TTL with ICMP time exceeded from the port address', () => {
+    const dp = createDatapath({ batchSize: 16 });
+    configureRouting(dp);
+    const original = withTtl(
+      flowFrame({
+        dstMac: ROUTER_MAC,
+        srcMac: '02:00:00:00:00:77',
+        src: '10.200.0.1',
+        dst: '10.1.2.3',
+        l4: { proto: 'udp', sport: 33434, dport: 33435, payload: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
+      }),
+      1,
+    );
+    const icmpError = withTtl(
+      flowFrame({ dstMac: ROUTER_MAC, dst: '10.1.2.3', l4: { proto: 'icmp', type: 11, code: 0 } }),
+      1,
+    );
+    const [reply, onPort2, noReplyToError] = dp.process(
+      [
+        { data: original, port: 3 },
+        { data: original, port: 2 }, // no address on port 2
+        { data: icmpError, port: 3 },
+      ],
+      0,
+    );
+    expect(onPort2!.drop).toBe('ttl-exceeded');
+    expect(noReplyToError!.drop).toBe('ttl-exceeded');
+    expect(reply!.verdict).toBe('forward');
+    expect(reply!.outPort).toBe(3);
+    const r = reply!.frame;
+    expect(Buffer.from(r.subarray(0, 12)).toString('hex')).toBe('020000000077020000009901');
+    expect(ipv4HeaderOk(r, 14)).toBe(true);
+    expect(Array.from(r.subarray(14 + 12, 14 + 20))).toEqual([10, 99, 0, 1, 10, 200, 0, 1]);
+    expect([r[14 + 9], r[34], r[35]]).toEqual([1, 11, 0]);
+    // The quote: the original IP header (TTL 1, as received) and 8 bytes of its payload.
+    expect(Buffer.from(r.subarray(42)).toString('hex')).toBe(
+      Buffer.from(original.subarray(14, 14 + 28)).toString('hex'),
+    );
+    let sum = 0;
+    for (let i = 34; i < r.length; i += 2) sum += (r[i]! << 8) | (r[i + 1] ?? 0);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    expect(sum).toBe(0xffff);
+    expect(dp.readTrace()).toEqual([]);
+    expect(() => dp.setPort(7, { address: '10.0.0.1' })).toThrow(/address/);
+  });
+
   it('routes, decrements the TTL with a valid checksum, rewrites MACs, drops with reasons', () => {
     const dp = createDatapath({ batchSize: 32 });
     configureRouting(dp);
@@ -408,6 +454,7 @@ describe('differential: L3 against the reference', () => {
       configureRouting(ref);
       const rand = prng(SEED ^ 0x13);
       const seen = new Set<string>();
+      let icmpReplies = 0;
       const dsts = [
         '10.5.5.5',
         '10.1.9.9',
@@ -476,6 +523,8 @@ describe('differential: L3 against the reference', () => {
             `round ${round} frame ${i} port ${batch[i]!.port}: ${Buffer.from(batch[i]!.data).toString('hex')}`,
           ).toEqual(want[i]);
           seen.add(got[i]!.drop ?? got[i]!.verdict);
+          // Routed back out of its ingress port: an ICMP time-exceeded reply.
+          if (batch[i]!.port === 3 && got[i]!.outPort === 3) icmpReplies++;
         }
         expect(dp.counters(), `counters after round ${round}`).toEqual(ref.counters());
       }
@@ -489,6 +538,7 @@ describe('differential: L3 against the reference', () => {
       ]) {
         expect(seen, outcome).toContain(outcome);
       }
+      expect(icmpReplies).toBeGreaterThan(0);
     },
   );
 });

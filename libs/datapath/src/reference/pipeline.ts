@@ -14,7 +14,7 @@ import type {
 } from '../types.js';
 import { parseIp, parseMac } from '../net.js';
 import { parseFrame, ParseDrop, type RefFrame, type RefLayer } from './parser.js';
-import { ReferenceRouter } from './routing.js';
+import { ReferenceRouter, timeExceeded } from './routing.js';
 import { referenceAclMatch } from './acl.js';
 import type { CheckedAclRule } from '../acl.js';
 
@@ -30,6 +30,7 @@ interface Port {
   bridge: number | null;
   tunnel: number | null;
   vrf: number | null;
+  address: Uint8Array | null;
 }
 
 interface Tunnel {
@@ -165,7 +166,13 @@ export class ReferenceDatapath {
   setPort(port: number, opts: PortOptions): void {
     this.detach(port);
     const bridge = opts.bridge ?? null;
-    this.ports.set(port, { kind: 'phys', bridge, tunnel: null, vrf: opts.vrf ?? null });
+    this.ports.set(port, {
+      kind: 'phys',
+      bridge,
+      tunnel: null,
+      vrf: opts.vrf ?? null,
+      address: opts.address ? parseIp(opts.address, 'address').bytes : null,
+    });
     if (bridge !== null && (opts.flood ?? true)) this.bridges.get(bridge)?.floodPorts.add(port);
   }
 
@@ -189,7 +196,13 @@ export class ReferenceDatapath {
       underlayPort: t.underlayPort,
       ttl: t.ttl ?? 64,
     });
-    this.ports.set(t.port, { kind: 'tunnel', bridge: t.bridge, tunnel: id, vrf: null });
+    this.ports.set(t.port, {
+      kind: 'tunnel',
+      bridge: t.bridge,
+      tunnel: id,
+      vrf: null,
+      address: null,
+    });
     if (t.flood ?? true) this.bridges.get(t.bridge)?.floodPorts.add(t.port);
   }
 
@@ -502,6 +515,16 @@ export class ReferenceDatapath {
     const ip = p.layer?.ip;
     if (vrf === null || !ip || ip.version !== 4) return this.dropPacket(p, 'not-routable');
     const outcome = this.router.route(vrf, p.frame, ip.offset);
+    const address = this.ports.get(p.inPort)?.address ?? null;
+    if ('drop' in outcome && outcome.drop === 'ttl-exceeded' && address && p.layer) {
+      const reply = timeExceeded(p.frame, p.layer, address);
+      if (reply) {
+        p.frame = reply;
+        p.verdict = 'forward';
+        p.outPort = p.inPort;
+        return;
+      }
+    }
     if ('drop' in outcome) return this.dropPacket(p, outcome.drop);
     p.verdict = 'forward';
     p.outPort = outcome.outPort;

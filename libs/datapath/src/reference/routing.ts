@@ -3,6 +3,7 @@
 // header checksum is recomputed from scratch after the TTL decrement (the core updates it
 // incrementally, so the two methods check each other).
 import { parseMac } from '../net.js';
+import type { RefLayer } from './parser.js';
 
 /** A next hop as the reference keeps it. */
 export type ReferenceNextHop =
@@ -108,4 +109,65 @@ export class ReferenceRouter {
     frame.set(nh.srcMac, 6);
     return { outPort: nh.port };
   }
+}
+
+function checksum(bytes: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i += 2) sum += (bytes[i]! << 8) | (bytes[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/**
+ * The ICMP time-exceeded message (RFC 792) answering `frame` from a port with `address`, or
+ * null when none is due: not for non-first fragments, ICMP errors, or sources 0.0.0.0 and
+ * 224.0.0.0 and above (RFC 1812 4.3.2.7).
+ */
+export function timeExceeded(
+  frame: Uint8Array,
+  layer: RefLayer,
+  address: Uint8Array,
+): Uint8Array | null {
+  const ip = layer.ip;
+  if (!ip || ip.version !== 4) return null;
+  const at = ip.offset;
+  const fragmentOffset = (((frame[at + 6]! << 8) | frame[at + 7]!) & 0x1fff) !== 0;
+  if (layer.fragment && fragmentOffset) return null;
+  if (ip.proto === 1 && layer.icmp && [3, 4, 5, 11, 12].includes(layer.icmp.type)) return null;
+  if (ip.src[0] === 0 && ip.src[1] === 0 && ip.src[2] === 0 && ip.src[3] === 0) return null;
+  if (ip.src[0]! >= 224) return null;
+  const headerLength = (frame[at]! & 0x0f) * 4;
+  const total = (frame[at + 2]! << 8) | frame[at + 3]!;
+  const quote = frame.slice(at, at + Math.min(total, headerLength + 8));
+  const out = new Uint8Array(42 + quote.length);
+  out.set(frame.subarray(6, 12), 0);
+  out.set(frame.subarray(0, 6), 6);
+  out.set([0x08, 0x00], 12);
+  const ipHeader = out.subarray(14, 34);
+  ipHeader.set([
+    0x45,
+    0,
+    (28 + quote.length) >> 8,
+    (28 + quote.length) & 0xff,
+    0,
+    0,
+    0,
+    0,
+    64,
+    1,
+    0,
+    0,
+  ]);
+  ipHeader.set(address, 12);
+  ipHeader.set(ip.src, 16);
+  const ipSum = checksum(ipHeader);
+  ipHeader[10] = ipSum >> 8;
+  ipHeader[11] = ipSum & 0xff;
+  const icmp = out.subarray(34);
+  icmp[0] = 11;
+  icmp.set(quote, 8);
+  const icmpSum = checksum(icmp);
+  icmp[2] = icmpSum >> 8;
+  icmp[3] = icmpSum & 0xff;
+  return out;
 }
