@@ -1,8 +1,10 @@
 // Declarative pipeline configuration (JSON or YAML) for replaying captures: bridges, ports,
-// VXLAN tunnels and static MAC entries, validated with zod so errors name the field.
+// VXLAN tunnels, static MAC entries, route tables and next hops, policers and the ACL,
+// validated with zod (the ACL rules by the ACL itself) so errors name the field.
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { Datapath } from '../datapath.js';
+import type { AclRule } from '../acl.js';
 import { DatapathConfigError } from '../errors.js';
 
 const port = z.number().int().min(0).max(255);
@@ -19,6 +21,10 @@ export const pipelineConfigSchema = z.strictObject({
         port,
         bridge: bridgeId.nullable().optional(),
         flood: z.boolean().optional(),
+        vrf: z.number().int().min(0).max(255).nullable().optional(),
+        address: z.string().nullable().optional(),
+        acl: z.boolean().optional(),
+        policer: z.number().int().min(0).max(255).optional(),
       }),
     )
     .default([]),
@@ -43,6 +49,47 @@ export const pipelineConfigSchema = z.strictObject({
       z.strictObject({ bridge: bridgeId, mac: z.string(), port, static: z.boolean().optional() }),
     )
     .default([]),
+  vrfs: z
+    .array(z.strictObject({ id: z.number().int().min(0).max(255), large: z.boolean().optional() }))
+    .default([]),
+  nextHops: z
+    .array(
+      z.union([
+        z.strictObject({
+          id: z.number().int().min(0).max(65535),
+          port,
+          dstMac: z.string(),
+          srcMac: z.string(),
+        }),
+        z.strictObject({ id: z.number().int().min(0).max(65535), blackhole: z.literal(true) }),
+      ]),
+    )
+    .default([]),
+  routes: z
+    .array(
+      z.strictObject({
+        vrf: z.number().int().min(0).max(255),
+        prefix: z.string(),
+        nextHop: z.number().int().min(0),
+      }),
+    )
+    .default([]),
+  policers: z
+    .array(
+      z.strictObject({
+        id: z.number().int().min(0).max(255),
+        rateBytesPerSec: z.number().int().min(0),
+        burstBytes: z.number().int().min(1),
+      }),
+    )
+    .default([]),
+  // Rules are checked by the ACL itself (errors name `acl.rules[i].field`).
+  acl: z
+    .strictObject({
+      rules: z.array(z.unknown()),
+      defaultAction: z.enum(['permit', 'deny']).optional(),
+    })
+    .optional(),
 });
 
 /** A validated pipeline configuration. */
@@ -81,8 +128,32 @@ export function applyPipelineConfig(dp: Datapath, config: PipelineConfig): void 
   config.bridges.forEach((b, i) =>
     at('bridges', i, () => dp.addBridge(b.id, { floodLimit: b.floodLimit })),
   );
+  config.vrfs.forEach((v, i) => at('vrfs', i, () => dp.routes.create(v.id, { large: v.large })));
+  config.nextHops.forEach((n, i) =>
+    at('nextHops', i, () => dp.nextHops.add(n.id, 'blackhole' in n ? { blackhole: true } : n)),
+  );
+  config.routes.forEach((r, i) => at('routes', i, () => dp.routes.add(r.vrf, r.prefix, r.nextHop)));
+  config.policers.forEach((p, i) => at('policers', i, () => dp.policers.add(p.id, p)));
+  if (config.acl) {
+    try {
+      dp.acl.load(config.acl.rules as AclRule[], { defaultAction: config.acl.defaultAction });
+    } catch (err) {
+      if (err instanceof DatapathConfigError)
+        throw new DatapathConfigError(`acl.${err.field}`, err.message.slice(err.field.length + 2));
+      throw err;
+    }
+  }
   config.ports.forEach((p, i) =>
-    at('ports', i, () => dp.setPort(p.port, { bridge: p.bridge ?? null, flood: p.flood })),
+    at('ports', i, () => {
+      dp.setPort(p.port, {
+        bridge: p.bridge ?? null,
+        flood: p.flood,
+        vrf: p.vrf ?? null,
+        address: p.address ?? null,
+      });
+      dp.acl.bind(p.port, p.acl ?? false);
+      if (p.policer !== undefined) dp.policers.bind(p.port, p.policer);
+    }),
   );
   config.tunnels.forEach((t, i) => at('tunnels', i, () => dp.addVxlanTunnel(t.id, t)));
   config.macs.forEach((m, i) =>

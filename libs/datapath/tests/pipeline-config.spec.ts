@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import {
+  applyPipelineConfig,
+  createDatapath,
+  DatapathConfigError,
+  parsePipelineConfig,
+} from '../src/index.js';
+import { flowFrame } from './frames.js';
+
+const config = `
+bridges: [{ id: 1 }]
+vrfs: [{ id: 2 }]
+nextHops:
+  - { id: 0, port: 5, dstMac: '02:00:00:00:00:50', srcMac: '02:00:00:00:00:51' }
+  - { id: 1, blackhole: true }
+routes:
+  - { vrf: 2, prefix: 10.0.0.0/8, nextHop: 0 }
+  - { vrf: 2, prefix: 10.66.0.0/16, nextHop: 1 }
+policers: [{ id: 0, rateBytesPerSec: 1000, burstBytes: 130 }]
+acl:
+  defaultAction: permit
+  rules:
+    - { action: deny, proto: 17, dport: 53 }
+ports:
+  - { port: 0, bridge: 1 }
+  - { port: 1, bridge: 1, policer: 0 }
+  - { port: 4, vrf: 2, address: 10.255.0.1, acl: true }
+  - { port: 5, vrf: 2 }
+`;
+
+describe('pipeline configuration', () => {
+  it('programs routes, next hops, policers, the ACL and routed ports', () => {
+    const dp = createDatapath({ batchSize: 16 });
+    applyPipelineConfig(dp, parsePipelineConfig(config));
+    const udp = (dst: string, dport: number) =>
+      flowFrame({ dst, l4: { proto: 'udp', sport: 999, dport } });
+    const out = dp.process(
+      [
+        { data: udp('10.1.1.1', 80), port: 4 },
+        { data: udp('10.66.1.1', 80), port: 4 },
+        { data: udp('10.1.1.1', 53), port: 4 },
+        { data: udp('10.1.1.1', 53), port: 5 }, // not bound to the ACL
+        { data: udp('10.1.1.1', 80), port: 1 },
+        { data: udp('10.1.1.1', 80), port: 1 },
+        { data: udp('10.1.1.1', 80), port: 1 },
+        { data: udp('10.1.1.1', 80), port: 1 },
+      ],
+      0,
+    );
+    expect(out.map((r) => r.drop ?? `${r.verdict}:${r.outPort ?? ''}`)).toEqual([
+      'forward:5',
+      'blackhole',
+      'acl-deny',
+      'forward:5',
+      'flood:',
+      'flood:',
+      'flood:',
+      'policer',
+    ]);
+  });
+
+  it('names the offending field', () => {
+    const field = (text: string) => {
+      try {
+        applyPipelineConfig(createDatapath({ batchSize: 16 }), parsePipelineConfig(text));
+      } catch (err) {
+        expect(err).toBeInstanceOf(DatapathConfigError);
+        return (err as DatapathConfigError).field;
+      }
+      throw new Error('did not throw');
+    };
+    expect(field('vrfs: [{ id: 1 }]\nroutes: [{ vrf: 1, prefix: 10.0.0.1/8, nextHop: 0 }]')).toBe(
+      'routes.0.prefix',
+    );
+    expect(field('routes: [{ vrf: 1, prefix: 10.0.0.0/8, nextHop: -1 }]')).toBe('routes.0.nextHop');
+    expect(field('acl: { rules: [{ action: allow }] }')).toBe('acl.rules[0].action');
+    expect(field('ports: [{ port: 1, address: 10.0.0.1 }]')).toBe('ports.0.address');
+    expect(field('ports: [{ port: 1, policer: 3 }]')).toBe('ports.0.id');
+  });
+});
