@@ -64,7 +64,7 @@ export {
   lpmLoad,
   lpmLoadBadRoute,
 } from './lpm4';
-export { nhAdd, nhDelete, nhReset, nhSize, nhEntryPtr, l3SetPortAddress } from './l3';
+export { nhAdd, nhDelete, nhReset, nhSize, nhEntryPtr, l3SetPortAddress, l3SetPortMac } from './l3';
 export { scratchReserve, heapUsed } from './heap';
 export { aclAlloc, aclActivate, aclClear, aclActive, aclBind } from './acl';
 export {

@@ -25,6 +25,8 @@ import {
   D_FLAGS,
   F_FRAGMENT,
   L_L4_KIND,
+  L_ETH_TYPE,
+  L_VLAN_COUNT,
   L_SPORT,
   L4_ICMP,
   SLOT_GUARD,
@@ -135,6 +137,62 @@ export function l3SetPortAddress(port: u32, addr: u32): i32 {
   return 0;
 }
 
+// Router MAC of each routed port (6 bytes in 8, 0: none), the source of its ARP replies.
+let portMacs: usize = 0;
+
+/** Sets the MAC address of routed `port` (0: none). 0, or -1. */
+export function l3SetPortMac(port: u32, mac: u64): i32 {
+  if (port >= <u32>MAX_PORTS) return -1;
+  if (portMacs == 0) {
+    if (mac == 0) return 0;
+    portMacs = heapAlloc(<usize>MAX_PORTS * 8);
+    if (portMacs == 0) return -1;
+  }
+  const p = portMacs + <usize>port * 8;
+  for (let i: usize = 0; i < 6; i++) store<u8>(p + i, <u8>(mac >> (40 - 8 * i)));
+  store<u16>(p + 6, mac == 0 ? 0 : 1);
+  return 0;
+}
+
+/** Trace word B for an ARP request answered by the port. */
+export const L3_TRACE_ARP_REPLY: u32 = 0xfffffffd;
+
+/**
+ * Answers an Ethernet/IPv4 ARP request for the ingress port's own address (the port needs an
+ * address and a MAC), in place: the reply goes back out of the ingress port, VLAN tags kept.
+ * Returns false for anything else.
+ */
+function arpReply(d: usize, f: usize, inPort: u32): bool {
+  if (portAddrs == 0 || portMacs == 0) return false;
+  const addr = load<u32>(portAddrs + <usize>inPort * 4);
+  const mac = portMacs + <usize>inPort * 8;
+  if (addr == 0 || load<u16>(mac + 6) == 0) return false;
+  if (load<u16>(d + D_OUTER + L_ETH_TYPE) != 0x0806) return false;
+  const arp = f + 14 + <usize>load<u8>(d + D_OUTER + L_VLAN_COUNT) * 4;
+  // htype 1, ptype IPv4, hlen 6, plen 4, op 1 (request), target = our address.
+  if (be32(arp) != 0x00010800 || be32(arp + 4) != 0x06040001) return false;
+  if (be32(arp + 24) != addr) return false;
+  const senderMacHi = load<u32>(arp + 8);
+  const senderMacLo = load<u16>(arp + 12);
+  const senderIp = load<u32>(arp + 14);
+  store<u32>(f, senderMacHi);
+  store<u16>(f + 4, senderMacLo);
+  store<u32>(f + 6, load<u32>(mac));
+  store<u16>(f + 10, load<u16>(mac + 4));
+  store<u16>(arp + 6, bswap<u16>(2));
+  store<u32>(arp + 8, load<u32>(mac));
+  store<u16>(arp + 12, load<u16>(mac + 4));
+  store<u32>(arp + 14, bswap<u32>(addr));
+  store<u32>(arp + 18, senderMacHi);
+  store<u16>(arp + 22, senderMacLo);
+  store<u32>(arp + 24, senderIp);
+  store<u16>(d + D_OUT_PORT, <u16>inPort);
+  store<u8>(d + D_VERDICT, V_FORWARD);
+  store<u8>(d + D_NEXT, NODE_TX);
+  store<u32>(d + D_TRACE_B, L3_TRACE_ARP_REPLY);
+  return true;
+}
+
 /** Trace word B for a packet answered with an ICMP time-exceeded message. */
 export const L3_TRACE_ICMP_TIME_EXCEEDED: u32 = 0xfffffffe;
 
@@ -241,7 +299,8 @@ export function l3Stage(vec: usize, n: i32): i32 {
     const first = entries == 0 ? 0 : load<u32>(entries + <usize>i * 4);
     store<u32>(d + D_TRACE_B, L3_TRACE_MISS);
     if (load<u8>(pe + P_ROUTED) == 0 || load<u8>(d + D_OUTER + L_IP_VER) != 4) {
-      drop(d, DROP_NOT_ROUTABLE);
+      if (load<u8>(pe + P_ROUTED) == 0 || !arpReply(d, f, <u32>load<u16>(d + D_IN_PORT)))
+        drop(d, DROP_NOT_ROUTABLE);
       continue;
     }
     const ip = f + <usize>load<u16>(d + D_OUTER + L_L3);

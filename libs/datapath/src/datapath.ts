@@ -386,6 +386,10 @@ export class Datapath {
     if (address !== null && vrf === null)
       throw new DatapathConfigError('address', 'only a routed port (with vrf) has an address');
     const addr = address === null ? 0 : parseIpv4(address, 'address');
+    const macText = opts.mac ?? null;
+    if (macText !== null && vrf === null)
+      throw new DatapathConfigError('mac', 'only a routed port (with vrf) has a MAC here');
+    const mac = macText === null ? 0n : macKey(0, parseMac(macText, 'mac'));
     if (vrf !== null) {
       checkInt(vrf, 'vrf', 0, MAX_VRFS - 1);
       if (bridge !== null)
@@ -402,7 +406,7 @@ export class Datapath {
     v.setUint16(this.portPtr(port) + PortEntry.bridge, bridge ?? NONE16, true);
     if (bridge !== null) this.setFloodBit(bridge, port, opts.flood ?? true);
     if (vrf !== null) {
-      if (this.core.l3SetPortAddress(port, addr) !== 0)
+      if (this.core.l3SetPortAddress(port, addr) !== 0 || this.core.l3SetPortMac(port, mac) !== 0)
         throw new DatapathTableError(`out of memory for the address of port ${port}`);
       v.setUint8(this.portPtr(port) + PortEntry.routed, 1);
       v.setUint16(this.portPtr(port) + PortEntry.vrf, vrf, true);
@@ -418,6 +422,7 @@ export class Datapath {
     v.setUint8(this.portPtr(port) + PortEntry.routed, 0);
     v.setUint16(this.portPtr(port) + PortEntry.vrf, 0, true);
     this.core.l3SetPortAddress(port, 0);
+    this.core.l3SetPortMac(port, 0n);
   }
 
   /** Adds (or replaces) VXLAN tunnel `id` (0–63) as a virtual port of a bridge. */

@@ -28,6 +28,7 @@ export interface RoutingCoreExports {
   nhSize(): number;
   nhEntryPtr(id: number): number;
   l3SetPortAddress(port: number, addr: number): number;
+  l3SetPortMac(port: number, mac: bigint): number;
 }
 
 /** VRFs (route tables) the core holds: ids 0 .. MAX_VRFS-1. */

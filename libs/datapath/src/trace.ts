@@ -17,8 +17,10 @@ const formatters: Record<string, TraceFormatter> = {
   policer: (a, b) => `policer ${a === 0xffffffff ? 'none' : a} ${b === 1 ? 'conform' : 'exceed'}`,
   acl: (a, b) => `${a === 0xffffffff ? 'default' : `rule ${a}`} ${b === 1 ? 'deny' : 'permit'}`,
   l3: (a, b) =>
-    `dst ${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff} ` +
-    (b === 0xffffffff ? 'no route' : `next-hop ${b}`),
+    b === 0xfffffffd
+      ? 'arp reply'
+      : `dst ${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff} ` +
+        (b === 0xffffffff ? 'no route' : b === 0xfffffffe ? 'icmp time-exceeded' : `next-hop ${b}`),
   'vxlan-encap': (a, b) => `tunnel ${a} vni ${b}`,
   tx: (a) => `flood copies ${a}`,
   drop: (a, _b, ctx) => `reason ${ctx.dropName(a)}`,

@@ -87,6 +87,8 @@ export interface PortOptions {
    * back when a packet's TTL expires (without one such packets are dropped `ttl-exceeded`).
    */
   address?: string | null;
+  /** MAC address of a routed port: with `address`, ARP requests for that address are answered. */
+  mac?: string | null;
 }
 
 /** A VXLAN tunnel: a virtual port of a bridge whose frames travel inside UDP/IP. */

@@ -235,12 +235,37 @@ function withTtl(frame: Uint8Array, ttl: number): Uint8Array {
 
 const ROUTER_MAC = '02:00:00:00:99:01';
 
+/** An Ethernet/IPv4 ARP request from 02:00:00:00:00:77 / 10.200.0.1 for `target`. */
+function arpRequest(target: string, vlans: number[] = []): Uint8Array {
+  const arp = [
+    ...[0, 1, 8, 0, 6, 4, 0, 1],
+    ...[2, 0, 0, 0, 0, 0x77],
+    ...[10, 200, 0, 1],
+    ...[0, 0, 0, 0, 0, 0],
+    ...target.split('.').map(Number),
+  ];
+  const tags = vlans.flatMap((v) => [0x81, 0x00, v >> 8, v & 0xff]);
+  return Uint8Array.from([
+    ...new Array<number>(6).fill(0xff),
+    2,
+    0,
+    0,
+    0,
+    0,
+    0x77,
+    ...tags,
+    0x08,
+    0x06,
+    ...arp,
+  ]);
+}
+
 function configureRouting(t: Datapath | ReferenceDatapath): void {
   t.addBridge(1);
   t.setPort(0, { bridge: 1 });
   t.setPort(1, { bridge: 1 });
   t.setPort(2, { vrf: 1 });
-  t.setPort(3, { vrf: 1, address: '10.99.0.1' });
+  t.setPort(3, { vrf: 1, address: '10.99.0.1', mac: ROUTER_MAC });
   t.setPort(4, { vrf: 2 });
   t.setPort(5, { vrf: 3 }); // a VRF without a route table
   t.setPort(9, {});
@@ -295,6 +320,37 @@ function configureRouting(t: Datapath | ReferenceDatapath): void {
 }
 
 describe('L3 stage', () => {
+  it('answers ARP requests for a routed port address', () => {
+    const dp = createDatapath({ batchSize: 16 });
+    configureRouting(dp);
+    const [reply, tagged, other, noMac] = dp.process(
+      [
+        { data: arpRequest('10.99.0.1'), port: 3 },
+        { data: arpRequest('10.99.0.1', [7]), port: 3 },
+        { data: arpRequest('10.99.0.9'), port: 3 },
+        { data: arpRequest('10.99.0.1'), port: 2 },
+      ],
+      0,
+    );
+    expect(reply!.verdict).toBe('forward');
+    expect(reply!.outPort).toBe(3);
+    const hex = Buffer.from(reply!.frame).toString('hex');
+    expect(hex).toBe(
+      '020000000077' +
+        '020000009901' +
+        '0806' +
+        '0001080006040002' +
+        '020000009901' +
+        '0a630001' +
+        '020000000077' +
+        '0ac80001',
+    );
+    expect(Buffer.from(tagged!.frame.subarray(12, 16)).toString('hex')).toBe('81000007');
+    expect(tagged!.frame[18 + 7]).toBe(2);
+    expect(other!.drop).toBe('not-routable');
+    expect(noMac!.drop).toBe('not-routable');
+  });
+
   it('answers an expired TTL with ICMP time exceeded from the port address', () => {
     const dp = createDatapath({ batchSize: 16 });
     configureRouting(dp);
@@ -455,6 +511,7 @@ describe('differential: L3 against the reference', () => {
       const rand = prng(SEED ^ 0x13);
       const seen = new Set<string>();
       let icmpReplies = 0;
+      let arpReplies = 0;
       const dsts = [
         '10.5.5.5',
         '10.1.9.9',
@@ -505,11 +562,15 @@ describe('differential: L3 against the reference', () => {
               }),
               randInt(rand, 5) === 0 ? randInt(rand, 3) : 64,
             );
-          } else if (kind < 8) {
+          } else if (kind < 7) {
             data = mutateFrame(
               rand,
               flowFrame({ dstMac: ROUTER_MAC, dst: dsts[randInt(rand, dsts.length)]! }),
             );
+          } else if (kind < 8) {
+            // ARP requests for the port address (answered on port 3) or another address.
+            data = arpRequest(rand() < 0.7 ? '10.99.0.1' : '10.99.0.2', rand() < 0.2 ? [5] : []);
+            if (rand() < 0.2) data = mutateFrame(rand, data);
           } else {
             data = randomValidFrame(rand);
           }
@@ -524,7 +585,12 @@ describe('differential: L3 against the reference', () => {
           ).toEqual(want[i]);
           seen.add(got[i]!.drop ?? got[i]!.verdict);
           // Routed back out of its ingress port: an ICMP time-exceeded reply.
-          if (batch[i]!.port === 3 && got[i]!.outPort === 3) icmpReplies++;
+          if (batch[i]!.port === 3 && got[i]!.outPort === 3) {
+            const hex = got[i]!.frame;
+            const type = hex.slice(24, 28) === '8100' ? hex.slice(32, 36) : hex.slice(24, 28);
+            if (type === '0806') arpReplies++;
+            else icmpReplies++;
+          }
         }
         expect(dp.counters(), `counters after round ${round}`).toEqual(ref.counters());
       }
@@ -539,6 +605,7 @@ describe('differential: L3 against the reference', () => {
         expect(seen, outcome).toContain(outcome);
       }
       expect(icmpReplies).toBeGreaterThan(0);
+      expect(arpReplies).toBeGreaterThan(0);
     },
   );
 });

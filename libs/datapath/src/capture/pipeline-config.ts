@@ -23,6 +23,7 @@ export const pipelineConfigSchema = z.strictObject({
         flood: z.boolean().optional(),
         vrf: z.number().int().min(0).max(255).nullable().optional(),
         address: z.string().nullable().optional(),
+        mac: z.string().nullable().optional(),
         acl: z.boolean().optional(),
         policer: z.number().int().min(0).max(255).optional(),
       }),
@@ -150,6 +151,7 @@ export function applyPipelineConfig(dp: Datapath, config: PipelineConfig): void 
         flood: p.flood,
         vrf: p.vrf ?? null,
         address: p.address ?? null,
+        mac: p.mac ?? null,
       });
       dp.acl.bind(p.port, p.acl ?? false);
       if (p.policer !== undefined) dp.policers.bind(p.port, p.policer);

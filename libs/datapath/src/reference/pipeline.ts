@@ -14,7 +14,7 @@ import type {
 } from '../types.js';
 import { parseIp, parseMac } from '../net.js';
 import { parseFrame, ParseDrop, type RefFrame, type RefLayer } from './parser.js';
-import { ReferenceRouter, timeExceeded } from './routing.js';
+import { ReferenceRouter, timeExceeded, arpReply } from './routing.js';
 import { referenceAclMatch } from './acl.js';
 import type { CheckedAclRule } from '../acl.js';
 
@@ -31,6 +31,7 @@ interface Port {
   tunnel: number | null;
   vrf: number | null;
   address: Uint8Array | null;
+  mac: Uint8Array | null;
 }
 
 interface Tunnel {
@@ -172,6 +173,7 @@ export class ReferenceDatapath {
       tunnel: null,
       vrf: opts.vrf ?? null,
       address: opts.address ? parseIp(opts.address, 'address').bytes : null,
+      mac: opts.mac ? parseMac(opts.mac, 'mac') : null,
     });
     if (bridge !== null && (opts.flood ?? true)) this.bridges.get(bridge)?.floodPorts.add(port);
   }
@@ -202,6 +204,7 @@ export class ReferenceDatapath {
       tunnel: id,
       vrf: null,
       address: null,
+      mac: null,
     });
     if (t.flood ?? true) this.bridges.get(t.bridge)?.floodPorts.add(t.port);
   }
@@ -513,6 +516,14 @@ export class ReferenceDatapath {
   private routePacket(p: Packet): void {
     const vrf = this.ports.get(p.inPort)?.vrf ?? null;
     const ip = p.layer?.ip;
+    if (vrf !== null && p.layer && (!ip || ip.version !== 4)) {
+      const port = this.ports.get(p.inPort);
+      if (port?.address && port.mac && arpReply(p.frame, p.layer, port.address, port.mac)) {
+        p.verdict = 'forward';
+        p.outPort = p.inPort;
+        return;
+      }
+    }
     if (vrf === null || !ip || ip.version !== 4) return this.dropPacket(p, 'not-routable');
     const outcome = this.router.route(vrf, p.frame, ip.offset);
     const address = this.ports.get(p.inPort)?.address ?? null;

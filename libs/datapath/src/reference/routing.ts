@@ -171,3 +171,30 @@ export function timeExceeded(
   icmp[3] = icmpSum & 0xff;
   return out;
 }
+
+/**
+ * Answers, in place, an Ethernet/IPv4 ARP request for `address` with `mac`; returns whether
+ * the frame was one.
+ */
+export function arpReply(
+  frame: Uint8Array,
+  layer: RefLayer,
+  address: Uint8Array,
+  mac: Uint8Array,
+): boolean {
+  if (layer.ethType !== 0x0806) return false;
+  const at = 14 + 4 * layer.vlans.length;
+  const fixed = [0, 1, 8, 0, 6, 4, 0, 1];
+  if (fixed.some((b, i) => frame[at + i] !== b)) return false;
+  if (address.some((b, i) => frame[at + 24 + i] !== b)) return false;
+  const senderMac = frame.slice(at + 8, at + 14);
+  const senderIp = frame.slice(at + 14, at + 18);
+  frame.set(senderMac, 0);
+  frame.set(mac, 6);
+  frame[at + 7] = 2;
+  frame.set(mac, at + 8);
+  frame.set(address, at + 14);
+  frame.set(senderMac, at + 18);
+  frame.set(senderIp, at + 24);
+  return true;
+}
