@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Long fuzz campaign: the CI fuzz and differential specs with more frames and a chosen seed.
+// Long fuzz campaign: the CI fuzz and differential specs (parse/L2/VXLAN, L3, ACL, policers)
+// with more frames and rounds and a chosen seed.
 //   node scripts/fuzz.mjs [--frames N] [--seed S]      (or: npx nx run datapath:fuzz -- --frames N)
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -20,7 +21,15 @@ console.log(`fuzzing ${frames} frames with seed ${seed}`);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const result = spawnSync(
   'npx',
-  ['vitest', 'run', 'tests/fuzz.spec.ts', 'tests/differential.spec.ts'],
+  [
+    'vitest',
+    'run',
+    'tests/fuzz.spec.ts',
+    'tests/differential.spec.ts',
+    'tests/routing.spec.ts',
+    'tests/acl.spec.ts',
+    'tests/policer.spec.ts',
+  ],
   {
     cwd: root,
     stdio: 'inherit',
