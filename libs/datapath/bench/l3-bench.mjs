@@ -34,11 +34,16 @@ const ROUTED_PORT = 1;
 export function startL3(seconds, quick) {
   const routes = generateRoutes(ROUTES, { nextHops: NEXT_HOPS });
   const dests = activeDestinations(routes, ACTIVE);
-  const native = startNative(routes, dests, seconds, quick);
-  return { routes, dests, native };
+  const acl = {
+    set1k: generateAclRules(1000, dests, 21),
+    set10k: generateAclRules(10000, dests, 22),
+  };
+  acl.rules1k = acl.set1k.rules;
+  const native = startNative(routes, dests, acl.set1k, seconds, quick);
+  return { routes, dests, native, acl };
 }
 
-function startNative(routes, dests, seconds, quick) {
+function startNative(routes, dests, aclSet, seconds, quick) {
   const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
   if (cc.error || cc.status !== 0) {
     console.log('native LPM baseline skipped: no C compiler (cc) found');
@@ -67,11 +72,14 @@ function startNative(routes, dests, seconds, quick) {
     },
   );
   writeRouteFile(file, routes, dests);
+  // The native pipeline classifies with the same 1 k-rule ACL (rte_acl).
+  const aclFile = join(dir, 'acl.bin');
+  writeAclFile(aclFile, aclSet, null);
   const lpmRoutes = quick ? QUICK_RTE_LPM_ROUTES : 0;
   // Runs in parallel with the WebAssembly cases (rates come from each process's CPU time);
   // in full mode loading 1 M routes into rte_lpm dominates the benchmark's run time.
   return new Promise((resolve) => {
-    const child = spawn(bin, [file, String(seconds), String(lpmRoutes)], {
+    const child = spawn(bin, [file, String(seconds), String(lpmRoutes), aclFile], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     let out = '';
@@ -345,13 +353,7 @@ function runAclNative(set, tuples, seconds) {
       },
     );
     const file = join(dir, 'acl.bin');
-    const n = set.raw.length / 10;
-    const buf = new Uint32Array(2 + set.raw.length + tuples.length);
-    buf[0] = n;
-    buf[1] = tuples.length / 5;
-    buf.set(set.raw, 2);
-    buf.set(tuples, 2 + set.raw.length);
-    writeFileSync(file, new Uint8Array(buf.buffer));
+    writeAclFile(file, set, tuples);
     const out = execFileSync(bin, [file, String(seconds)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
@@ -362,13 +364,8 @@ function runAclNative(set, tuples, seconds) {
   }
 }
 
-/** Builds the 1 k and 10 k rule sets over the L3 traffic. */
+/** The 1 k and 10 k rule sets over the L3 traffic (built by startL3). */
 export function aclSets(l3) {
-  l3.acl = {
-    rules1k: generateAclRules(1000, l3.dests, 21).rules,
-    set1k: generateAclRules(1000, l3.dests, 21),
-    set10k: generateAclRules(10000, l3.dests, 22),
-  };
   return l3.acl;
 }
 
@@ -432,4 +429,15 @@ export function aclCase({ dests }, set, measure, seconds) {
     shapes: info.shapes,
     matched: hits.rules.filter((h) => h > 0).length,
   };
+}
+
+/** Writes a rule set (and 5-tuples) in the format of acl_bench.c. */
+function writeAclFile(path, set, tuples) {
+  const t = tuples ?? new Uint32Array(0);
+  const buf = new Uint32Array(2 + set.raw.length + t.length);
+  buf[0] = set.raw.length / 10;
+  buf[1] = t.length / 5;
+  buf.set(set.raw, 2);
+  buf.set(t, 2 + set.raw.length);
+  writeFileSync(path, new Uint8Array(buf.buffer));
 }

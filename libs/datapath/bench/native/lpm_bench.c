@@ -4,7 +4,9 @@
  * destinations come from a file the benchmark writes, so every implementation sees exactly
  * the same table and traffic; a hash of the looked-up next hops lets the benchmark check
  * that all of them agree.
- *   usage: lpm_bench ROUTES_FILE SECONDS RTE_LPM_ROUTES
+ *   usage: lpm_bench ROUTES_FILE SECONDS RTE_LPM_ROUTES [ACL_FILE]
+ * ACL_FILE (the format of acl_bench.c): when given, the native pipeline classifies every
+ * packet with rte_acl after parsing, as the WebAssembly pipeline runs its ACL.
  * ROUTES_FILE: u32 nRoutes, u32 nDests, nRoutes x {u32 addr, u32 len, u32 nextHop},
  * nDests x u32 addr (little endian). rte_lpm gets only the first RTE_LPM_ROUTES routes
  * (0: all), because its rte_lpm_add scans every rule of the same length: ~1 M routes take
@@ -18,6 +20,76 @@
 #include <rte_eal.h>
 #include <rte_fib.h>
 #include <rte_lpm.h>
+#include <rte_acl.h>
+#include <stddef.h>
+#include <arpa/inet.h>
+
+/* rte_acl over the IPv4 5-tuple, as in acl_bench.c. */
+struct tuple {
+  uint8_t proto;
+  uint8_t pad[3];
+  uint32_t src;
+  uint32_t dst;
+  uint16_t sport;
+  uint16_t dport;
+};
+enum { F_PROTO, F_SRC, F_DST, F_SPORT, F_DPORT, NUM_FIELDS };
+static struct rte_acl_field_def acl_defs[NUM_FIELDS] = {
+    {.type = RTE_ACL_FIELD_TYPE_BITMASK, .size = 1, .field_index = F_PROTO, .input_index = 0,
+     .offset = offsetof(struct tuple, proto)},
+    {.type = RTE_ACL_FIELD_TYPE_MASK, .size = 4, .field_index = F_SRC, .input_index = 1,
+     .offset = offsetof(struct tuple, src)},
+    {.type = RTE_ACL_FIELD_TYPE_MASK, .size = 4, .field_index = F_DST, .input_index = 2,
+     .offset = offsetof(struct tuple, dst)},
+    {.type = RTE_ACL_FIELD_TYPE_RANGE, .size = 2, .field_index = F_SPORT, .input_index = 3,
+     .offset = offsetof(struct tuple, sport)},
+    {.type = RTE_ACL_FIELD_TYPE_RANGE, .size = 2, .field_index = F_DPORT, .input_index = 3,
+     .offset = offsetof(struct tuple, dport)},
+};
+RTE_ACL_RULE_DEF(pipe_rule, NUM_FIELDS);
+static struct rte_acl_ctx *acl_ctx;
+static uint8_t *acl_deny; /* per rule: 1 deny */
+
+static int load_acl(const char *path) {
+  FILE *f = fopen(path, "rb");
+  uint32_t hdr[2];
+  if (!f || fread(hdr, 4, 2, f) != 2) return -1;
+  uint32_t n = hdr[0];
+  uint32_t *rules = malloc((size_t)n * 40);
+  if (fread(rules, 40, n, f) != n) return -1;
+  fclose(f);
+  struct rte_acl_param param = {.name = "pipe_acl", .socket_id = 0,
+                                .rule_size = RTE_ACL_RULE_SZ(NUM_FIELDS), .max_rule_num = n};
+  acl_ctx = rte_acl_create(&param);
+  acl_deny = calloc(n + 1, 1);
+  for (uint32_t i = 0; i < n; i++) {
+    const uint32_t *r = rules + i * 10;
+    struct pipe_rule rule;
+    memset(&rule, 0, sizeof rule);
+    rule.data.category_mask = 1;
+    rule.data.priority = (int32_t)(n - i);
+    rule.data.userdata = i + 1;
+    rule.field[F_PROTO].value.u8 = r[4] == 256 ? 0 : (uint8_t)r[4];
+    rule.field[F_PROTO].mask_range.u8 = r[4] == 256 ? 0 : 0xff;
+    rule.field[F_SRC].value.u32 = r[0];
+    rule.field[F_SRC].mask_range.u32 = r[1];
+    rule.field[F_DST].value.u32 = r[2];
+    rule.field[F_DST].mask_range.u32 = r[3];
+    rule.field[F_SPORT].value.u16 = (uint16_t)r[5];
+    rule.field[F_SPORT].mask_range.u16 = (uint16_t)r[6];
+    rule.field[F_DPORT].value.u16 = (uint16_t)r[7];
+    rule.field[F_DPORT].mask_range.u16 = (uint16_t)r[8];
+    acl_deny[i + 1] = (uint8_t)r[9];
+    if (rte_acl_add_rules(acl_ctx, (struct rte_acl_rule *)&rule, 1) != 0) return -1;
+  }
+  struct rte_acl_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.num_categories = 1;
+  cfg.num_fields = NUM_FIELDS;
+  memcpy(cfg.defs, acl_defs, sizeof acl_defs);
+  free(rules);
+  return rte_acl_build(acl_ctx, &cfg);
+}
 
 static double cpu_now(void) {
   struct timespec ts;
@@ -134,6 +206,10 @@ static double bench_pipeline(double seconds, struct rte_fib *fib) {
   }
   uint32_t ips[P_BATCH];
   uint64_t hops[P_BATCH];
+  struct tuple tuples[P_BATCH];
+  const uint8_t *tuple_ptrs[P_BATCH];
+  uint32_t classes[P_BATCH];
+  for (int k = 0; k < P_BATCH; k++) tuple_ptrs[k] = (const uint8_t *)&tuples[k];
   uint8_t ok[P_BATCH];
   uint64_t done = 0, forwarded = 0;
   double start = cpu_now(), elapsed;
@@ -167,6 +243,19 @@ static double bench_pipeline(double seconds, struct rte_fib *fib) {
         if (ip[9] == 17 && 14 + ihl + 8 > len[i]) continue;
         ips[k] = rd32(ip + 16);
         ok[k] = 1;
+        if (acl_ctx) {
+          /* rte_acl reads the fields in network order, as they sit in the packet. */
+          tuples[k].proto = ip[9];
+          memcpy(&tuples[k].src, ip + 12, 4);
+          memcpy(&tuples[k].dst, ip + 16, 4);
+          memcpy(&tuples[k].sport, ip + ihl, 2);
+          memcpy(&tuples[k].dport, ip + ihl + 2, 2);
+        }
+      }
+      if (acl_ctx) {
+        rte_acl_classify(acl_ctx, tuple_ptrs, classes, P_BATCH, 1);
+        for (int k = 0; k < P_BATCH; k++)
+          if (ok[k] && acl_deny[classes[k]]) ok[k] = 0;
       }
       rte_fib_lookup_bulk(fib, ips, hops, P_BATCH);
       for (int k = 0; k < P_BATCH; k++) {
@@ -263,7 +352,8 @@ static void bench_rte_fib(double seconds) {
   for (uint32_t i = 0; i < n_dests; i++) h32[i] = hops[i] == MISS ? 0xffffffff : (uint32_t)hops[i];
   printf("\"rte_fib_load_s\": %.3f, \"rte_fib_mlookups\": %.3f, \"rte_fib_hash\": %u", load,
          n / elapsed / 1e6, hash_hops(h32, n_dests));
-  printf(", \"pipeline64_mpps\": %.3f", bench_pipeline(seconds, fib));
+  printf(", \"pipeline64_mpps\": %.3f, \"pipeline64_acl\": %s", bench_pipeline(seconds, fib),
+         acl_ctx ? "true" : "false");
   free(h32);
   free(hops);
   rte_fib_free(fib);
@@ -291,11 +381,16 @@ int main(int argc, char **argv) {
   fclose(f);
   double seconds = atof(argv[2]);
   uint32_t lpm_routes = (uint32_t)strtoul(argv[3], NULL, 10);
+  const char *acl_file = argc > 4 ? argv[4] : NULL;
   if (lpm_routes == 0 || lpm_routes > n_routes) lpm_routes = n_routes;
   char *eal[] = {"lpm_bench", "--no-huge", "--no-pci", "-l", "0", "-m", "1024", "--log-level=3",
                 "--file-prefix=dp-lpm-bench"};
   if (rte_eal_init(9, eal) < 0) {
     printf("{\"error\": \"rte_eal_init failed\"}\n");
+    return 0;
+  }
+  if (acl_file && load_acl(acl_file) != 0) {
+    printf("{\"error\": \"cannot build the ACL from %s\"}\n", acl_file);
     return 0;
   }
   printf("{");
