@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
   fclose(f);
   double seconds = atof(argv[2]);
   char *eal[] = {"acl_bench", "--no-huge", "--no-pci", "-l", "0", "-m", "1024", "--log-level=3",
-                 "--file-prefix=dp-acl-bench"};
+                 "--no-shconf"};
   if (rte_eal_init(9, eal) < 0) {
     printf("{\"error\": \"rte_eal_init failed\"}\n");
     return 0;

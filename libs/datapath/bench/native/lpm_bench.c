@@ -384,7 +384,7 @@ int main(int argc, char **argv) {
   const char *acl_file = argc > 4 ? argv[4] : NULL;
   if (lpm_routes == 0 || lpm_routes > n_routes) lpm_routes = n_routes;
   char *eal[] = {"lpm_bench", "--no-huge", "--no-pci", "-l", "0", "-m", "1024", "--log-level=3",
-                "--file-prefix=dp-lpm-bench"};
+                "--no-shconf"};
   if (rte_eal_init(9, eal) < 0) {
     printf("{\"error\": \"rte_eal_init failed\"}\n");
     return 0;
