@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  DeliverPolicy,
-  DiscardPolicy,
-  jetstream,
-  RetentionPolicy,
-  StorageType,
-} from '@nats-io/jetstream';
+import { DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { Svcm, type Service } from '@nats-io/services';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { BusConfigError, DiscoveryError, formatIssues } from './errors.js';
 import { isNotFound, msToNanos } from './event-stream.js';
 import { subjects, validateToken } from './subjects.js';
+import { busJetStream } from './jetstream-client.js';
 
 // @nats-io/services 3.0.0-25 ships its own copy of nats-core types; the connection is the same
 // object at runtime, only the declaration files differ.
@@ -229,7 +224,7 @@ export async function registerAgentInstance(
  * (`opi.*.hb.>`, one message per subject, {@link HEARTBEAT_RETENTION_MS} max age). Idempotent.
  */
 export async function ensureHeartbeatStream(nc: NatsConnection): Promise<void> {
-  const jsm = await jetstream(nc).jetstreamManager();
+  const jsm = await busJetStream(nc).jetstreamManager();
   try {
     await jsm.streams.info(HEARTBEAT_STREAM);
     return;
@@ -455,7 +450,7 @@ async function readStoredHeartbeats(
   timeoutMs: number,
   remember: (data: Uint8Array) => void,
 ): Promise<void> {
-  const consumer = await jetstream(nc).consumers.get(HEARTBEAT_STREAM, {
+  const consumer = await busJetStream(nc).consumers.get(HEARTBEAT_STREAM, {
     filter_subjects: subjects.allHeartbeats(nodeId),
     deliver_policy: DeliverPolicy.LastPerSubject,
     // Backstop only: the consumer is deleted below, so frequent discovery leaves nothing behind.

@@ -3,8 +3,6 @@ import {
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
-  jetstream,
-  jetstreamManager,
   ReplayPolicy,
   RetentionPolicy,
   StorageType,
@@ -21,6 +19,7 @@ import { parseCloudEvent, type CloudEvent } from './envelope.js';
 import { BusConfigError, BusError, JetStreamUnavailableError } from './errors.js';
 import { logMalformed, type EventStats } from './events.js';
 import { subjects, validateToken } from './subjects.js';
+import { busJetStream, busJetStreamManager } from './jetstream-client.js';
 
 /** Name of the stream that captures every agent event of every node. */
 export const EVENT_STREAM = 'OPI_EVENTS';
@@ -162,7 +161,7 @@ export async function consumeEvents<S extends z.ZodType>(
       throw wrapJetStream(e, `creating consumer ${stream}/${durable}`);
     });
   }
-  const consumer = await jetstream(nc).consumers.get(stream, durable);
+  const consumer = await busJetStream(nc).consumers.get(stream, durable);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: batchSize });
   const stats: EventStats = { received: 0, handled: 0, malformed: 0, handlerErrors: 0 };
   const retryDelayMs = options.retryDelayMs ?? 1000;
@@ -298,7 +297,7 @@ export async function readEvents<S extends z.ZodType>(
   const limit = options.limit ?? 10_000;
   await jetstreamManagerOrThrow(nc);
   const start = options.start ?? { from: 'all' };
-  const ordered: Parameters<ReturnType<typeof jetstream>['consumers']['get']>[1] = {
+  const ordered: Parameters<ReturnType<typeof busJetStream>['consumers']['get']>[1] = {
     filter_subjects: options.filterSubject ?? subjects.allEvents(),
     inactive_threshold: 5000,
     ...(start.from === 'sequence'
@@ -309,7 +308,7 @@ export async function readEvents<S extends z.ZodType>(
       : {}),
     ...(start.from === 'new' ? { deliver_policy: DeliverPolicy.New } : {}),
   };
-  const consumer = await jetstream(nc)
+  const consumer = await busJetStream(nc)
     .consumers.get(stream, ordered)
     .catch((e: unknown) => {
       throw wrapJetStream(e, `reading stream ${stream}`);
@@ -345,7 +344,7 @@ export async function readEvents<S extends z.ZodType>(
 /** Opens the JetStream manager, turning "no JetStream" into {@link JetStreamUnavailableError}. */
 export async function jetstreamManagerOrThrow(nc: NatsConnection) {
   try {
-    return await jetstreamManager(nc);
+    return await busJetStreamManager(nc);
   } catch (error) {
     throw wrapJetStream(error, 'opening JetStream');
   }

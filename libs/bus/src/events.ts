@@ -1,5 +1,4 @@
 import { headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
 import { pino, type Logger } from 'pino';
 import type { z } from 'zod';
 import {
@@ -15,6 +14,7 @@ import {
   JetStreamUnavailableError,
 } from './errors.js';
 import { subjects, validateToken } from './subjects.js';
+import { busJetStream } from './jetstream-client.js';
 
 /** Options of {@link createEventPublisher}. */
 export interface EventPublisherOptions {
@@ -75,7 +75,7 @@ export function createEventPublisher(
     }
   }
   validateToken('agent', agent);
-  const js = jetstream(nc);
+  const js = busJetStream(nc);
   const source = options.source;
   const agentName = agent;
 

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, StorageType } from '@nats-io/jetstream';
+import { DeliverPolicy, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { z } from 'zod';
 import {
@@ -11,6 +11,7 @@ import {
   formatIssues,
 } from './errors.js';
 import { isNotFound, jetstreamManagerOrThrow, msToNanos, wrapJetStream } from './event-stream.js';
+import { busJetStream } from './jetstream-client.js';
 
 const BUCKET = /^[A-Za-z0-9_-]+$/;
 const KEY = /^[-/_=.a-zA-Z0-9]+$/;
@@ -189,7 +190,7 @@ export async function openKvStore<S extends z.ZodType>(
   const jsm = await jetstreamManagerOrThrow(nc);
   let kv: KV;
   try {
-    kv = await new Kvm(jetstream(nc)).create(bucket, {
+    kv = await new Kvm(busJetStream(nc)).create(bucket, {
       history,
       replicas: options.replicas ?? 1,
       storage: options.storage === 'memory' ? StorageType.Memory : StorageType.File,
@@ -348,7 +349,7 @@ class TypedKvStore<S extends z.ZodType> implements KvStore<z.output<S>> {
     headersOnly = false,
   ): Promise<RawKvEntry[]> {
     const prefix = `$KV.${this.bucket}.`;
-    const consumer = await jetstream(this.nc)
+    const consumer = await busJetStream(this.nc)
       .consumers.get(`KV_${this.bucket}`, {
         filter_subjects: `${prefix}${keyFilter}`,
         deliver_policy: deliverPolicy,
