@@ -1,15 +1,17 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, tempDir, type RunningNatsServer, type TempDir } from '@opi/testing';
+import {
+  makePki,
+  startNatsServer,
+  tempDir,
+  type RunningNatsServer,
+  type TempDir,
+  type TestPki,
+} from '@opi/testing';
 import { BusConfigError, BusConnectError, connectBus } from '../src/index.js';
 import { memoryLogger } from './support/memory-logger.js';
-import {
-  makeDecentralizedAuth,
-  makePki,
-  type TestOperatorAuth,
-  type TestPki,
-} from './support/credentials.js';
+import { makeDecentralizedAuth, type TestOperatorAuth } from './support/credentials.js';
 
 describe('connectBus with TLS and creds', () => {
   let dir: TempDir;

@@ -1,12 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, tempDir, type TempDir } from '@opi/testing';
+import { freePort, makePki, tempDir, type TempDir } from '@opi/testing';
 import { createGrpcServer, createLogger, type AgentGrpcServer } from '../src/index.js';
 
 type HealthClient = grpc.Client & {
@@ -44,66 +42,6 @@ function check(
   });
 }
 
-/** A private CA with a server and a client certificate, made with openssl. */
-function makeCertificates(dir: string) {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=opi-test-ca',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-  );
-  writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  for (const name of ['server', 'client']) {
-    openssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      `/CN=${name}`,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-    );
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      'san.cnf',
-      '-out',
-      `${name}.pem`,
-    );
-  }
-  const file = (name: string) => join(dir, name);
-  return {
-    ca: file('ca.pem'),
-    serverCert: file('server.pem'),
-    serverKey: file('server.key'),
-    clientCert: file('client.pem'),
-    clientKey: file('client.key'),
-  };
-}
-
 describe('agent gRPC server', () => {
   let dir: TempDir;
   const logs = new PassThrough();
@@ -136,7 +74,7 @@ describe('agent gRPC server', () => {
   });
 
   it('with cert:key:ca requires a client certificate signed by the CA (mutual TLS)', async () => {
-    const certs = makeCertificates(dir.path);
+    const certs = await makePki(dir.path);
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
     // Clients name the server by host name: TLS server names cannot be IP addresses (RFC 6066).
@@ -144,12 +82,12 @@ describe('agent gRPC server', () => {
     const server = createGrpcServer({
       address,
       logger,
-      tls: { certFile: certs.serverCert, keyFile: certs.serverKey, caFile: certs.ca },
+      tls: { certFile: certs.serverCert, keyFile: certs.serverKey, caFile: certs.caFile },
     });
     servers.push(server);
     await server.listen();
     server.setServing(true);
-    const ca = readFileSync(certs.ca);
+    const ca = readFileSync(certs.caFile);
     const withClientCert = grpc.credentials.createSsl(
       ca,
       readFileSync(certs.clientKey),

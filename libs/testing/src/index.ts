@@ -5,6 +5,8 @@ export { createNetns, run, uniqueName } from './netns.js';
 export type { TestNetns } from './netns.js';
 export { findNatsServer, NatsServerNotInstalledError, startNatsServer } from './nats-server.js';
 export type { NatsServerOptions, RunningNatsServer } from './nats-server.js';
+export { makePki } from './pki.js';
+export type { TestPki } from './pki.js';
 export { freePort } from './ports.js';
 export { killSpawnedProcesses, spawnProcess } from './process.js';
 export type { ProcessExit, SpawnedProcess, SpawnProcessOptions } from './process.js';
