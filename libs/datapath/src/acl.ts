@@ -1,7 +1,7 @@
 // Host side of the ACL stage: validates ordered rule sets and compiles them into the block the
 // core classifies with (tuple-space search, see assembly/acl.ts), then activates it with one
 // store. The layout written here mirrors the constants at the top of assembly/acl.ts.
-import { DatapathConfigError, DatapathTableError } from './errors.js';
+import { checkInt, DatapathConfigError, DatapathTableError } from './errors.js';
 import { parseIp } from './net.js';
 import type { CoreMemory } from './core/load.js';
 
@@ -99,16 +99,6 @@ function fmix32(x: number): number {
   x = Math.imul(x, 0xc2b2ae35);
   x ^= x >>> 16;
   return x >>> 0;
-}
-
-function checkInt(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new DatapathConfigError(
-      field,
-      `expected an integer in [${min}, ${max}], got ${String(value)}`,
-    );
-  }
-  return value;
 }
 
 function range(value: unknown, field: string): [number, number] {

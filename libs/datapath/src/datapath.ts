@@ -23,7 +23,7 @@ import {
   LayoutIndex,
 } from './core/abi.js';
 import { instantiateCore, readCoreString, type CoreExports } from './core/load.js';
-import { DatapathConfigError, DatapathTableError } from './errors.js';
+import { checkInt, DatapathConfigError, DatapathTableError } from './errors.js';
 import { parseMac, parseIp, macKey, formatMac } from './net.js';
 import { formatTraceRecord } from './trace.js';
 import { Ipv4RouteTable, NextHopTable, MAX_VRFS, parseIpv4 } from './routes.js';
@@ -115,16 +115,6 @@ function checkNow(value: unknown, field: string): number {
     );
   }
   return Math.floor(value) >>> 0;
-}
-
-function checkInt(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new DatapathConfigError(
-      field,
-      `expected an integer in [${min}, ${max}], got ${String(value)}`,
-    );
-  }
-  return value;
 }
 
 /**

@@ -20,3 +20,14 @@ export class DatapathTableError extends Error {
 export class CaptureFormatError extends Error {
   override readonly name = 'CaptureFormatError';
 }
+
+/** Validates an integer host-API argument in [min, max]; DatapathConfigError names `field`. */
+export function checkInt(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new DatapathConfigError(
+      field,
+      `expected an integer in [${min}, ${max}], got ${String(value)}`,
+    );
+  }
+  return value;
+}

@@ -1,6 +1,6 @@
 // Host side of the policer stage: token buckets (rate in bytes per second, burst in bytes)
 // bound to ingress ports, with the table verbs.
-import { DatapathConfigError, DatapathTableError } from './errors.js';
+import { checkInt, DatapathConfigError, DatapathTableError } from './errors.js';
 import type { CoreMemory } from './core/load.js';
 
 /** Exports of the core used by the policers (see assembly/policer.ts). */
@@ -39,16 +39,6 @@ const ENTRY = {
   exceedPackets: 40,
   exceedBytes: 48,
 };
-
-function checkInt(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new DatapathConfigError(
-      field,
-      `expected an integer in [${min}, ${max}], got ${String(value)}`,
-    );
-  }
-  return value;
-}
 
 /**
  * Token-bucket policers of the `policer` stage, charged per ingress port, with the table verbs

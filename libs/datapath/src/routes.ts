@@ -2,7 +2,7 @@
 // The core holds the lookup structures; the host keeps each VRF's route list (per prefix
 // length, a Map from network address to next hop), which delete needs to find the covering
 // route and iterate reads.
-import { DatapathConfigError, DatapathTableError } from './errors.js';
+import { checkInt, DatapathConfigError, DatapathTableError } from './errors.js';
 import { formatMac, parseMac } from './net.js';
 import type { CoreMemory } from './core/load.js';
 
@@ -65,16 +65,6 @@ export interface RouteTableOptions {
    * instead of 2^16 (256 KiB, for small VRFs). Default false.
    */
   large?: boolean;
-}
-
-function checkInt(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new DatapathConfigError(
-      field,
-      `expected an integer in [${min}, ${max}], got ${String(value)}`,
-    );
-  }
-  return value;
 }
 
 const maskOf = (len: number): number => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
