@@ -86,22 +86,13 @@ export interface StageInfo {
 
 const VERDICTS: Verdict[] = ['pass', 'forward', 'flood', 'drop'];
 const ALL_STAGES = 0xffff;
-// Node ids of parse and drop (assembly/nodes.ts); the constructor checks them against the
-// registry.
-const PARSE_NODE = 0;
-const DROP_NODE = 8;
-/** Stage masks per run mode of `processSlots` (bit per node id; bit 31: count nothing). */
-const STAGE_MASKS = {
-  all: ALL_STAGES,
-  parse: (1 << PARSE_NODE) | (1 << DROP_NODE),
-  inspect: ((1 << PARSE_NODE) | (1 << DROP_NODE) | (1 << 31)) >>> 0,
-} as const;
+const NO_COUNTERS = 1 << 31;
 
 /**
  * What `processSlots` runs: every stage; only parse (and drop), counting as traffic; or only
  * parse without touching any counter (inspection).
  */
-export type RunMode = keyof typeof STAGE_MASKS;
+export type RunMode = 'all' | 'parse' | 'inspect';
 
 /**
  * Pipeline time: any non-negative millisecond clock (Date.now() included). The core keeps it
@@ -258,6 +249,8 @@ export class Datapath {
   private readonly at: Record<keyof typeof LayoutIndex, number>;
   private readonly dropNames: string[];
   private readonly stageNames: string[];
+  /** Stage mask per run mode (bit per node id; bit 31: count nothing). */
+  private readonly stageMasks: Record<RunMode, number>;
   private readonly floodFlags = new Map<number, boolean>();
 
   /** @internal use createDatapath */
@@ -284,8 +277,16 @@ export class Datapath {
       this.dropNames.push(readCoreString(this.core.memory, this.core.dropReasonName(i)));
     }
     this.stageNames = this.stages().map((s) => s.name);
-    if (this.stageNames[PARSE_NODE] !== 'parse' || this.stageNames[DROP_NODE] !== 'drop')
+    const parseNode = this.stageNames.indexOf('parse');
+    const dropNode = this.stageNames.indexOf('drop');
+    if (parseNode !== 0 || dropNode < 0)
       throw new Error('datapath core and host disagree on the stage graph (rebuild the core)');
+    const parseOnly = (1 << parseNode) | (1 << dropNode);
+    this.stageMasks = {
+      all: ALL_STAGES,
+      parse: parseOnly,
+      inspect: (parseOnly | NO_COUNTERS) >>> 0,
+    };
     this.macTable = new MacTable(this);
     this.routes = new Ipv4RouteTable(this.core);
     this.nextHops = new NextHopTable(this.core);
@@ -533,7 +534,12 @@ export class Datapath {
       }
       vector[i] = slot;
     }
-    this.core.process(slots.length, checkNow(nowMs, 'nowMs'), STAGE_MASKS[mode] ?? ALL_STAGES, 0);
+    this.core.process(
+      slots.length,
+      checkNow(nowMs, 'nowMs'),
+      this.stageMasks[mode] ?? ALL_STAGES,
+      0,
+    );
   }
 
   /** Low-level: the result for `slot` after `processSlots`. */
