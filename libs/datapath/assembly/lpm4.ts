@@ -212,33 +212,74 @@ export function lpmLookupBulk(vrf: u32, addrs: usize, n: u32, out: usize): u32 {
   const v = vrfEntry(vrf);
   const top = <usize>load<u32>(v + V_TOP);
   if (load<u8>(v + V_TOP_BITS) == 24) {
-    // DIR-24-8: at most one group below the first level. Four first-level loads are issued
-    // before any is used so that their cache misses overlap (WebAssembly has no prefetch).
+    // DIR-24-8: at most one group below the first level. Software-pipelined in blocks of 8:
+    // the first-level loads of the next block are issued before the current block's group
+    // loads and results, so that their cache and TLB misses overlap (WebAssembly has no
+    // prefetch). The last block reloads itself instead of reading past the addresses.
     let i: u32 = 0;
-    for (; i + 4 <= n; i += 4) {
-      const a = addrs + <usize>i * 4;
-      const a0 = load<u32>(a);
-      const a1 = load<u32>(a, 4);
-      const a2 = load<u32>(a, 8);
-      const a3 = load<u32>(a, 12);
-      let e0 = load<u32>(top + ((<usize>(a0 >> 8)) << 2));
-      let e1 = load<u32>(top + ((<usize>(a1 >> 8)) << 2));
-      let e2 = load<u32>(top + ((<usize>(a2 >> 8)) << 2));
-      let e3 = load<u32>(top + ((<usize>(a3 >> 8)) << 2));
-      if (isGroup(e0)) e0 = load<u32>(groupOf(e0) + ((<usize>(a0 & 0xff)) << 2));
-      if (isGroup(e1)) e1 = load<u32>(groupOf(e1) + ((<usize>(a1 & 0xff)) << 2));
-      if (isGroup(e2)) e2 = load<u32>(groupOf(e2) + ((<usize>(a2 & 0xff)) << 2));
-      if (isGroup(e3)) e3 = load<u32>(groupOf(e3) + ((<usize>(a3 & 0xff)) << 2));
-      const o = out + <usize>i * 4;
-      const r0 = <i32>(e0 & 0xffffff) - 1;
-      const r1 = <i32>(e1 & 0xffffff) - 1;
-      const r2 = <i32>(e2 & 0xffffff) - 1;
-      const r3 = <i32>(e3 & 0xffffff) - 1;
-      store<i32>(o, r0);
-      store<i32>(o, r1, 4);
-      store<i32>(o, r2, 8);
-      store<i32>(o, r3, 12);
-      hits += <u32>(r0 >= 0) + <u32>(r1 >= 0) + <u32>(r2 >= 0) + <u32>(r3 >= 0);
+    if (n >= 8) {
+      let e0 = load<u32>(top + ((<usize>(load<u32>(addrs, 0) >> 8)) << 2));
+      let e1 = load<u32>(top + ((<usize>(load<u32>(addrs, 4) >> 8)) << 2));
+      let e2 = load<u32>(top + ((<usize>(load<u32>(addrs, 8) >> 8)) << 2));
+      let e3 = load<u32>(top + ((<usize>(load<u32>(addrs, 12) >> 8)) << 2));
+      let e4 = load<u32>(top + ((<usize>(load<u32>(addrs, 16) >> 8)) << 2));
+      let e5 = load<u32>(top + ((<usize>(load<u32>(addrs, 20) >> 8)) << 2));
+      let e6 = load<u32>(top + ((<usize>(load<u32>(addrs, 24) >> 8)) << 2));
+      let e7 = load<u32>(top + ((<usize>(load<u32>(addrs, 28) >> 8)) << 2));
+      for (; i + 8 <= n; i += 8) {
+        const a = addrs + <usize>i * 4;
+        const more = i + 16 <= n;
+        const na = more ? a + 32 : a;
+        const f0 = load<u32>(top + ((<usize>(load<u32>(na, 0) >> 8)) << 2));
+        const f1 = load<u32>(top + ((<usize>(load<u32>(na, 4) >> 8)) << 2));
+        const f2 = load<u32>(top + ((<usize>(load<u32>(na, 8) >> 8)) << 2));
+        const f3 = load<u32>(top + ((<usize>(load<u32>(na, 12) >> 8)) << 2));
+        const f4 = load<u32>(top + ((<usize>(load<u32>(na, 16) >> 8)) << 2));
+        const f5 = load<u32>(top + ((<usize>(load<u32>(na, 20) >> 8)) << 2));
+        const f6 = load<u32>(top + ((<usize>(load<u32>(na, 24) >> 8)) << 2));
+        const f7 = load<u32>(top + ((<usize>(load<u32>(na, 28) >> 8)) << 2));
+        if (isGroup(e0)) e0 = load<u32>(groupOf(e0) + ((<usize>(load<u32>(a, 0) & 0xff)) << 2));
+        if (isGroup(e1)) e1 = load<u32>(groupOf(e1) + ((<usize>(load<u32>(a, 4) & 0xff)) << 2));
+        if (isGroup(e2)) e2 = load<u32>(groupOf(e2) + ((<usize>(load<u32>(a, 8) & 0xff)) << 2));
+        if (isGroup(e3)) e3 = load<u32>(groupOf(e3) + ((<usize>(load<u32>(a, 12) & 0xff)) << 2));
+        if (isGroup(e4)) e4 = load<u32>(groupOf(e4) + ((<usize>(load<u32>(a, 16) & 0xff)) << 2));
+        if (isGroup(e5)) e5 = load<u32>(groupOf(e5) + ((<usize>(load<u32>(a, 20) & 0xff)) << 2));
+        if (isGroup(e6)) e6 = load<u32>(groupOf(e6) + ((<usize>(load<u32>(a, 24) & 0xff)) << 2));
+        if (isGroup(e7)) e7 = load<u32>(groupOf(e7) + ((<usize>(load<u32>(a, 28) & 0xff)) << 2));
+        const o = out + <usize>i * 4;
+        const r0 = <i32>(e0 & 0xffffff) - 1;
+        store<i32>(o, r0, 0);
+        hits += <u32>(r0 >= 0);
+        const r1 = <i32>(e1 & 0xffffff) - 1;
+        store<i32>(o, r1, 4);
+        hits += <u32>(r1 >= 0);
+        const r2 = <i32>(e2 & 0xffffff) - 1;
+        store<i32>(o, r2, 8);
+        hits += <u32>(r2 >= 0);
+        const r3 = <i32>(e3 & 0xffffff) - 1;
+        store<i32>(o, r3, 12);
+        hits += <u32>(r3 >= 0);
+        const r4 = <i32>(e4 & 0xffffff) - 1;
+        store<i32>(o, r4, 16);
+        hits += <u32>(r4 >= 0);
+        const r5 = <i32>(e5 & 0xffffff) - 1;
+        store<i32>(o, r5, 20);
+        hits += <u32>(r5 >= 0);
+        const r6 = <i32>(e6 & 0xffffff) - 1;
+        store<i32>(o, r6, 24);
+        hits += <u32>(r6 >= 0);
+        const r7 = <i32>(e7 & 0xffffff) - 1;
+        store<i32>(o, r7, 28);
+        hits += <u32>(r7 >= 0);
+        e0 = f0;
+        e1 = f1;
+        e2 = f2;
+        e3 = f3;
+        e4 = f4;
+        e5 = f5;
+        e6 = f6;
+        e7 = f7;
+      }
     }
     for (; i < n; i++) {
       const addr = load<u32>(addrs + <usize>i * 4);

@@ -138,7 +138,7 @@ const macText = (bytes) => bytes.map((b) => b.toString(16).padStart(2, '0')).joi
 const ROUTER_MAC = macOf(0xfe01);
 
 /** 60-byte UDP/IPv4 frame to the router MAC for destination `dst` (host order). */
-function routedFrame(dst, flow) {
+export function routedFrame(dst, flow) {
   const f = new Uint8Array(60);
   f.set(ROUTER_MAC, 0);
   f.set(macOf(0x1000 + (flow & 0xff)), 6);
@@ -156,7 +156,7 @@ function routedFrame(dst, flow) {
 }
 
 /** Configures the routed pipeline: next hops behind VXLAN tunnels (IPv4 underlay). */
-function configureRouted(t, routes) {
+export function configureRouted(t, routes) {
   t.addBridge(1);
   t.setPort(ROUTED_PORT, { vrf: 0 });
   t.setPort(20, {});

@@ -1,0 +1,125 @@
+// Per-stage figures of the routed pipeline (README "Performance notes (part II)"): the
+// pipeline64 traffic run through growing subsets of the stages, so that each stage's cost is
+// the difference between two rows. Also runnable on its own while tuning:
+//   node bench/pipeline-bench.mjs [--quick] [--cases lpm,parse,l3,encap,noacl,full]
+import { createDatapath } from '../dist/index.js';
+import { generateRoutes, activeDestinations, hashHops } from './lpm-traffic.mjs';
+import { routedFrame, configureRouted, generateAclRules, ROUTES, ACTIVE } from './l3-bench.mjs';
+
+const ROUTED_PORT = 1;
+const BATCH = 256;
+
+/** Stage subsets measured, each a list of stage names (tx and drop always run). */
+export const STAGE_SUBSETS = {
+  host: [],
+  parse: ['parse'],
+  l3: ['parse', 'l3'],
+  encap: ['parse', 'l3', 'vxlan-encap'],
+  full: ['parse', 'acl', 'l3', 'vxlan-encap'],
+};
+
+/**
+ * Runs the pipeline64 traffic through each subset in `cases` (names of STAGE_SUBSETS); the
+ * `full` case binds the ACL; `host` runs no stage (the host's per-batch work). Returns Mpps by case.
+ */
+export function pipelineStageCases({ routes, dests, acl }, measure, cases) {
+  const frames = Array.from(dests, (d, i) => routedFrame(d, i));
+  const dp = createDatapath({ batchSize: BATCH, poolSize: frames.length, frameCapacity: 128 });
+  configureRouted(dp, routes);
+  dp.acl.load(acl.rules1k);
+  frames.forEach((f, i) => dp.writeSlot(i, f, ROUTED_PORT));
+  const r = dp.regions();
+  const stages = dp.stages();
+  const bit = (name) => 1 << stages.findIndex((s) => s.name === name);
+  const checksums = Uint16Array.from(frames, (f) => f[24] | (f[25] << 8));
+  const out = {};
+  for (const name of cases) {
+    const subset = STAGE_SUBSETS[name];
+    const mask = [...subset, 'tx', 'drop'].reduce((m, s) => m | bit(s), 0);
+    dp.acl.bind(ROUTED_PORT, name === 'full');
+    const run = (i) => {
+      const base = (i * BATCH) % frames.length;
+      const buffer = dp.core.memory.buffer;
+      const u32 = new Uint32Array(buffer);
+      const u16 = new Uint16Array(buffer);
+      const u8 = new Uint8Array(buffer);
+      const vec = new Uint16Array(buffer, r.inputVectorBase, BATCH);
+      // What pipelineCases restores per batch (frame start, length, port, TTL, checksum).
+      for (let k = 0; k < BATCH; k++) {
+        const slot = base + k;
+        const d = (r.descBase + slot * r.descSize) >> 2;
+        u32[d] = r.slotDataStart;
+        u32[d + 1] = 60;
+        u16[(d << 1) + 4] = ROUTED_PORT;
+        const ttl = r.poolBase + slot * r.slotSize + r.slotDataStart + 22;
+        u8[ttl] = 64;
+        u16[(ttl + 2) >> 1] = checksums[slot];
+        vec[k] = slot;
+      }
+      dp.core.process(BATCH, 0, mask, 0);
+    };
+    out[name] = measure(run, BATCH);
+    const res = dp.readResult(0);
+    const want = subset.includes('l3') ? 'forward' : subset.length ? 'pass' : null;
+    if (want && res.verdict !== want)
+      throw new Error(`stage subset ${name} gave ${res.verdict}/${res.drop}, expected ${want}`);
+  }
+  return out;
+}
+
+/** LPM bulk lookups only (as lpmCases, without the reference). */
+export function lpmOnly({ routes, dests }, measure) {
+  const dp = createDatapath({ batchSize: 256 });
+  dp.routes.create(0, { large: true });
+  dp.routes.load(0, routes);
+  const core = dp.core;
+  const p = core.scratchReserve(dests.length * 8);
+  new Uint32Array(core.memory.buffer, p, dests.length).set(dests);
+  const out = p + dests.length * 4;
+  core.lpmLookupBulk(0, p, dests.length, out);
+  const hash = hashHops(new Uint32Array(core.memory.buffer, out, dests.length));
+  const chunk = 256;
+  const mlookups = measure((i) => {
+    const off = (i * chunk) % dests.length;
+    core.lpmLookupBulk(0, p + off * 4, chunk, out + off * 4);
+  }, chunk);
+  return { mlookups, hash };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = process.argv.includes('--quick');
+  const seconds = Number(process.env.DATAPATH_BENCH_SECONDS ?? (quick ? 0.3 : 2));
+  const at = process.argv.indexOf('--cases');
+  const cases = (at > 0 ? process.argv[at + 1] : 'lpm,parse,l3,encap,full').split(',');
+  const measure = (step, perStep) => {
+    for (let i = 0; i < 3; i++) step(i);
+    let n = 0;
+    let i = 0;
+    const c0 = process.cpuUsage();
+    let elapsed = 0;
+    do {
+      for (let k = 0; k < 16; k++) {
+        step(i++);
+        n += perStep;
+      }
+      const c = process.cpuUsage(c0);
+      elapsed = (c.user + c.system) / 1e6;
+    } while (elapsed < seconds);
+    return n / elapsed / 1e6;
+  };
+  const routes = generateRoutes(ROUTES, { nextHops: 1024 });
+  const dests = activeDestinations(routes, ACTIVE);
+  const acl = { rules1k: generateAclRules(1000, dests, 21).rules };
+  const res = {};
+  if (cases.includes('lpm')) {
+    const l = lpmOnly({ routes, dests }, measure);
+    res.lpm = l.mlookups;
+    res.lpm_hash = l.hash;
+  }
+  const sub = cases.filter((c) => c in STAGE_SUBSETS);
+  Object.assign(res, pipelineStageCases({ routes, dests, acl }, measure, sub));
+  for (const [k, v] of Object.entries(res))
+    console.log(
+      `${k.padEnd(8)} ${k === 'lpm_hash' ? v : `${v.toFixed(2)} (${(1000 / v).toFixed(1)} ns)`}`,
+    );
+}
