@@ -132,6 +132,8 @@ export let portCountersBase: usize = 0;
 export let bridgeCountersBase: usize = 0;
 export let dropCountersBase: usize = 0;
 export let stageCountersBase: usize = 0;
+/** VXLAN encap's per-tunnel outer-header cache (ENCAP_CACHE_SIZE bytes per tunnel). */
+export let encapCacheBase: usize = 0;
 export let macBase: usize = 0;
 export let macMaxBuckets: u32 = 0;
 export let inputVectorBase: usize = 0;
@@ -143,6 +145,8 @@ export let poolBase: usize = 0;
 export let regionEnd: usize = 0;
 
 export const MAC_BUCKET_SIZE: u32 = 80;
+/** Bytes of encap cache per tunnel: a 64-byte header template, its checksum sum and stamp. */
+export const ENCAP_CACHE_SIZE: u32 = 72;
 
 function align64(x: usize): usize {
   return (x + 63) & ~(<usize>63);
@@ -173,6 +177,8 @@ export function layoutInit(slots: u32, dataCap: u32, vecCap: u32, macBucketsLog2
   p = align64(p + <usize>NUM_DROP_REASONS * 8);
   stageCountersBase = p;
   p = align64(p + <usize>MAX_NODES * STAGE_COUNTERS * 8);
+  encapCacheBase = p;
+  p = align64(p + <usize>MAX_TUNNELS * ENCAP_CACHE_SIZE);
   macBase = p;
   p = align64(p + <usize>macMaxBuckets * MAC_BUCKET_SIZE);
   inputVectorBase = p;

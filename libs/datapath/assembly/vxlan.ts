@@ -36,6 +36,8 @@ import {
   T_REMOTE_IP,
   MAX_TUNNELS,
   SLOT_GUARD,
+  ENCAP_CACHE_SIZE,
+  encapCacheBase,
   C_RX_PKTS,
   C_RX_BYTES,
   desc,
@@ -176,8 +178,50 @@ function fold(sum: u32): u32 {
 /** Encapsulated UDP source ports are VXLAN_SPORT_BASE | (flow hash & 0x3fff). */
 export const VXLAN_SPORT_BASE: u32 = 49152;
 
+// Outer headers of IPv4-underlay tunnels, built once per encap stage run for each tunnel it
+// uses (the host may rewrite a tunnel entry between batches, never during one): 50 bytes of
+// Ethernet, IPv4 (total length and checksum 0), UDP (source port and length 0) and VXLAN.
+// A packet then costs three 16-byte copies and four 16-bit patches; the IPv4 checksum is the
+// template's sum plus the total length (RFC 1071 sums are order-free).
+// Cache entry (ENCAP_CACHE_SIZE bytes per tunnel, zeroed by layoutInit): template, sum, stamp.
+const TPL_SUM: usize = 64;
+const TPL_EPOCH: usize = 68;
+let encapEpoch: u32 = 0;
+
+function cacheEntry(t: u32): usize {
+  return encapCacheBase + <usize>t * ENCAP_CACHE_SIZE;
+}
+
+function buildTemplate(t: u32, te: usize): usize {
+  const f = cacheEntry(t);
+  copy6(f, te + T_REMOTE_MAC);
+  copy6(f + 6, te + T_LOCAL_MAC);
+  putBe16(f + 12, 0x0800);
+  const ip = f + 14;
+  putBe32(ip, 0x45000000);
+  putBe32(ip + 4, 0x00004000);
+  store<u8>(ip + 8, load<u8>(te + T_TTL));
+  store<u8>(ip + 9, 17);
+  putBe16(ip + 10, 0);
+  store<u32>(ip + 12, load<u32>(te + T_LOCAL_IP));
+  store<u32>(ip + 16, load<u32>(te + T_REMOTE_IP));
+  const udp = ip + 20;
+  putBe32(udp, VXLAN_PORT);
+  putBe32(udp + 4, 0);
+  putBe32(udp + 8, 0x08000000);
+  putBe32(udp + 12, load<u32>(te + T_VNI) << 8);
+  store<u32>(f + TPL_SUM, onesSum(ip, 20, 0));
+  store<u32>(f + TPL_EPOCH, encapEpoch);
+  return f;
+}
+
 /** VXLAN encap stage: wrap frames forwarded to a tunnel port; they leave on its underlay port. */
 export function vxlanEncapStage(vec: usize, n: i32): i32 {
+  if (++encapEpoch == 0) {
+    // Wrapped: a stale stamp could match again; forget them all.
+    for (let t: u32 = 0; t < <u32>MAX_TUNNELS; t++) store<u32>(cacheEntry(t) + TPL_EPOCH, 0);
+    encapEpoch = 1;
+  }
   for (let i: i32 = 0; i < n; i++) {
     const slot = <u32>load<u16>(vec + <usize>i * 2);
     const d = desc(slot);
@@ -214,6 +258,26 @@ export function vxlanEncapStage(vec: usize, n: i32): i32 {
     const hash = flowHashOfLayer(slotBase(slot) + off, d + D_OUTER);
     store<u32>(d + D_FLOW_HASH, hash);
     const f = slotBase(slot) + off - hdr;
+    if (!v6) {
+      const c = cacheEntry(t);
+      const tpl = load<u32>(c + TPL_EPOCH) == encapEpoch ? c : buildTemplate(t, te);
+      v128.store(f, v128.load(tpl));
+      v128.store(f, v128.load(tpl, 16), 16);
+      v128.store(f, v128.load(tpl, 32), 32);
+      store<u16>(f, load<u16>(tpl, 48), 48);
+      const udpLen = 16 + len;
+      putBe16(f + 16, 20 + udpLen);
+      putBe16(f + 24, ~fold(load<u32>(tpl + TPL_SUM) + 20 + udpLen) & 0xffff);
+      putBe16(f + 34, VXLAN_SPORT_BASE | (hash & 0x3fff));
+      putBe16(f + 38, udpLen);
+      store<u32>(d + D_OFF, off - hdr);
+      store<u32>(d + D_LEN, len + hdr);
+      store<u8>(d + D_FLAGS, load<u8>(d + D_FLAGS) | F_ENCAP);
+      store<u16>(d + D_OUT_PORT, load<u16>(te + T_UNDERLAY_PORT));
+      store<u32>(d + D_TRACE_B, load<u32>(te + T_VNI));
+      store<u8>(d + D_NEXT, NODE_TX);
+      continue;
+    }
     copy6(f, te + T_REMOTE_MAC);
     copy6(f + 6, te + T_LOCAL_MAC);
     putBe16(f + 12, v6 ? 0x86dd : 0x0800);
