@@ -44,7 +44,7 @@ import {
 } from './drops';
 import { NODE_DROP, NODE_TX, NODE_VXLAN_ENCAP } from './nodes';
 import { heapAlloc } from './heap';
-import { lookupScratch, lpmFirstLevelPtr, lpmResolve } from './lpm4';
+import { lookupScratch, lpmFirstLevelPtr, lpmIsGroup, lpmResolve, lpmResolveEntry } from './lpm4';
 
 /** Next hops the core holds (ids 0 .. MAX_NEXT_HOPS-1). */
 export const MAX_NEXT_HOPS: u32 = 65536;
@@ -289,6 +289,16 @@ export function l3Stage(vec: usize, n: i32): i32 {
     for (let i: i32 = 0; i < n; i++) {
       const p = <usize>load<u32>(entries + <usize>i * 4);
       store<u32>(entries + <usize>i * 4, p == 0 ? 0 : load<u32>(p));
+    }
+    // Pass 2b: the same for the group level. Few packets need it (prefixes longer than the
+    // first level), but each of those misses the cache again; followed one packet at a
+    // time in pass 3, these misses did not overlap and cost more than the first level.
+    for (let i: i32 = 0; i < n; i++) {
+      const e = load<u32>(entries + <usize>i * 4);
+      if (!lpmIsGroup(e)) continue;
+      const d = desc(<u32>load<u16>(vec + <usize>i * 2));
+      const vrf = <u32>load<u16>(portEntry(<u32>load<u16>(d + D_IN_PORT)) + P_VRF);
+      store<u32>(entries + <usize>i * 4, lpmResolveEntry(vrf, e, load<u32>(d + D_TRACE_A)));
     }
   }
   for (let i: i32 = 0; i < n; i++) {

@@ -187,6 +187,21 @@ export function lpmFirstLevelPtr(vrf: u32, addr: u32): usize {
   return top + ((<usize>(addr >> (32 - <u32>load<u8>(v + V_TOP_BITS)))) << 2);
 }
 
+/** True when route entry `e` points to a group (lpmResolveEntry has more to do). */
+export function lpmIsGroup(e: u32): bool {
+  return isGroup(e);
+}
+
+/** The final (non-pointer) entry below entry `e` of `vrf` for `addr`. */
+export function lpmResolveEntry(vrf: u32, e: u32, addr: u32): u32 {
+  let shift: u32 = 32 - <u32>load<u8>(vrfEntry(vrf) + V_TOP_BITS);
+  while (isGroup(e)) {
+    shift -= 8;
+    e = load<u32>(groupOf(e) + ((<usize>((addr >> shift) & 0xff)) << 2));
+  }
+  return e;
+}
+
 /** Second half: the next hop (or -1) from a first-level entry of `vrf` for `addr`. */
 export function lpmResolve(vrf: u32, e: u32, addr: u32): i32 {
   if (isGroup(e)) {
