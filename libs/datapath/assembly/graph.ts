@@ -242,11 +242,15 @@ export function process(n: i32, nowMs: u32, stageMask: u32, startNode: i32): i32
   for (let k: i32 = 0; k < NODE_COUNT; k++) store<u32>(nodeCountsBase + <usize>k * 4, 0);
   memory.copy(vectorOf(startNode), inputVectorBase, <usize>n * 2);
   store<u32>(nodeCountsBase + <usize>startNode * 4, <u32>n);
+  // Whether any packet of this batch is traced: when none is, the dispatcher never looks at
+  // the trace ids.
+  let traced = false;
   for (let i: i32 = 0; i < n; i++) {
     const d = desc(<u32>load<u16>(inputVectorBase + <usize>i * 2));
     if (traceRemaining > 0) {
       traceRemaining--;
       store<u32>(d + D_TRACE_ID, ++traceSeq);
+      traced = true;
     } else {
       store<u32>(d + D_TRACE_ID, 0);
     }
@@ -258,22 +262,41 @@ export function process(n: i32, nowMs: u32, stageMask: u32, startNode: i32): i32
     runStage(node, vec, count);
     countStage(<u32>node, S_VECTORS, 1);
     countStage(<u32>node, S_PACKETS, <u64>count);
+    if (traced) {
+      for (let i: i32 = 0; i < count; i++) {
+        const d = desc(<u32>load<u16>(vec + <usize>i * 2));
+        if (load<u32>(d + D_TRACE_ID) != 0) traceRecord(d, node);
+      }
+    }
+    if (node == NODE_TX || node == NODE_DROP) continue;
+    // Append each packet to its successor's vector. Packets mostly go where their neighbour
+    // went, so the successor's vector and fill level stay in locals until it changes (a
+    // fill level kept in memory makes a store-to-load chain through the whole vector).
+    let cur: i32 = -1;
+    let curVec: usize = 0;
+    let curCount: u32 = 0;
+    let drops: u64 = 0;
     for (let i: i32 = 0; i < count; i++) {
       const slot = load<u16>(vec + <usize>i * 2);
       const d = desc(<u32>slot);
-      if (load<u32>(d + D_TRACE_ID) != 0) traceRecord(d, node);
-      if (node == NODE_TX || node == NODE_DROP) continue;
       let next = <i32>load<u8>(d + D_NEXT);
       if (next <= node || next >= NODE_COUNT) {
         // A stage named an impossible successor: drop rather than loop.
         store<u8>(d + D_DROP, DROP_BAD_DESCRIPTOR);
         next = NODE_DROP;
       }
-      if (next == NODE_DROP) countStage(<u32>node, S_DROPS, 1);
-      const c = load<u32>(nodeCountsBase + <usize>next * 4);
-      store<u16>(vectorOf(next) + <usize>c * 2, slot);
-      store<u32>(nodeCountsBase + <usize>next * 4, c + 1);
+      if (next == NODE_DROP) drops++;
+      if (next != cur) {
+        if (cur >= 0) store<u32>(nodeCountsBase + <usize>cur * 4, curCount);
+        cur = next;
+        curVec = vectorOf(next);
+        curCount = load<u32>(nodeCountsBase + <usize>next * 4);
+      }
+      store<u16>(curVec + <usize>curCount * 2, slot);
+      curCount++;
     }
+    if (cur >= 0) store<u32>(nodeCountsBase + <usize>cur * 4, curCount);
+    if (drops != 0) countStage(<u32>node, S_DROPS, drops);
   }
   return n;
 }
