@@ -9,10 +9,11 @@
 // Table: 2^k buckets of 8 entries with 16-bit signatures (one 16-byte line per bucket,
 // compared with one SIMD instruction), two candidate buckets per key (b1 = h & mask, b2 = b1 ^
 // f(signature)). No entry ever moves once placed, so the eviction policy is exact and simple
-// enough for the reference to model: an insert takes the first slot, in the order b1 ways
-// 0..7 then b2 ways 0..7, that is empty or holds an expired entry (`expired` counted); when
-// there is none it evicts the entry seen least recently (ties: the first in that order;
-// `evicted` counted). Expired entries are absent for lookups; `ctAge` sweeps them.
+// enough for the reference to model: an insert takes the lowest empty way of the emptier of
+// its two buckets (b1 on a tie); when both are full, the first expired entry in the order b1
+// ways 0..7 then b2 ways 0..7 (`expired` counted), else the entry seen least recently (ties:
+// the first in that order; `evicted` counted). Expired entries are absent for lookups;
+// `ctAge` sweeps them.
 import {
   D_OFF,
   D_LEN,
@@ -88,9 +89,11 @@ const P_HASH: u32 = 40; // u32
 const P_DIR: u32 = 44; // u8
 const P_VALID: u32 = 45; // u8
 const P_FLAGS: u32 = 46; // u8 TCP flags
-const P_M1: u32 = 48; // u32 signature matches in b1
+const P_M1: u32 = 48; // u16 signature matches in b1
+const P_M2: u32 = 50; // u16 signature matches in b2
 const P_B1: u32 = 52; // u32
 const P_B2: u32 = 56; // u32
+const P_CAND: u32 = 60; // i32 slot of the first signature match (-1: none)
 
 // Timeouts per state in ms (static data: written by management calls only).
 const timeouts = memory.data(64);
@@ -303,29 +306,35 @@ function setSig(s: u32, sig: u32): void {
   store<u16>(sigBase + <usize>(s / WAYS) * SIG_LINE + <usize>(s % WAYS) * 2, <u16>sig);
 }
 
+// Empty ways of bucket b as a bit mask.
+function freeWays(b: u32): u32 {
+  return <u32>i16x8.bitmask(i16x8.eq(v128.load(sigBase + <usize>b * SIG_LINE), i16x8.splat(0)));
+}
+
 // A slot for a new key per the eviction policy (see the top of the file); counts.
 function claim(h: u32, t: u32): u32 {
   const sig = sigOf(h);
   const b1 = h & mask;
   const b2 = altBucket(b1, sig);
   const nb: u32 = b2 == b1 ? 1 : 2;
+  const f1 = freeWays(b1);
+  const f2 = nb == 2 ? freeWays(b2) : 0;
+  if ((f1 | f2) != 0) {
+    // The emptier bucket (two choices keep the buckets balanced), its lowest free way.
+    count++;
+    return popcnt(f1) >= popcnt(f2) ? b1 * WAYS + <u32>ctz(f1) : b2 * WAYS + <u32>ctz(f2);
+  }
   let victim: u32 = 0;
   let oldest: u32 = 0;
-  let have = false;
   for (let i: u32 = 0; i < nb * WAYS; i++) {
     const s = (i < WAYS ? b1 : b2) * WAYS + (i % WAYS);
-    if (sigAt(s) == 0) {
-      count++;
-      return s;
-    }
     const e = entryAt(s);
     if (isExpired(e, t)) {
       stExpired++;
       return s;
     }
     const age = t - load<u32>(e + E_SEEN);
-    if (!have || age > oldest) {
-      have = true;
+    if (i == 0 || age > oldest) {
       oldest = age;
       victim = s;
     }
@@ -466,11 +475,34 @@ function packetKey(d: usize, slot: u32, k: usize): bool {
       dport = sport;
     }
   }
-  const dir =
-    ver == 4
-      ? canonical(k, ip + 12, ip + 16, 1, sport, dport, proto, 4)
-      : canonical(k, ip + 8, ip + 24, 4, sport, dport, proto, 6);
-  store<u32>(k + P_HASH, hashKey(k));
+  let dir: u8 = 0;
+  if (ver == 4) {
+    // The common case in registers: the key's five u64 words and its hash (as hashKey).
+    const rs = load<u32>(ip + 12);
+    const rd = load<u32>(ip + 16);
+    const s = bswap<u32>(rs);
+    const t = bswap<u32>(rd);
+    const swap = s > t || (s == t && sport > dport);
+    dir = swap ? 1 : 0;
+    const wa = swap ? rd : rs;
+    const wb = swap ? rs : rd;
+    const ports = swap ? dport | (sport << 16) : sport | (dport << 16);
+    const tail = proto | (4 << 8);
+    store<u64>(k, <u64>wa);
+    store<u64>(k + 8, 0);
+    store<u64>(k + 16, <u64>wb);
+    store<u64>(k + 24, 0);
+    store<u64>(k + 32, (<u64>ports) | ((<u64>tail) << 32));
+    let h: u32 = 0x7f4a7c15;
+    h = mix(h, wa);
+    h = mix(h, wb);
+    h = mix(h, ports);
+    h = mix(h, tail);
+    store<u32>(k + P_HASH, fmix32(h));
+  } else {
+    dir = canonical(k, ip + 8, ip + 24, 4, sport, dport, proto, 6);
+    store<u32>(k + P_HASH, hashKey(k));
+  }
   store<u8>(k + P_DIR, dir);
   store<u8>(k + P_FLAGS, <u8>flags);
   return true;
@@ -510,6 +542,9 @@ export function ctFromAcl(d: usize, slot: u32): void {
   stCreated++;
 }
 
+// Keeps the touching loads of the stage alive (a global: not in linear memory).
+let touchSink: u64 = 0;
+
 /** Conntrack stage: packets of live flows skip the ACL; the others go on to it. */
 export function conntrackStage(vec: usize, n: i32): i32 {
   // Pass 1: keys, hashes, buckets.
@@ -530,13 +565,31 @@ export function conntrackStage(vec: usize, n: i32): i32 {
     store<u32>(k + P_B1, b1);
     store<u32>(k + P_B2, altBucket(b1, sigOf(h)));
   }
-  // Pass 2: the first bucket's signature line of every packet, loads independent of each
-  // other so that their cache misses overlap.
+  // Pass 2: both buckets' signature lines of every packet, then the first matching entry and
+  // its byte counters: loads independent of each other, so that their cache misses overlap
+  // (WebAssembly has no prefetch instruction).
   for (let i: i32 = 0; i < n; i++) {
     const k = scratch + <usize>i * PKT_SIZE;
     if (load<u8>(k + P_VALID) == 0) continue;
-    store<u32>(k + P_M1, sigMatches(load<u32>(k + P_B1), sigOf(load<u32>(k + P_HASH))));
+    const sig = sigOf(load<u32>(k + P_HASH));
+    const b1 = load<u32>(k + P_B1);
+    const b2 = load<u32>(k + P_B2);
+    const m1 = sigMatches(b1, sig);
+    const m2 = b2 != b1 ? sigMatches(b2, sig) : 0;
+    store<u16>(k + P_M1, <u16>m1);
+    store<u16>(k + P_M2, <u16>m2);
+    store<i32>(
+      k + P_CAND,
+      m1 != 0 ? <i32>(b1 * WAYS + <u32>ctz(m1)) : m2 != 0 ? <i32>(b2 * WAYS + <u32>ctz(m2)) : -1,
+    );
   }
+  let touched: u64 = 0;
+  for (let i: i32 = 0; i < n; i++) {
+    const c = load<i32>(scratch + <usize>i * PKT_SIZE + P_CAND);
+    if (load<u8>(scratch + <usize>i * PKT_SIZE + P_VALID) == 0 || c < 0) continue;
+    touched += load<u64>(entryAt(<u32>c)) + load<u64>(byteBase + <usize>c * BYTES_SIZE);
+  }
+  touchSink = touched;
   // Pass 3: resolve in vector order (flows change state as packets are seen).
   const t = now;
   for (let i: i32 = 0; i < n; i++) {
@@ -546,8 +599,8 @@ export function conntrackStage(vec: usize, n: i32): i32 {
     const d = desc(slot);
     const b1 = load<u32>(k + P_B1);
     const b2 = load<u32>(k + P_B2);
-    let s = findWith(b1, load<u32>(k + P_M1), k);
-    if (s < 0 && b2 != b1) s = findWith(b2, sigMatches(b2, sigOf(load<u32>(k + P_HASH))), k);
+    let s = findWith(b1, <u32>load<u16>(k + P_M1), k);
+    if (s < 0 && b2 != b1) s = findWith(b2, <u32>load<u16>(k + P_M2), k);
     const proto = <u32>load<u8>(k + K_PROTO);
     if (s < 0 || isExpired(entryAt(<u32>s), t)) {
       store<u32>(d + D_TRACE_A, proto << 16);
@@ -606,6 +659,31 @@ export function ctAdd(p: usize, state: u32, t: u32): i32 {
   writeEntry(<u32>s, k, h, <u8>state, lastDir, t);
   stCreated++;
   return s;
+}
+
+/** State a flow added by the host without one starts in, by protocol. */
+function defaultState(proto: u32, ver: u32): u8 {
+  if (proto == 6) return CT_TCP_ESTABLISHED;
+  if (proto == 17) return CT_UDP_UNREPLIED;
+  if ((proto == 1 && ver == 4) || (proto == 58 && ver == 6)) return CT_ICMP;
+  return CT_OTHER;
+}
+
+/**
+ * Adds `n` tuples (40 bytes each, as for ctAdd) at p, each in its protocol's default state,
+ * last seen at `t`. Tuples whose version is not 4 or 6 are skipped. Returns how many were
+ * added (-1 without a table).
+ */
+export function ctAddBulk(p: usize, n: u32, t: u32): i32 {
+  if (buckets == 0) return -1;
+  let added: i32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const q = p + <usize>i * KEY_SIZE;
+    const ver = <u32>load<u8>(q + 37);
+    if (ver != 4 && ver != 6) continue;
+    if (ctAdd(q, defaultState(<u32>load<u8>(q + 36), ver), t) >= 0) added++;
+  }
+  return added;
 }
 
 /** Deletes the flow of the tuple at p (either direction): 1 when it was stored, else 0. */

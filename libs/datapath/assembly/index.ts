@@ -78,6 +78,7 @@ export {
   ctSetTimeout,
   ctTimeout,
   ctAdd,
+  ctAddBulk,
   ctDelete,
   ctLookup,
   ctLookupBulk,

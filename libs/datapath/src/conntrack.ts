@@ -18,6 +18,7 @@ export interface ConnTrackCoreExports {
   ctSetTimeout(state: number, ms: number): number;
   ctTimeout(state: number): number;
   ctAdd(p: number, state: number, now: number): number;
+  ctAddBulk(p: number, n: number, now: number): number;
   ctDelete(p: number): number;
   ctLookup(p: number, now: number): number;
   ctLookupBulk(p: number, n: number, out: number, now: number): number;
@@ -301,6 +302,39 @@ export class ConnTrackTable {
     const now = nowMs === undefined ? this.core.ctNow() : checkNowMs(nowMs);
     if (this.core.ctAdd(p, code, now) < 0)
       throw new DatapathTableError('no flow table: call conntrack.create first');
+  }
+
+  /**
+   * Adds many flows, each in its protocol's default state, last seen at `nowMs` (default: the
+   * last batch). `tuples` as objects, or packed: 40 bytes per tuple — source address (16 bytes,
+   * IPv4 in the first 4), destination (16), source and destination port (u16 little-endian),
+   * protocol, IP version (4 or 6; other records are skipped), two zero bytes. Returns how many
+   * were added.
+   */
+  addBulk(tuples: readonly ConnTrackTuple[] | Uint8Array, nowMs?: number): number {
+    const now = nowMs === undefined ? this.core.ctNow() : checkNowMs(nowMs);
+    if (this.core.ctCapacity() === 0)
+      throw new DatapathTableError('no flow table: call conntrack.create first');
+    let packed: Uint8Array;
+    if (tuples instanceof Uint8Array) {
+      if (tuples.length % TUPLE_SIZE !== 0)
+        throw new DatapathConfigError('tuples', `packed tuples are ${TUPLE_SIZE} bytes each`);
+      packed = tuples;
+    } else {
+      if (!Array.isArray(tuples)) throw new DatapathConfigError('tuples', 'expected an array');
+      packed = new Uint8Array(tuples.length * TUPLE_SIZE);
+      tuples.forEach((t, i) => packTuple(t, packed, i * TUPLE_SIZE, `tuples[${i}].`));
+    }
+    const chunk = 1 << 16;
+    let added = 0;
+    for (let start = 0; start < packed.length; start += chunk * TUPLE_SIZE) {
+      const part = packed.subarray(start, start + chunk * TUPLE_SIZE);
+      const p = this.core.scratchReserve(part.length);
+      if (p === 0) throw new DatapathTableError('out of memory for a bulk add');
+      new Uint8Array(this.core.memory.buffer).set(part, p);
+      added += this.core.ctAddBulk(p, part.length / TUPLE_SIZE, now);
+    }
+    return added;
   }
 
   /** Deletes the flow of `tuple` (either direction); returns whether it was stored. */

@@ -270,6 +270,37 @@ describe('connection tracking', () => {
       null,
     ]);
     expect([...dp.conntrack.iterate(2000)].map((e) => e.tuple.proto).sort()).toEqual([47, 6]);
+    // Bulk adds: objects or packed records, default states by protocol.
+    expect(
+      dp.conntrack.addBulk(
+        [
+          { src: '10.0.0.1', dst: '10.0.0.2', proto: 17, sport: 1, dport: 2 },
+          { src: '10.0.0.1', dst: '10.0.0.2', proto: 1, sport: 3, dport: 3 },
+        ],
+        2000,
+      ),
+    ).toBe(2);
+    const packed = new Uint8Array(80);
+    packed.set([10, 0, 0, 9], 0);
+    packed.set([10, 0, 0, 8], 16);
+    packed.set([0x50, 0, 6, 4], 34); // dport 80, TCP, IPv4
+    packed[77] = 5; // not a version: skipped
+    expect(dp.conntrack.addBulk(packed, 2000)).toBe(1);
+    expect(
+      dp.conntrack.lookup({ src: '10.0.0.8', dst: '10.0.0.9', proto: 6, sport: 80 }, 2000),
+    ).toMatchObject({ state: 'ESTABLISHED', direction: 'reply' });
+    expect(
+      dp.conntrack.lookup({ src: '10.0.0.2', dst: '10.0.0.1', proto: 1, sport: 3, dport: 3 }, 2000)
+        ?.state,
+    ).toBe('ICMP');
+    expect(() => dp.conntrack.addBulk(new Uint8Array(41))).toThrow(/tuples/);
+    expect(dp.conntrack.size).toBe(5);
+    for (const t2 of [
+      { src: '10.0.0.1', dst: '10.0.0.2', proto: 17, sport: 1, dport: 2 },
+      { src: '10.0.0.1', dst: '10.0.0.2', proto: 1, sport: 3, dport: 3 },
+      { src: '10.0.0.8', dst: '10.0.0.9', proto: 6, sport: 80 },
+    ])
+      expect(dp.conntrack.delete(t2)).toBe(true);
     expect(dp.conntrack.delete(rev)).toBe(true);
     expect(dp.conntrack.delete(rev)).toBe(false);
     expect(dp.conntrack.age(5 + 60_001)).toBe(1);

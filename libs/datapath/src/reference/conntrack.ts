@@ -179,8 +179,15 @@ export class ReferenceConnTrack {
     let slot: number | undefined = existing;
     if (slot === undefined) {
       const cands = this.candidates(h);
-      slot = cands.find((s) => this.slots[s] === null || this.expired(this.slots[s]!, now));
-      if (slot !== undefined && this.slots[slot]) this.stats.expired++;
+      // Empty slots first: in the bucket with more of them (the first bucket on a tie).
+      const buckets = [cands.slice(0, 8), cands.slice(8)];
+      const empties = buckets.map((b) => b.filter((s) => this.slots[s] === null));
+      const pickFrom = empties[1]!.length > empties[0]!.length ? empties[1]! : empties[0]!;
+      slot = pickFrom[0];
+      if (slot === undefined) {
+        slot = cands.find((s) => this.expired(this.slots[s]!, now));
+        if (slot !== undefined) this.stats.expired++;
+      }
       if (slot === undefined) {
         // Least recently seen; the first in candidate order on a tie.
         let best = -1;
