@@ -32,9 +32,10 @@ import {
   be32,
 } from './layout';
 import { DROP_ACL_DENY } from './drops';
-import { NODE_ACL, NODE_DROP } from './nodes';
+import { NODE_DROP } from './nodes';
 import { heapAlloc, heapFree } from './heap';
 import { forwardNode } from './forward';
+import { ctOrAcl, ctFromAcl } from './conntrack';
 
 // Compiled set layout (offsets in bytes from the set's base; all little-endian).
 const H_SHAPES: u32 = 0; // u32 number of shapes
@@ -81,6 +82,8 @@ const SLOT_SIZE: u32 = 8;
 /** Actions. */
 export const ACL_PERMIT: u32 = 0;
 export const ACL_DENY: u32 = 1;
+/** Permit and create the packet's connection-tracking flow (assembly/conntrack.ts). */
+export const ACL_PERMIT_STATEFUL: u32 = 2;
 /** Trace word A when the default action applied. */
 export const ACL_TRACE_DEFAULT: u32 = 0xffffffff;
 
@@ -125,9 +128,9 @@ export function aclBind(port: u32, on: bool): void {
   store<u32>(w, on ? load<u32>(w) | bit : load<u32>(w) & ~bit);
 }
 
-/** Stage after ingress policing for a packet arriving on `port`: ACL, L3 or L2. */
+/** Stage after ingress policing for a packet arriving on `port`: conntrack/ACL, L3 or L2. */
 export function afterPolicer(port: u32): u8 {
-  return aclApplies(port) ? NODE_ACL : forwardNode(port);
+  return aclApplies(port) ? ctOrAcl() : forwardNode(port);
 }
 
 /** True when packets arriving on `port` go through the ACL stage. */
@@ -296,7 +299,8 @@ export function aclStage(vec: usize, n: i32): i32 {
   for (let i: i32 = 0; i < n; i++) {
     const k = packets + <usize>i * PKT_SIZE;
     if (load<u8>(k + K_VER) == 0) continue;
-    const d = desc(<u32>load<u16>(vec + <usize>i * 2));
+    const slot = <u32>load<u16>(vec + <usize>i * 2);
+    const d = desc(slot);
     const best = load<u32>(k + K_BEST);
     const action = load<u32>(k + K_ACTION);
     const c = counters + <usize>(best == 0xffffffff ? nRules : best) * 8;
@@ -306,6 +310,8 @@ export function aclStage(vec: usize, n: i32): i32 {
     if (action == ACL_DENY) {
       store<u8>(d + D_DROP, DROP_ACL_DENY);
       store<u8>(d + D_NEXT, NODE_DROP);
+    } else if (action == ACL_PERMIT_STATEFUL) {
+      ctFromAcl(d, slot);
     }
   }
   return n;

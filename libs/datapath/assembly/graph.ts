@@ -42,6 +42,7 @@ import {
   NODE_PARSE,
   NODE_VXLAN_DECAP,
   NODE_POLICER,
+  NODE_CONNTRACK,
   NODE_ACL,
   NODE_L2,
   NODE_L3,
@@ -56,6 +57,7 @@ import { vxlanDecapStage, vxlanEncapStage } from './vxlan';
 import { l3Stage } from './l3';
 import { aclStage } from './acl';
 import { policerStage } from './policer';
+import { conntrackStage } from './conntrack';
 
 /** stageMask bit: run without touching any counter (inspection, e.g. `opictl pcap parse`). */
 export const NO_COUNTERS: u32 = 0x80000000;
@@ -73,6 +75,8 @@ export function nodeName(id: i32): string {
       return 'vxlan-decap';
     case NODE_POLICER:
       return 'policer';
+    case NODE_CONNTRACK:
+      return 'conntrack';
     case NODE_ACL:
       return 'acl';
     case NODE_L2:
@@ -94,11 +98,13 @@ export function nodeName(id: i32): string {
 export function nodeNextNames(id: i32): string {
   switch (id) {
     case NODE_PARSE:
-      return 'vxlan-decap,policer,acl,l2,l3,drop';
+      return 'vxlan-decap,policer,conntrack,acl,l2,l3,drop';
     case NODE_VXLAN_DECAP:
-      return 'policer,acl,l2,l3,drop';
+      return 'policer,conntrack,acl,l2,l3,drop';
     case NODE_POLICER:
-      return 'acl,l2,l3,drop';
+      return 'conntrack,acl,l2,l3,drop';
+    case NODE_CONNTRACK:
+      return 'acl,l2,l3';
     case NODE_ACL:
       return 'l2,l3,drop';
     case NODE_L2:
@@ -164,6 +170,8 @@ function runStage(node: i32, vec: usize, n: i32): i32 {
       return vxlanDecapStage(vec, n);
     case NODE_POLICER:
       return policerStage(vec, n);
+    case NODE_CONNTRACK:
+      return conntrackStage(vec, n);
     case NODE_ACL:
       return aclStage(vec, n);
     case NODE_L2:

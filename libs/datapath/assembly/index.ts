@@ -68,6 +68,28 @@ export { nhAdd, nhDelete, nhReset, nhSize, nhEntryPtr, l3SetPortAddress, l3SetPo
 export { scratchReserve, heapUsed } from './heap';
 export { aclAlloc, aclActivate, aclClear, aclActive, aclBind } from './acl';
 export {
+  ctCreate,
+  ctFree,
+  ctReset,
+  ctCount,
+  ctCapacity,
+  ctMemory,
+  ctStat,
+  ctSetTimeout,
+  ctTimeout,
+  ctAdd,
+  ctAddBulk,
+  ctDelete,
+  ctLookup,
+  ctLookupBulk,
+  ctLastDir,
+  ctIterate,
+  ctEntryPtr,
+  ctBytesPtr,
+  ctAge,
+  ctNow,
+} from './conntrack';
+export {
   policerAdd,
   policerDelete,
   policerReset,

@@ -17,7 +17,8 @@ export interface AclCoreExports {
 
 /** One ACL rule. Absent fields match anything; a rule matches when every field does. */
 export interface AclRule {
-  action: 'permit' | 'deny';
+  /** `permit-stateful` also opens a connection-tracking flow so that return traffic passes. */
+  action: 'permit' | 'deny' | 'permit-stateful';
   /** Source prefix, IPv4 or IPv6 CIDR ("10.0.0.0/8", "2001:db8::/32"). */
   src?: string;
   /** Destination prefix (same IP version as `src` when both are given). */
@@ -53,7 +54,7 @@ export interface AclSetInfo {
   bytes: number;
 }
 
-const ACTION = { permit: 0, deny: 1 } as const;
+const ACTION = { permit: 0, deny: 1, 'permit-stateful': 2 } as const;
 const L4_PORTS = 1;
 const L4_ICMP = 2;
 const EXACT_PROTO = 1;
@@ -160,6 +161,8 @@ function parsePrefix(text: unknown, field: string): Prefix {
 export interface CheckedAclRule {
   index: number;
   deny: boolean;
+  /** Action permit-stateful: the match opens a connection-tracking flow. */
+  stateful: boolean;
   version: 4 | 6 | null;
   src: Prefix | null;
   dst: Prefix | null;
@@ -176,10 +179,10 @@ export function checkAclRule(rule: AclRule, index: number): CheckedAclRule {
   const at = `rules[${index}]`;
   if (typeof rule !== 'object' || rule === null)
     throw new DatapathConfigError(at, 'expected a rule object');
-  if (rule.action !== 'permit' && rule.action !== 'deny') {
+  if (rule.action !== 'permit' && rule.action !== 'deny' && rule.action !== 'permit-stateful') {
     throw new DatapathConfigError(
       `${at}.action`,
-      `expected permit or deny, got ${JSON.stringify(rule.action)}`,
+      `expected permit, deny or permit-stateful, got ${JSON.stringify(rule.action)}`,
     );
   }
   const src = rule.src === undefined ? null : parsePrefix(rule.src, `${at}.src`);
@@ -221,6 +224,7 @@ export function checkAclRule(rule: AclRule, index: number): CheckedAclRule {
   return {
     index,
     deny: rule.action === 'deny',
+    stateful: rule.action === 'permit-stateful',
     version: src?.version ?? dst?.version ?? null,
     src,
     dst,
@@ -379,7 +383,10 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
   records.forEach((r, i) => {
     const p = ruleOff + i * RULE.size;
     const rule = r.rule;
-    v.setUint8(p + RULE.action, rule.deny ? ACTION.deny : ACTION.permit);
+    v.setUint8(
+      p + RULE.action,
+      rule.deny ? ACTION.deny : rule.stateful ? ACTION['permit-stateful'] : ACTION.permit,
+    );
     v.setUint8(p + RULE.l4, rule.l4);
     v.setUint8(p + RULE.proto, rule.proto ?? 0);
     v.setUint16(p + RULE.inPort, rule.inPort ?? 0, true);

@@ -29,6 +29,7 @@ import { formatTraceRecord } from './trace.js';
 import { Ipv4RouteTable, NextHopTable, MAX_VRFS, parseIpv4 } from './routes.js';
 import { Acl } from './acl.js';
 import { PolicerTable } from './policers.js';
+import { ConnTrackTable } from './conntrack.js';
 import type {
   FrameIn,
   PacketResult,
@@ -246,6 +247,8 @@ export class Datapath {
   readonly acl: Acl;
   /** Token-bucket policers charged per ingress port. */
   readonly policers: PolicerTable;
+  /** Connection tracking of ACL-bound ports (no table until `conntrack.create`). */
+  readonly conntrack: ConnTrackTable;
   private readonly at: Record<keyof typeof LayoutIndex, number>;
   private readonly dropNames: string[];
   private readonly stageNames: string[];
@@ -292,6 +295,7 @@ export class Datapath {
     this.nextHops = new NextHopTable(this.core);
     this.acl = new Acl(this.core);
     this.policers = new PolicerTable(this.core);
+    this.conntrack = new ConnTrackTable(this.core);
   }
 
   private view(): DataView {

@@ -15,6 +15,15 @@ export type { Ipv4Route, PackedIpv4Routes, NextHop, RouteTableOptions } from './
 export { Acl } from './acl.js';
 export type { AclRule, AclLoadOptions, AclSetInfo } from './acl.js';
 export { PolicerTable, MAX_POLICERS } from './policers.js';
+export { ConnTrackTable, DEFAULT_CONNTRACK_TIMEOUTS } from './conntrack.js';
+export type {
+  ConnTrackTuple,
+  ConnTrackState,
+  ConnTrackTimeouts,
+  ConnTrackOptions,
+  ConnTrackEntry,
+  ConnTrackStats,
+} from './conntrack.js';
 export type { PolicerOptions, PolicerState } from './policers.js';
 export type {
   Verdict,

@@ -6,6 +6,8 @@ export interface TraceFormatContext {
   dropName(code: number): string;
 }
 
+import { formatConntrackTrace } from './conntrack.js';
+
 type TraceFormatter = (a: number, b: number, ctx: TraceFormatContext) => string;
 
 const hex4 = (n: number) => `0x${n.toString(16).padStart(4, '0')}`;
@@ -15,7 +17,9 @@ const formatters: Record<string, TraceFormatter> = {
   'vxlan-decap': (a, b) => (a === 0xffffffff ? `vni ${b}: no tunnel` : `vni ${b}: tunnel ${a}`),
   l2: (a, b) => `bridge ${a === 0xffff ? 'none' : a} dst ${b === 0xffff ? 'miss' : `port ${b}`}`,
   policer: (a, b) => `policer ${a === 0xffffffff ? 'none' : a} ${b === 1 ? 'conform' : 'exceed'}`,
-  acl: (a, b) => `${a === 0xffffffff ? 'default' : `rule ${a}`} ${b === 1 ? 'deny' : 'permit'}`,
+  acl: (a, b) =>
+    `${a === 0xffffffff ? 'default' : `rule ${a}`} ${b === 1 ? 'deny' : b === 2 ? 'permit-stateful' : 'permit'}`,
+  conntrack: (a) => formatConntrackTrace(a),
   l3: (a, b) =>
     b === 0xfffffffd
       ? 'arp reply'

@@ -46,12 +46,15 @@ describe('benchmark harness', () => {
         (e): e is [string, Record<string, number | null>] =>
           typeof e[1] === 'object' && e[1] !== null && 'wasm_mpps' in e[1],
       );
-      expect(packetCases).toHaveLength(8);
+      expect(packetCases).toHaveLength(9);
       for (const [name, r] of packetCases) {
         expect(r.wasm_mpps, name).toBeGreaterThan(0);
         expect(r.ts_mpps, name).toBeGreaterThan(0);
-        expect(r).toHaveProperty('native_mpps');
+        // Connection tracking's native baseline is DPDK's rte_hash.
+        expect(r).toHaveProperty(name === 'ct1m' ? 'native_rte_hash_mpps' : 'native_mpps');
       }
+      expect(parsed.ct_insert_1m_s).toBeGreaterThan(0);
+      expect(parsed.ct1m_table_mib).toBeGreaterThan(0);
       // Where a compiler (and DPDK) exist the native baselines must have run; else they are null.
       if (has('cc', ['--version'])) expect(result.parse64?.native_mpps).toBeGreaterThan(0);
       else expect(result.parse64?.native_mpps).toBeNull();
@@ -61,6 +64,7 @@ describe('benchmark harness', () => {
         expect(result.lpm1m?.native_rte_fib_mlookups).toBeGreaterThan(0);
         expect(result.pipeline64?.native_mpps).toBeGreaterThan(0);
         expect(result.acl10k?.native_mpps).toBeGreaterThan(0);
+        expect(result.ct1m?.native_rte_hash_mpps).toBeGreaterThan(0);
       }
       expect(lines.some((l) => l.startsWith('parse64'))).toBe(true);
     },

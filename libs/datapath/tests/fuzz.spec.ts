@@ -64,8 +64,11 @@ describe('fuzzing the WebAssembly datapath', () => {
         { action: 'deny', src: '2001:db8::/32', proto: 58 },
         { action: 'permit', vni: 5001 },
         { action: 'deny', inPort: 5, proto: 17 },
+        { action: 'permit-stateful' },
       ]);
       for (const port of [0, 5, 100]) dp.acl.bind(port);
+      // Connection tracking on the bound ports, small enough to evict.
+      dp.conntrack.create({ capacity: 4096 });
       // A policer on a bridged and on the routed port: some traffic conforms, some exceeds.
       dp.policers.add(3, { rateBytesPerSec: 500_000, burstBytes: 5_000 });
       dp.policers.bind(1, 3);
@@ -276,11 +279,14 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(configRegion()).toBe(configHash);
       expect(staticRegion()).toBe(staticHash);
       expect(routingRegion()).toBe(routingHash);
-      expect(dp.acl.setInfo.rules).toBe(6);
+      expect(dp.acl.setInfo.rules).toBe(7);
       // Most rules matched something (which ones depends on the seed), and many packets did.
       const aclHits = dp.acl.hits().rules;
       expect(aclHits.filter((h) => h > 0).length).toBeGreaterThanOrEqual(4);
       expect(aclHits.reduce((a, b) => a + b, 0)).toBeGreaterThan(FRAMES / 1000);
+      const ct = dp.conntrack.stats();
+      expect(Math.min(ct.created, ct.hits, ct.evicted)).toBeGreaterThan(0);
+      expect(dp.conntrack.size).toBeLessThanOrEqual(dp.conntrack.capacity);
       const policed = dp.policers.lookup(3)!;
       expect(Math.min(policed.conform.packets, policed.exceed.packets)).toBeGreaterThan(0);
       // The campaign must have reached passes, forwards, floods and many distinct drop reasons.
@@ -292,7 +298,16 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(outsideChecks).toBeGreaterThan(0);
       // Every stage ran on fuzzed traffic, the VXLAN ones included.
       const stages = dp.stageCounters();
-      const stageNames = ['parse', 'vxlan-decap', 'policer', 'acl', 'l2', 'l3', 'vxlan-encap'];
+      const stageNames = [
+        'parse',
+        'vxlan-decap',
+        'policer',
+        'conntrack',
+        'acl',
+        'l2',
+        'l3',
+        'vxlan-encap',
+      ];
       for (const name of [...stageNames, 'tx', 'drop']) {
         expect(stages[name]?.packets, name).toBeGreaterThan(FRAMES / 2000);
       }

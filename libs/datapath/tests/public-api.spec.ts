@@ -7,6 +7,8 @@ describe('public API', () => {
       [
         "Acl",
         "CaptureFormatError",
+        "ConnTrackTable",
+        "DEFAULT_CONNTRACK_TIMEOUTS",
         "Datapath",
         "DatapathConfigError",
         "DatapathTableError",
@@ -46,9 +48,10 @@ describe('public API', () => {
     const dp = api.createDatapath();
     expect(dp.stages().map((s) => `${s.name} -> ${s.next.join(',')}`)).toMatchInlineSnapshot(`
       [
-        "parse -> vxlan-decap,policer,acl,l2,l3,drop",
-        "vxlan-decap -> policer,acl,l2,l3,drop",
-        "policer -> acl,l2,l3,drop",
+        "parse -> vxlan-decap,policer,conntrack,acl,l2,l3,drop",
+        "vxlan-decap -> policer,conntrack,acl,l2,l3,drop",
+        "policer -> conntrack,acl,l2,l3,drop",
+        "conntrack -> acl,l2,l3",
         "acl -> l2,l3,drop",
         "l2 -> vxlan-encap,tx,drop",
         "l3 -> vxlan-encap,tx,drop",

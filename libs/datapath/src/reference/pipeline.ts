@@ -17,6 +17,7 @@ import { parseFrame, ParseDrop, type RefFrame, type RefLayer } from './parser.js
 import { ReferenceRouter, timeExceeded, arpReply } from './routing.js';
 import { referenceAclMatch } from './acl.js';
 import type { CheckedAclRule } from '../acl.js';
+import { ReferenceConnTrack, type ConnTrackPacket } from './conntrack.js';
 
 interface Bridge {
   floodLimit: number;
@@ -149,6 +150,8 @@ export class ReferenceDatapath {
   private readonly dropCounters = new Map<string, number>();
   /** Route tables and next hops of the L3 stage. */
   readonly router = new ReferenceRouter();
+  /** Connection tracking of ACL-bound ports (enabled by `conntrack.create`). */
+  readonly conntrack = new ReferenceConnTrack();
 
   constructor(private readonly batchSize = 256) {}
 
@@ -278,13 +281,18 @@ export class ReferenceDatapath {
     }));
     const toDecap: Packet[] = [];
     const toPolicer: Packet[] = [];
+    const toCt: Packet[] = [];
     const toAcl: Packet[] = [];
     const toL2: Packet[] = [];
     const toL3: Packet[] = [];
     // A routed port's packets go to L3, everything else to L2; bound ports pass the ACL first.
     const forward = (p: Packet) => (this.ports.get(p.inPort)?.vrf != null ? toL3 : toL2);
     const afterPolicer = (p: Packet) =>
-      this.aclRules !== null && this.aclPorts.has(p.inPort) ? toAcl : forward(p);
+      this.aclRules !== null && this.aclPorts.has(p.inPort)
+        ? this.conntrack.enabled
+          ? toCt
+          : toAcl
+        : forward(p);
     const ingress = (p: Packet) => (this.policerPorts.has(p.inPort) ? toPolicer : afterPolicer(p));
     for (const p of packets) {
       this.portCounter(p.inPort).rxPackets++;
@@ -302,7 +310,11 @@ export class ReferenceDatapath {
     }
     for (const p of toDecap) if (this.decap(p)) ingress(p).push(p);
     for (const p of toPolicer) if (this.police(p, now)) afterPolicer(p).push(p);
-    for (const p of toAcl) if (this.classify(p)) forward(p).push(p);
+    for (const p of toCt) {
+      const packet = this.conntrackPacket(p);
+      (packet && this.conntrack.track(packet, now).hit ? forward(p) : toAcl).push(p);
+    }
+    for (const p of toAcl) if (this.classify(p, now)) forward(p).push(p);
     const toEncap: Packet[] = [];
     for (const p of toL2) {
       this.bridgePacket(p, now);
@@ -490,7 +502,40 @@ export class ReferenceDatapath {
   }
 
   // First-match classification; returns whether the packet goes on.
-  private classify(p: Packet): boolean {
+  // The 5-tuple, TCP flags and length the tracker sees (null for non-IP packets).
+  private conntrackPacket(p: Packet): ConnTrackPacket | null {
+    const layer = p.layer;
+    const ip = layer?.ip;
+    if (!layer || !ip) return null;
+    // Offsets are those of the frame as received; a decapsulated frame starts later.
+    const shift = p.parsed?.vxlan && layer !== p.parsed.outer ? p.parsed.vxlan.innerStart : 0;
+    let sport = 0;
+    let dport = 0;
+    let flags = 0;
+    if (layer.ports) {
+      sport = layer.ports.sport;
+      dport = layer.ports.dport;
+      if (ip.proto === 6) flags = p.frame[layer.ports.offset - shift + 13] ?? 0;
+    } else if (layer.icmp) {
+      const t = layer.icmp.type;
+      if (ip.version === 4 ? t === 8 || t === 0 : t === 128 || t === 129) {
+        const at = layer.icmp.offset - shift + 4;
+        sport = dport = ((p.frame[at] ?? 0) << 8) | (p.frame[at + 1] ?? 0);
+      }
+    }
+    return {
+      version: ip.version,
+      src: ip.src,
+      dst: ip.dst,
+      proto: ip.proto,
+      sport,
+      dport,
+      flags,
+      length: p.frame.length,
+    };
+  }
+
+  private classify(p: Packet, now: number): boolean {
     const ip = p.layer?.ip;
     if (!this.aclRules || !ip) return true;
     const vni = p.parsed?.vxlan?.vni ?? null;
@@ -510,6 +555,10 @@ export class ReferenceDatapath {
     this.aclHitCounts[slot] = (this.aclHitCounts[slot] ?? 0) + 1;
     const deny = index < 0 ? this.aclDefaultDeny : this.aclRules[index]!.deny;
     if (deny) this.dropPacket(p, 'acl-deny');
+    else if (index >= 0 && this.aclRules[index]!.stateful) {
+      const packet = this.conntrackPacket(p);
+      if (packet) this.conntrack.open(packet, now);
+    }
     return !deny;
   }
 
