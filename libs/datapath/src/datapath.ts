@@ -29,6 +29,7 @@ import { formatTraceRecord } from './trace.js';
 import { Ipv4RouteTable, NextHopTable, MAX_VRFS, parseIpv4 } from './routes.js';
 import { Acl } from './acl.js';
 import { PolicerTable } from './policers.js';
+import { Ipv6RouteTable } from './routes6.js';
 import type {
   FrameIn,
   PacketResult,
@@ -242,6 +243,8 @@ export class Datapath {
   readonly routes: Ipv4RouteTable;
   /** Next hops the routes point at. */
   readonly nextHops: NextHopTable;
+  /** IPv6 route tables of the l3v6 stage, one per VRF (next hops shared with IPv4). */
+  readonly routes6: Ipv6RouteTable;
   /** The ACL applied to bound ingress ports. */
   readonly acl: Acl;
   /** Token-bucket policers charged per ingress port. */
@@ -290,6 +293,7 @@ export class Datapath {
     this.macTable = new MacTable(this);
     this.routes = new Ipv4RouteTable(this.core);
     this.nextHops = new NextHopTable(this.core);
+    this.routes6 = new Ipv6RouteTable(this.core);
     this.acl = new Acl(this.core);
     this.policers = new PolicerTable(this.core);
   }
