@@ -81,6 +81,7 @@ export {
   lpm6Load,
   lpm6LoadBadRoute,
 } from './lpm6';
+export { l3v6SetPort } from './l3v6';
 export { nhAdd, nhDelete, nhReset, nhSize, nhEntryPtr, l3SetPortAddress, l3SetPortMac } from './l3';
 export { scratchReserve, heapUsed } from './heap';
 export { aclAlloc, aclActivate, aclClear, aclActive, aclBind } from './acl';

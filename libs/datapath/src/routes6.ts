@@ -24,6 +24,7 @@ export interface Routing6CoreExports {
   lpm6Add(vrf: number, len: number, nextHop: number, isNew: number): number;
   lpm6Delete(vrf: number, len: number, coverLen: number, coverNextHop: number): number;
   lpm6Load(vrf: number, routes: number, n: number, sorted: number): number;
+  l3v6SetPort(port: number, hasAddr: number, mac: bigint): number;
 }
 
 /** VRFs with an IPv6 route table: ids 0 .. MAX_VRFS-1 (the same ids as the IPv4 VRFs). */
@@ -61,6 +62,20 @@ export function parseIpv6(text: unknown, field: string): Uint8Array {
     throw new DatapathConfigError(field, `expected an IPv6 address, got ${JSON.stringify(text)}`);
   }
   return Uint8Array.from(ipaddr.IPv6.parse(text).toByteArray());
+}
+
+/**
+ * Programs the IPv6 address (or none) and MAC (0n: none) of routed `port` into the core: the
+ * source of its ICMPv6 errors and the address its Neighbor Advertisements answer for.
+ */
+export function setPortAddress6(
+  core: Routing6CoreExports,
+  port: number,
+  addr: Uint8Array | null,
+  mac: bigint,
+): boolean {
+  if (addr) new Uint8Array(core.memory.buffer, core.lpm6AddrBuf(), 16).set(addr);
+  return core.l3v6SetPort(port, addr ? 1 : 0, mac) === 0;
 }
 
 /** Formats 16 bytes at `offset` as RFC 5952 IPv6 text. */

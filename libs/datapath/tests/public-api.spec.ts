@@ -55,7 +55,8 @@ describe('public API', () => {
         "policer -> acl,l2,l3,drop",
         "acl -> l2,l3,drop",
         "l2 -> vxlan-encap,tx,drop",
-        "l3 -> vxlan-encap,tx,drop",
+        "l3 -> l3v6,vxlan-encap,tx,drop",
+        "l3v6 -> vxlan-encap,tx,drop",
         "vxlan-encap -> tx,drop",
         "tx -> ",
         "drop -> ",
@@ -100,6 +101,12 @@ describe('public API', () => {
         "ttl-exceeded",
         "acl-deny",
         "policer",
+        "ipv6-multicast-dst",
+        "ipv6-link-local",
+        "ipv6-bad-address",
+        "hop-limit-exceeded",
+        "nd-invalid",
+        "nd-not-handled",
       ]
     `);
   });
