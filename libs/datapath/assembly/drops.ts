@@ -39,7 +39,13 @@ export const DROP_BLACKHOLE: u8 = 34;
 export const DROP_TTL_EXCEEDED: u8 = 35;
 export const DROP_ACL_DENY: u8 = 36;
 export const DROP_POLICER: u8 = 37;
-export const DROP_REASON_COUNT: i32 = 38;
+export const DROP_IPV6_MULTICAST_DST: u8 = 38;
+export const DROP_IPV6_LINK_LOCAL: u8 = 39;
+export const DROP_IPV6_BAD_ADDRESS: u8 = 40;
+export const DROP_HOP_LIMIT_EXCEEDED: u8 = 41;
+export const DROP_ND_INVALID: u8 = 42;
+export const DROP_ND_NOT_HANDLED: u8 = 43;
+export const DROP_REASON_COUNT: i32 = 44;
 
 /** Name of drop reason `code` ('' past the last one). */
 export function dropReasonName(code: i32): string {
@@ -120,6 +126,18 @@ export function dropReasonName(code: i32): string {
       return 'acl-deny';
     case 37:
       return 'policer';
+    case 38:
+      return 'ipv6-multicast-dst';
+    case 39:
+      return 'ipv6-link-local';
+    case 40:
+      return 'ipv6-bad-address';
+    case 41:
+      return 'hop-limit-exceeded';
+    case 42:
+      return 'nd-invalid';
+    case 43:
+      return 'nd-not-handled';
     default:
       return '';
   }

@@ -46,6 +46,7 @@ import {
   NODE_ACL,
   NODE_L2,
   NODE_L3,
+  NODE_L3V6,
   NODE_VXLAN_ENCAP,
   NODE_TX,
   NODE_DROP,
@@ -55,6 +56,7 @@ import { parseStage } from './parse';
 import { l2Stage, setNow } from './l2';
 import { vxlanDecapStage, vxlanEncapStage } from './vxlan';
 import { l3Stage } from './l3';
+import { l3v6Stage } from './l3v6';
 import { aclStage } from './acl';
 import { policerStage } from './policer';
 import { conntrackStage } from './conntrack';
@@ -83,6 +85,8 @@ export function nodeName(id: i32): string {
       return 'l2';
     case NODE_L3:
       return 'l3';
+    case NODE_L3V6:
+      return 'l3v6';
     case NODE_VXLAN_ENCAP:
       return 'vxlan-encap';
     case NODE_TX:
@@ -110,6 +114,8 @@ export function nodeNextNames(id: i32): string {
     case NODE_L2:
       return 'vxlan-encap,tx,drop';
     case NODE_L3:
+      return 'l3v6,vxlan-encap,tx,drop';
+    case NODE_L3V6:
       return 'vxlan-encap,tx,drop';
     case NODE_VXLAN_ENCAP:
       return 'tx,drop';
@@ -178,6 +184,8 @@ function runStage(node: i32, vec: usize, n: i32): i32 {
       return l2Stage(vec, n);
     case NODE_L3:
       return l3Stage(vec, n);
+    case NODE_L3V6:
+      return l3v6Stage(vec, n);
     case NODE_VXLAN_ENCAP:
       return vxlanEncapStage(vec, n);
     case NODE_TX:

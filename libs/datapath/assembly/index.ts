@@ -64,6 +64,24 @@ export {
   lpmLoad,
   lpmLoadBadRoute,
 } from './lpm4';
+export {
+  lpm6AddrBuf,
+  lpm6Create,
+  lpm6Free,
+  lpm6Reset,
+  lpm6Exists,
+  lpm6Count,
+  lpm6Groups,
+  lpm6Memory,
+  lpm6TopBits,
+  lpm6Lookup,
+  lpm6LookupBulk,
+  lpm6Add,
+  lpm6Delete,
+  lpm6Load,
+  lpm6LoadBadRoute,
+} from './lpm6';
+export { l3v6SetPort } from './l3v6';
 export { nhAdd, nhDelete, nhReset, nhSize, nhEntryPtr, l3SetPortAddress, l3SetPortMac } from './l3';
 export { scratchReserve, heapUsed } from './heap';
 export { aclAlloc, aclActivate, aclClear, aclActive, aclBind } from './acl';

@@ -42,7 +42,7 @@ import {
   DROP_BLACKHOLE,
   DROP_TTL_EXCEEDED,
 } from './drops';
-import { NODE_DROP, NODE_TX, NODE_VXLAN_ENCAP } from './nodes';
+import { NODE_DROP, NODE_TX, NODE_VXLAN_ENCAP, NODE_L3V6 } from './nodes';
 import { heapAlloc } from './heap';
 import { lookupScratch, lpmFirstLevelPtr, lpmIsGroup, lpmResolve, lpmResolveEntry } from './lpm4';
 
@@ -153,6 +153,9 @@ export function l3SetPortMac(port: u32, mac: u64): i32 {
   store<u16>(p + 6, mac == 0 ? 0 : 1);
   return 0;
 }
+
+/** Trace word B for IPv6 handed to the l3v6 stage. */
+export const L3_TRACE_IPV6: u32 = 0xfffffffc;
 
 /** Trace word B for an ARP request answered by the port. */
 export const L3_TRACE_ARP_REPLY: u32 = 0xfffffffd;
@@ -309,6 +312,12 @@ export function l3Stage(vec: usize, n: i32): i32 {
     const first = entries == 0 ? 0 : load<u32>(entries + <usize>i * 4);
     store<u32>(d + D_TRACE_B, L3_TRACE_MISS);
     if (load<u8>(pe + P_ROUTED) == 0 || load<u8>(d + D_OUTER + L_IP_VER) != 4) {
+      // IPv6 is routed by the l3v6 stage (assembly/l3v6.ts).
+      if (load<u8>(pe + P_ROUTED) != 0 && load<u8>(d + D_OUTER + L_IP_VER) == 6) {
+        store<u8>(d + D_NEXT, NODE_L3V6);
+        store<u32>(d + D_TRACE_B, L3_TRACE_IPV6);
+        continue;
+      }
       if (load<u8>(pe + P_ROUTED) == 0 || !arpReply(d, f, <u32>load<u16>(d + D_IN_PORT)))
         drop(d, DROP_NOT_ROUTABLE);
       continue;

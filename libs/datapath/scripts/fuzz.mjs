@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Long fuzz campaign: the CI fuzz and differential specs (parse/L2/VXLAN, L3, ACL, policers,
-// connection tracking)
+// Long fuzz campaign: the CI fuzz and differential specs (parse/L2/VXLAN, L3, L3 IPv6, ACL,
+// policers, connection tracking)
 // with more frames and rounds and a chosen seed.
 //   node scripts/fuzz.mjs [--frames N] [--seed S]      (or: npx nx run datapath:fuzz -- --frames N)
 import { spawnSync } from 'node:child_process';
@@ -28,6 +28,7 @@ const result = spawnSync(
     'tests/fuzz.spec.ts',
     'tests/differential.spec.ts',
     'tests/routing.spec.ts',
+    'tests/routing6.spec.ts',
     'tests/acl.spec.ts',
     'tests/policer.spec.ts',
     'tests/conntrack.spec.ts',

@@ -30,6 +30,7 @@ import { Ipv4RouteTable, NextHopTable, MAX_VRFS, parseIpv4 } from './routes.js';
 import { Acl } from './acl.js';
 import { PolicerTable } from './policers.js';
 import { ConnTrackTable } from './conntrack.js';
+import { Ipv6RouteTable, parseIpv6, setPortAddress6 } from './routes6.js';
 import type {
   FrameIn,
   PacketResult,
@@ -243,6 +244,8 @@ export class Datapath {
   readonly routes: Ipv4RouteTable;
   /** Next hops the routes point at. */
   readonly nextHops: NextHopTable;
+  /** IPv6 route tables of the l3v6 stage, one per VRF (next hops shared with IPv4). */
+  readonly routes6: Ipv6RouteTable;
   /** The ACL applied to bound ingress ports. */
   readonly acl: Acl;
   /** Token-bucket policers charged per ingress port. */
@@ -293,6 +296,7 @@ export class Datapath {
     this.macTable = new MacTable(this);
     this.routes = new Ipv4RouteTable(this.core);
     this.nextHops = new NextHopTable(this.core);
+    this.routes6 = new Ipv6RouteTable(this.core);
     this.acl = new Acl(this.core);
     this.policers = new PolicerTable(this.core);
     this.conntrack = new ConnTrackTable(this.core);
@@ -381,6 +385,12 @@ export class Datapath {
     if (address !== null && vrf === null)
       throw new DatapathConfigError('address', 'only a routed port (with vrf) has an address');
     const addr = address === null ? 0 : parseIpv4(address, 'address');
+    const address6 = opts.address6 ?? null;
+    if (address6 !== null && vrf === null)
+      throw new DatapathConfigError('address6', 'only a routed port (with vrf) has an address');
+    const addr6 = address6 === null ? null : parseIpv6(address6, 'address6');
+    if (addr6 && (addr6[0] === 0xff || addr6.every((b) => b === 0)))
+      throw new DatapathConfigError('address6', `${address6} is not a unicast address`);
     const macText = opts.mac ?? null;
     if (macText !== null && vrf === null)
       throw new DatapathConfigError('mac', 'only a routed port (with vrf) has a MAC here');
@@ -401,7 +411,11 @@ export class Datapath {
     v.setUint16(this.portPtr(port) + PortEntry.bridge, bridge ?? NONE16, true);
     if (bridge !== null) this.setFloodBit(bridge, port, opts.flood ?? true);
     if (vrf !== null) {
-      if (this.core.l3SetPortAddress(port, addr) !== 0 || this.core.l3SetPortMac(port, mac) !== 0)
+      if (
+        this.core.l3SetPortAddress(port, addr) !== 0 ||
+        this.core.l3SetPortMac(port, mac) !== 0 ||
+        !setPortAddress6(this.core, port, addr6, mac)
+      )
         throw new DatapathTableError(`out of memory for the address of port ${port}`);
       v.setUint8(this.portPtr(port) + PortEntry.routed, 1);
       v.setUint16(this.portPtr(port) + PortEntry.vrf, vrf, true);
@@ -418,6 +432,7 @@ export class Datapath {
     v.setUint16(this.portPtr(port) + PortEntry.vrf, 0, true);
     this.core.l3SetPortAddress(port, 0);
     this.core.l3SetPortMac(port, 0n);
+    setPortAddress6(this.core, port, null, 0n);
   }
 
   /** Adds (or replaces) VXLAN tunnel `id` (0–63) as a virtual port of a bridge. */

@@ -12,6 +12,8 @@ export {
   parseIpv4Prefix,
 } from './routes.js';
 export type { Ipv4Route, PackedIpv4Routes, NextHop, RouteTableOptions } from './routes.js';
+export { Ipv6RouteTable, parseIpv6, formatIpv6, parseIpv6Prefix } from './routes6.js';
+export type { Ipv6Route, PackedIpv6Routes, Route6TableOptions } from './routes6.js';
 export { Acl } from './acl.js';
 export type { AclRule, AclLoadOptions, AclSetInfo } from './acl.js';
 export { PolicerTable, MAX_POLICERS } from './policers.js';

@@ -23,8 +23,25 @@ const formatters: Record<string, TraceFormatter> = {
   l3: (a, b) =>
     b === 0xfffffffd
       ? 'arp reply'
-      : `dst ${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff} ` +
-        (b === 0xffffffff ? 'no route' : b === 0xfffffffe ? 'icmp time-exceeded' : `next-hop ${b}`),
+      : b === 0xfffffffc
+        ? 'ipv6 to l3v6'
+        : `dst ${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff} ` +
+          (b === 0xffffffff
+            ? 'no route'
+            : b === 0xfffffffe
+              ? 'icmp time-exceeded'
+              : `next-hop ${b}`),
+  l3v6: (a, b) =>
+    `dst ${(a >>> 16).toString(16)}:${(a & 0xffff).toString(16)}:… ` +
+    (b === 0xffffffff
+      ? 'no route'
+      : b === 0xfffffffe
+        ? 'icmpv6 time-exceeded'
+        : b === 0xfffffffd
+          ? 'neighbor advertisement'
+          : b === 0xfffffffc
+            ? 'not routed'
+            : `next-hop ${b}`),
   'vxlan-encap': (a, b) => `tunnel ${a} vni ${b}`,
   tx: (a) => `flood copies ${a}`,
   drop: (a, _b, ctx) => `reason ${ctx.dropName(a)}`,

@@ -79,7 +79,7 @@ export interface PortOptions {
   flood?: boolean;
   /**
    * VRF (0–255) of a routed port: IPv4 arriving on it goes to the L3 stage and is routed in
-   * that VRF's route table. A port is either in a bridge or routed, not both.
+   * that VRF's route table, IPv6 to the l3v6 stage and that VRF's IPv6 route table. A port is either in a bridge or routed, not both.
    */
   vrf?: number | null;
   /**
@@ -87,7 +87,15 @@ export interface PortOptions {
    * back when a packet's TTL expires (without one such packets are dropped `ttl-exceeded`).
    */
   address?: string | null;
-  /** MAC address of a routed port: with `address`, ARP requests for that address are answered. */
+  /**
+   * IPv6 address of a routed port: the source of the ICMPv6 time-exceeded messages it sends,
+   * and (with `mac`) the address whose Neighbor Solicitations it answers.
+   */
+  address6?: string | null;
+  /**
+   * MAC address of a routed port: with `address`, ARP requests for that address are answered;
+   * with `address6`, Neighbor Solicitations.
+   */
   mac?: string | null;
 }
 

@@ -330,3 +330,28 @@ export function mutateFrame(rand: () => number, frame: Uint8Array): Uint8Array {
   }
   return out;
 }
+
+/** A Neighbor Solicitation (RFC 4861 4.3) with a correct ICMPv6 checksum. */
+export function neighborSolicitation(o: {
+  src: string;
+  dst: string;
+  target: string;
+  srcMac: string;
+  hops?: number;
+}): Uint8Array {
+  const src = ipv6(o.src);
+  const dst = ipv6(o.dst);
+  const msg = [135, 0, 0, 0, 0, 0, 0, 0, ...ipv6(o.target), 1, 1, ...mac(o.srcMac)];
+  const sum = checksum([...src, ...dst, 0, 0, 0, msg.length, 0, 0, 0, 58, ...msg]);
+  msg[2] = sum >> 8;
+  msg[3] = sum & 0xff;
+  const packet = [0x60, 0, 0, 0, ...be16(msg.length), 58, o.hops ?? 255, ...src, ...dst, ...msg];
+  const dstMac =
+    dst[0] === 0xff
+      ? `33:33:${dst
+          .slice(12)
+          .map((b) => b.toString(16).padStart(2, '0'))
+          .join(':')}`
+      : '02:00:00:00:00:02';
+  return Uint8Array.from(ethernet(dstMac, o.srcMac, 0x86dd, packet));
+}

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createDatapath } from '../src/index.js';
-import { flowFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
+import {
+  flowFrame,
+  neighborSolicitation,
+  prng,
+  randInt,
+  randomValidFrame,
+  vxlanFrame,
+} from './frames.js';
 
 // CI runs 1 M frames; scripts/fuzz.mjs runs longer campaigns through the same spec.
 const FRAMES = Number(process.env.DATAPATH_FUZZ_FRAMES ?? 1_000_000);
@@ -56,6 +63,14 @@ describe('fuzzing the WebAssembly datapath', () => {
       dp.nextHops.add(1, { port: 100, dstMac: '02:00:00:00:00:72', srcMac: '02:00:00:00:00:71' });
       dp.nextHops.add(2, { blackhole: true });
       dp.nextHops.add(3, { port: 4, dstMac: '02:00:00:00:00:73', srcMac: '02:00:00:00:00:71' });
+      // IPv6 routed port 7 (VRF 1, with an address and MAC: ND replies, ICMPv6 errors).
+      dp.setPort(7, { vrf: 1, address6: '2001:db8:7::1', mac: '02:00:00:00:00:71' });
+      dp.routes6.create(1);
+      dp.routes6.add(1, '2001:db8::/32', 0);
+      dp.routes6.add(1, '2001:db8:2::/48', 1);
+      dp.routes6.add(1, '2001:db8:2::2/128', 2);
+      dp.routes6.add(1, '2001:db8:1::/64', 3);
+      dp.routes6.add(1, 'fd00::/8', 77);
       // ACL on a bridged, the routed and a tunnel port: every field kind, both actions.
       dp.acl.load([
         { action: 'deny', src: '10.1.1.1/32', proto: 6, dport: [0, 1000] },
@@ -95,6 +110,25 @@ describe('fuzzing the WebAssembly datapath', () => {
         );
       }
 
+      const v6Dsts = ['2001:db8::9', '2001:db8:2::1', '2001:db8:2::2', '2001:db8:1::5', 'fd00::5'];
+      for (let i = 0; i < 500; i++) {
+        const f =
+          i % 5 === 0
+            ? neighborSolicitation({
+                src: i % 10 === 0 ? '::' : '2001:db8:7::9',
+                dst: i % 3 === 0 ? '2001:db8:7::1' : 'ff02::1:ff00:1',
+                target: '2001:db8:7::1',
+                srcMac: macs[randInt(rand, 100)]!,
+              })
+            : flowFrame({
+                v6: true,
+                dst: v6Dsts[randInt(rand, v6Dsts.length)],
+                srcMac: macs[randInt(rand, 100)],
+              });
+        if (i % 5 !== 0) f[21] = randInt(rand, 4) === 0 ? randInt(rand, 3) : 64; // hop limit
+        templates.push(f);
+      }
+
       const r = dp.regions();
       const mem = () => new Uint8Array(dp.core.memory.buffer);
       const view = () => new DataView(dp.core.memory.buffer);
@@ -126,10 +160,20 @@ describe('fuzzing the WebAssembly datapath', () => {
       const probes = Uint32Array.from({ length: 4096 }, (_, i) =>
         i < 2048 ? (0x0a000000 | (i * 0x2003)) >>> 0 : Math.floor(rand() * 2 ** 32) >>> 0,
       );
+      const probes6 = new Uint8Array(2048 * 16).map((_, i) =>
+        i % 16 < 2
+          ? [0x20, 0x01][i % 16]!
+          : i % 16 < 4
+            ? [0x0d, 0xb8][(i % 16) - 2]!
+            : randInt(rand, 256),
+      );
+      for (let i = 1024; i < 2048; i++) probes6[i * 16] = randInt(rand, 256);
       const routingRegion = () =>
         sha(
           Uint8Array.from([
             ...new Uint8Array(dp.routes.lookupBulk(1, probes).buffer),
+            ...new Uint8Array(dp.routes6.lookupBulk(1, probes6).buffer),
+            ...Buffer.from(JSON.stringify([...dp.routes6.iterate(1)])),
             ...Buffer.from(JSON.stringify([...dp.routes.iterate(1), ...dp.nextHops.iterate()])),
           ]),
         );
@@ -188,7 +232,7 @@ describe('fuzzing the WebAssembly datapath', () => {
             v.setUint32(d + 4, len, true);
             v.setUint16(
               d + 8,
-              mode === 1 ? 6 : ([0, 1, 2, 3, 4, 5, 9][randInt(rand, 7)] ?? 0),
+              mode === 1 ? 6 : ([0, 1, 2, 3, 4, 5, 7, 9][randInt(rand, 8)] ?? 0),
               true,
             );
           }
@@ -306,6 +350,7 @@ describe('fuzzing the WebAssembly datapath', () => {
         'acl',
         'l2',
         'l3',
+        'l3v6',
         'vxlan-encap',
       ];
       for (const name of [...stageNames, 'tx', 'drop']) {

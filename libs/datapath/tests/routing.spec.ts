@@ -447,14 +447,16 @@ describe('L3 stage', () => {
     expect(ttl0!.drop).toBe('ttl-exceeded');
     expect(miss!.drop).toBe('no-route');
     expect(nhMissing!.drop).toBe('next-hop-missing');
-    expect(v6!.drop).toBe('not-routable');
+    // IPv6 goes on to l3v6 (tests/routing6.spec.ts); this VRF has no IPv6 table.
+    expect(v6!.drop).toBe('no-route');
     expect(noTable!.drop).toBe('no-route');
     expect(dflt!.outPort).toBe(3);
     const counters = dp.counters();
     expect(counters.drops['ttl-exceeded']).toBe(2);
     expect(counters.ports[3]?.txPackets).toBe(2);
-    // Every frame came in on a routed port: all reach L3, the IPv6 one is dropped there.
+    // Every frame came in on a routed port: all reach L3, the IPv6 one is handed to l3v6.
     expect(dp.stageCounters()['l3']?.packets).toBe(12);
+    expect(dp.stageCounters()['l3v6']?.packets).toBe(1);
   });
 
   it('the checksum update matches recomputation for every TTL and checksum', () => {

@@ -6,6 +6,7 @@ import type { RoutingCoreExports } from '../routes.js';
 import type { AclCoreExports } from '../acl.js';
 import type { PolicerCoreExports } from '../policers.js';
 import type { ConnTrackCoreExports } from '../conntrack.js';
+import type { Routing6CoreExports } from '../routes6.js';
 
 /** The parts of the WebAssembly JS API used here (the global has no typings in our lib set). */
 interface WasmApi {
@@ -26,7 +27,12 @@ export interface CoreGlobal {
 
 /** Exports of the WebAssembly core (see assembly/index.ts). */
 export interface CoreExports
-  extends RoutingCoreExports, AclCoreExports, PolicerCoreExports, ConnTrackCoreExports {
+  extends
+    RoutingCoreExports,
+    AclCoreExports,
+    PolicerCoreExports,
+    ConnTrackCoreExports,
+    Routing6CoreExports {
   memory: CoreMemory;
   layoutInit(
     slots: number,

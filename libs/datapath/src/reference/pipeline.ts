@@ -15,6 +15,13 @@ import type {
 import { parseIp, parseMac } from '../net.js';
 import { parseFrame, ParseDrop, type RefFrame, type RefLayer } from './parser.js';
 import { ReferenceRouter, timeExceeded, arpReply } from './routing.js';
+import {
+  ReferenceRouter6,
+  neighborDiscovery,
+  route6,
+  timeExceeded6,
+  unroutable6,
+} from './routing6.js';
 import { referenceAclMatch } from './acl.js';
 import type { CheckedAclRule } from '../acl.js';
 import { ReferenceConnTrack, type ConnTrackPacket } from './conntrack.js';
@@ -32,6 +39,7 @@ interface Port {
   tunnel: number | null;
   vrf: number | null;
   address: Uint8Array | null;
+  address6: Uint8Array | null;
   mac: Uint8Array | null;
 }
 
@@ -152,6 +160,8 @@ export class ReferenceDatapath {
   readonly router = new ReferenceRouter();
   /** Connection tracking of ACL-bound ports (enabled by `conntrack.create`). */
   readonly conntrack = new ReferenceConnTrack();
+  /** IPv6 route tables of the l3v6 stage (next hops are the router's). */
+  readonly router6 = new ReferenceRouter6();
 
   constructor(private readonly batchSize = 256) {}
 
@@ -176,6 +186,7 @@ export class ReferenceDatapath {
       tunnel: null,
       vrf: opts.vrf ?? null,
       address: opts.address ? parseIp(opts.address, 'address').bytes : null,
+      address6: opts.address6 ? parseIp(opts.address6, 'address6').bytes : null,
       mac: opts.mac ? parseMac(opts.mac, 'mac') : null,
     });
     if (bridge !== null && (opts.flood ?? true)) this.bridges.get(bridge)?.floodPorts.add(port);
@@ -207,6 +218,7 @@ export class ReferenceDatapath {
       tunnel: id,
       vrf: null,
       address: null,
+      address6: null,
       mac: null,
     });
     if (t.flood ?? true) this.bridges.get(t.bridge)?.floodPorts.add(t.port);
@@ -285,6 +297,7 @@ export class ReferenceDatapath {
     const toAcl: Packet[] = [];
     const toL2: Packet[] = [];
     const toL3: Packet[] = [];
+    const toL3v6: Packet[] = [];
     // A routed port's packets go to L3, everything else to L2; bound ports pass the ACL first.
     const forward = (p: Packet) => (this.ports.get(p.inPort)?.vrf != null ? toL3 : toL2);
     const afterPolicer = (p: Packet) =>
@@ -322,7 +335,14 @@ export class ReferenceDatapath {
         toEncap.push(p);
     }
     for (const p of toL3) {
-      this.routePacket(p);
+      // IPv6 on a routed port goes on to the l3v6 stage.
+      if (this.ports.get(p.inPort)?.vrf != null && p.layer?.ip?.version === 6) toL3v6.push(p);
+      else this.routePacket(p);
+      if (p.verdict === 'forward' && this.ports.get(p.outPort ?? -1)?.kind === 'tunnel')
+        toEncap.push(p);
+    }
+    for (const p of toL3v6) {
+      this.routePacket6(p);
       if (p.verdict === 'forward' && this.ports.get(p.outPort ?? -1)?.kind === 'tunnel')
         toEncap.push(p);
     }
@@ -578,6 +598,41 @@ export class ReferenceDatapath {
     const address = this.ports.get(p.inPort)?.address ?? null;
     if ('drop' in outcome && outcome.drop === 'ttl-exceeded' && address && p.layer) {
       const reply = timeExceeded(p.frame, p.layer, address);
+      if (reply) {
+        p.frame = reply;
+        p.verdict = 'forward';
+        p.outPort = p.inPort;
+        return;
+      }
+    }
+    if ('drop' in outcome) return this.dropPacket(p, outcome.drop);
+    p.verdict = 'forward';
+    p.outPort = outcome.outPort;
+  }
+
+  private routePacket6(p: Packet): void {
+    const port = this.ports.get(p.inPort)!;
+    const layer = p.layer!;
+    const ip = layer.ip!;
+    if (ip.proto === 58 && layer.icmp && layer.icmp.type >= 133 && layer.icmp.type <= 137) {
+      const nd = neighborDiscovery(p.frame, layer, port.address6, port.mac);
+      if ('drop' in nd) return this.dropPacket(p, nd.drop);
+      p.frame = nd.reply;
+      p.verdict = 'forward';
+      p.outPort = p.inPort;
+      return;
+    }
+    const unroutable = unroutable6(ip.src, ip.dst);
+    if (unroutable) return this.dropPacket(p, unroutable);
+    const outcome = route6(
+      this.router6,
+      (id) => this.router.nextHop(id),
+      port.vrf!,
+      p.frame,
+      layer,
+    );
+    if ('drop' in outcome && outcome.drop === 'hop-limit-exceeded' && port.address6) {
+      const reply = timeExceeded6(p.frame, layer, port.address6);
       if (reply) {
         p.frame = reply;
         p.verdict = 'forward';

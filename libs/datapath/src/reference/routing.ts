@@ -77,6 +77,11 @@ export class ReferenceRouter {
       });
   }
 
+  /** Next hop `id` (shared with the IPv6 router), or undefined. */
+  nextHop(id: number): ReferenceNextHop | undefined {
+    return this.nextHops.get(id);
+  }
+
   /** Removes next hop `id`. */
   deleteNextHop(id: number): void {
     this.nextHops.delete(id);
