@@ -39,7 +39,10 @@ export const DROP_BLACKHOLE: u8 = 34;
 export const DROP_TTL_EXCEEDED: u8 = 35;
 export const DROP_ACL_DENY: u8 = 36;
 export const DROP_POLICER: u8 = 37;
-export const DROP_REASON_COUNT: i32 = 38;
+export const DROP_FRAG_NEEDED: u8 = 38;
+export const DROP_MTU_EXCEEDED: u8 = 39;
+export const DROP_TUNNEL_MTU_EXCEEDED: u8 = 40;
+export const DROP_REASON_COUNT: i32 = 41;
 
 /** Name of drop reason `code` ('' past the last one). */
 export function dropReasonName(code: i32): string {
@@ -120,6 +123,12 @@ export function dropReasonName(code: i32): string {
       return 'acl-deny';
     case 37:
       return 'policer';
+    case 38:
+      return 'frag-needed';
+    case 39:
+      return 'mtu-exceeded';
+    case 40:
+      return 'tunnel-mtu-exceeded';
     default:
       return '';
   }

@@ -43,6 +43,7 @@ import {
   NODE_VXLAN_DECAP,
   NODE_POLICER,
   NODE_ACL,
+  NODE_GATEWAY,
   NODE_L2,
   NODE_L3,
   NODE_VXLAN_ENCAP,
@@ -56,6 +57,7 @@ import { vxlanDecapStage, vxlanEncapStage } from './vxlan';
 import { l3Stage } from './l3';
 import { aclStage } from './acl';
 import { policerStage } from './policer';
+import { gatewayStage } from './gateway';
 
 /** stageMask bit: run without touching any counter (inspection, e.g. `opictl pcap parse`). */
 export const NO_COUNTERS: u32 = 0x80000000;
@@ -75,6 +77,8 @@ export function nodeName(id: i32): string {
       return 'policer';
     case NODE_ACL:
       return 'acl';
+    case NODE_GATEWAY:
+      return 'gateway';
     case NODE_L2:
       return 'l2';
     case NODE_L3:
@@ -94,13 +98,15 @@ export function nodeName(id: i32): string {
 export function nodeNextNames(id: i32): string {
   switch (id) {
     case NODE_PARSE:
-      return 'vxlan-decap,policer,acl,l2,l3,drop';
+      return 'vxlan-decap,policer,acl,gateway,l2,l3,drop';
     case NODE_VXLAN_DECAP:
-      return 'policer,acl,l2,l3,drop';
+      return 'policer,acl,gateway,l2,l3,drop';
     case NODE_POLICER:
-      return 'acl,l2,l3,drop';
+      return 'acl,gateway,l2,l3,drop';
     case NODE_ACL:
-      return 'l2,l3,drop';
+      return 'gateway,l2,l3,drop';
+    case NODE_GATEWAY:
+      return 'l2,vxlan-encap,tx';
     case NODE_L2:
       return 'vxlan-encap,tx,drop';
     case NODE_L3:
@@ -166,6 +172,8 @@ function runStage(node: i32, vec: usize, n: i32): i32 {
       return policerStage(vec, n);
     case NODE_ACL:
       return aclStage(vec, n);
+    case NODE_GATEWAY:
+      return gatewayStage(vec, n);
     case NODE_L2:
       return l2Stage(vec, n);
     case NODE_L3:

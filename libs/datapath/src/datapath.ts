@@ -29,6 +29,7 @@ import { formatTraceRecord } from './trace.js';
 import { Ipv4RouteTable, NextHopTable, MAX_VRFS, parseIpv4 } from './routes.js';
 import { Acl } from './acl.js';
 import { PolicerTable } from './policers.js';
+import { GatewayTable, type BridgeGatewayOptions } from './gateway.js';
 import type {
   FrameIn,
   PacketResult,
@@ -244,8 +245,10 @@ export class Datapath {
   readonly nextHops: NextHopTable;
   /** The ACL applied to bound ingress ports. */
   readonly acl: Acl;
-  /** Token-bucket policers charged per ingress port. */
+  /** Token-bucket policers charged per ingress port, per bridge and per flow. */
   readonly policers: PolicerTable;
+  /** Gateway (SVI) addresses of the bridges, answered by the gateway stage. */
+  readonly gateways: GatewayTable;
   private readonly at: Record<keyof typeof LayoutIndex, number>;
   private readonly dropNames: string[];
   private readonly stageNames: string[];
@@ -292,6 +295,22 @@ export class Datapath {
     this.nextHops = new NextHopTable(this.core);
     this.acl = new Acl(this.core);
     this.policers = new PolicerTable(this.core);
+    this.gateways = new GatewayTable(this.core);
+  }
+
+  /**
+   * Sets (or with null removes) the gateway of `bridge`: ARP requests for its IPv4 addresses
+   * and Neighbor Solicitations for its IPv6 addresses arriving on the bridge's ports are
+   * answered from its MAC out of the ingress port.
+   */
+  setBridgeGateway(bridge: number, gateway: BridgeGatewayOptions | null): void {
+    if (gateway === null) this.gateways.delete(bridge);
+    else this.gateways.add(bridge, gateway);
+  }
+
+  /** Largest IP packet `port` carries (its MTU; a tunnel port: what fits the underlay). */
+  egressMtu(port: number): number {
+    return this.core.egressMtu(checkInt(port, 'port', 0, MAX_PORTS - 1));
   }
 
   private view(): DataView {
@@ -381,6 +400,7 @@ export class Datapath {
     if (macText !== null && vrf === null)
       throw new DatapathConfigError('mac', 'only a routed port (with vrf) has a MAC here');
     const mac = macText === null ? 0n : macKey(0, parseMac(macText, 'mac'));
+    const mtu = opts.mtu === undefined ? 0 : checkInt(opts.mtu, 'mtu', 68, 65535);
     if (vrf !== null) {
       checkInt(vrf, 'vrf', 0, MAX_VRFS - 1);
       if (bridge !== null)
@@ -392,6 +412,8 @@ export class Datapath {
         throw new DatapathConfigError('bridge', `bridge ${bridge} does not exist`);
     }
     this.detachPort(port);
+    if (this.core.mtuSet(port, mtu) !== 0)
+      throw new DatapathTableError(`out of memory for the MTU of port ${port}`);
     const v = this.view();
     v.setUint8(this.portPtr(port) + PortEntry.kind, PortKind.phys);
     v.setUint16(this.portPtr(port) + PortEntry.bridge, bridge ?? NONE16, true);
@@ -414,6 +436,7 @@ export class Datapath {
     v.setUint16(this.portPtr(port) + PortEntry.vrf, 0, true);
     this.core.l3SetPortAddress(port, 0);
     this.core.l3SetPortMac(port, 0n);
+    this.core.mtuSet(port, 0);
   }
 
   /** Adds (or replaces) VXLAN tunnel `id` (0–63) as a virtual port of a bridge. */
@@ -424,6 +447,7 @@ export class Datapath {
     checkInt(t.vni, 'vni', 0, 0xffffff);
     checkInt(t.underlayPort, 'underlayPort', 0, MAX_PORTS - 1);
     const ttl = checkInt(t.ttl ?? 64, 'ttl', 1, 255);
+    const mtu = t.mtu === undefined ? 0 : checkInt(t.mtu, 'mtu', 68, 65535);
     const local = parseIp(t.local, 'local');
     const remote = parseIp(t.remote, 'remote');
     if (local.version !== remote.version)
@@ -451,6 +475,8 @@ export class Datapath {
     v.setUint16(this.portPtr(t.port) + PortEntry.tunnel, id, true);
     v.setUint16(this.portPtr(t.port) + PortEntry.bridge, t.bridge, true);
     if (t.flood ?? true) this.setFloodBit(t.bridge, t.port, true);
+    if (this.core.mtuSet(t.port, mtu) !== 0)
+      throw new DatapathTableError(`out of memory for the MTU of tunnel ${id}`);
   }
 
   /** Removes VXLAN tunnel `id` and its virtual port. */

@@ -15,7 +15,16 @@ export type { Ipv4Route, PackedIpv4Routes, NextHop, RouteTableOptions } from './
 export { Acl } from './acl.js';
 export type { AclRule, AclLoadOptions, AclSetInfo } from './acl.js';
 export { PolicerTable, MAX_POLICERS } from './policers.js';
-export type { PolicerOptions, PolicerState } from './policers.js';
+export type {
+  PolicerOptions,
+  PolicerState,
+  FlowPolicerOptions,
+  FlowPolicerState,
+  FlowTuple,
+  FlowBucket,
+} from './policers.js';
+export { GatewayTable, MAX_GATEWAY_ADDRESSES } from './gateway.js';
+export type { BridgeGatewayOptions, BridgeGatewayState } from './gateway.js';
 export type {
   Verdict,
   FrameIn,

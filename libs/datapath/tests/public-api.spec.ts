@@ -10,9 +10,11 @@ describe('public API', () => {
         "Datapath",
         "DatapathConfigError",
         "DatapathTableError",
+        "GatewayTable",
         "Ipv4RouteTable",
         "LINKTYPE_ETHERNET",
         "MAX_CAPTURED_LENGTH",
+        "MAX_GATEWAY_ADDRESSES",
         "MAX_NEXT_HOPS",
         "MAX_POLICERS",
         "MAX_VRFS",
@@ -46,10 +48,11 @@ describe('public API', () => {
     const dp = api.createDatapath();
     expect(dp.stages().map((s) => `${s.name} -> ${s.next.join(',')}`)).toMatchInlineSnapshot(`
       [
-        "parse -> vxlan-decap,policer,acl,l2,l3,drop",
-        "vxlan-decap -> policer,acl,l2,l3,drop",
-        "policer -> acl,l2,l3,drop",
-        "acl -> l2,l3,drop",
+        "parse -> vxlan-decap,policer,acl,gateway,l2,l3,drop",
+        "vxlan-decap -> policer,acl,gateway,l2,l3,drop",
+        "policer -> acl,gateway,l2,l3,drop",
+        "acl -> gateway,l2,l3,drop",
+        "gateway -> l2,vxlan-encap,tx",
         "l2 -> vxlan-encap,tx,drop",
         "l3 -> vxlan-encap,tx,drop",
         "vxlan-encap -> tx,drop",
@@ -96,6 +99,9 @@ describe('public API', () => {
         "ttl-exceeded",
         "acl-deny",
         "policer",
+        "frag-needed",
+        "mtu-exceeded",
+        "tunnel-mtu-exceeded",
       ]
     `);
   });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { RoutingCoreExports } from '../routes.js';
 import type { AclCoreExports } from '../acl.js';
 import type { PolicerCoreExports } from '../policers.js';
+import type { GatewayCoreExports } from '../gateway.js';
 
 /** The parts of the WebAssembly JS API used here (the global has no typings in our lib set). */
 interface WasmApi {
@@ -24,8 +25,11 @@ export interface CoreGlobal {
 }
 
 /** Exports of the WebAssembly core (see assembly/index.ts). */
-export interface CoreExports extends RoutingCoreExports, AclCoreExports, PolicerCoreExports {
+export interface CoreExports
+  extends RoutingCoreExports, AclCoreExports, PolicerCoreExports, GatewayCoreExports {
   memory: CoreMemory;
+  mtuSet(port: number, mtu: number): number;
+  egressMtu(port: number): number;
   layoutInit(
     slots: number,
     dataCapacity: number,
