@@ -57,8 +57,9 @@ const E_HASH: u32 = 56; // u32
 let tables: usize = 0;
 /** Ports with a per-flow policer (lets the ingress decision skip the per-port load). */
 export let flowPortCount: u32 = 0;
-// Key of the packet in hand, in entry layout (the host writes lookup keys here too).
-const keyBuf = memory.data(64);
+// Key of the packet in hand, in entry layout (the host writes lookup keys here too); in the
+// table heap with `tables`, not in static data, which never changes while traffic runs.
+let keyBuf: usize = 0;
 
 function tableBytes(mask: u32): usize {
   return <usize>T_HEADER + (<usize>mask + 1) * WAYS * E_SIZE;
@@ -77,8 +78,9 @@ export function flowPolicerBind(port: u32, rate: u32, burst: u32, maxFlows: u32)
   if (port >= <u32>MAX_PORTS || maxFlows < WAYS || maxFlows > FLOW_MAX_FLOWS) return -1;
   if ((maxFlows & (maxFlows - 1)) != 0 || burst == 0) return -1;
   if (tables == 0) {
-    tables = heapAlloc(<usize>MAX_PORTS * sizeof<usize>());
+    tables = heapAlloc(<usize>MAX_PORTS * sizeof<usize>() + 64);
     if (tables == 0) return -1;
+    keyBuf = tables + <usize>MAX_PORTS * sizeof<usize>();
   }
   flowPolicerUnbind(port);
   const mask = maxFlows / WAYS - 1;
@@ -137,7 +139,7 @@ function keyEqual(e: usize, k: usize): bool {
   );
 }
 
-/** Address of the key buffer the host fills for `flowPolicerLookup`. */
+/** Address of the key buffer the host fills for `flowPolicerLookup` (0 before any bind). */
 export function flowKeyBuffer(): usize {
   return keyBuf;
 }

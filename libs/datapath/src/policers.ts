@@ -241,6 +241,7 @@ export class PolicerTable {
     const sport = checkInt(tuple.sport ?? 0, 'sport', 0, 65535);
     const dport = checkInt(tuple.dport ?? 0, 'dport', 0, 65535);
     const k = this.core.flowKeyBuffer();
+    if (this.core.flowPolicerTablePtr(port) === 0 || k === 0) return null;
     const bytes = new Uint8Array(this.core.memory.buffer);
     bytes.fill(0, k, k + 40);
     const v = new DataView(this.core.memory.buffer);
