@@ -82,6 +82,7 @@ export {
   flowPolicerUnbind,
   flowPolicerReset,
   flowPolicerLookup,
+  flowPolicerDelete,
   flowPolicerTablePtr,
   flowPolicerSlots,
   flowKeyBuffer,

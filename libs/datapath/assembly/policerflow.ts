@@ -186,6 +186,16 @@ export function flowPolicerLookup(port: u32): usize {
   return find(t, keyHash(keyBuf));
 }
 
+/** Forgets the flow whose key the host wrote at flowKeyBuffer() on `port`: 0, or -1. */
+export function flowPolicerDelete(port: u32): i32 {
+  const e = flowPolicerLookup(port);
+  if (e == 0) return -1;
+  const t = flowTableOf(port);
+  memory.fill(e, 0, E_SIZE);
+  store<u32>(t + T_FLOWS, load<u32>(t + T_FLOWS) - 1);
+  return 0;
+}
+
 /** Address of `port`'s table header (0: none), for the host to read config and counters. */
 export function flowPolicerTablePtr(port: u32): usize {
   return port < <u32>MAX_PORTS ? flowTableOf(port) : 0;

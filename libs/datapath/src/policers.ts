@@ -19,6 +19,7 @@ export interface PolicerCoreExports {
   flowPolicerUnbind(port: number): void;
   flowPolicerReset(): void;
   flowPolicerLookup(port: number): number;
+  flowPolicerDelete(port: number): number;
   flowPolicerTablePtr(port: number): number;
   flowPolicerSlots(port: number): number;
   flowKeyBuffer(): number;
@@ -230,8 +231,27 @@ export class PolicerTable {
       flows: v.getUint32(p + TABLE.flows, true),
     };
   }
+  /** Empties the flow table of `port` (configuration kept, counters restart). */
+  resetFlows(port: number): void {
+    const state = this.flowTable(port);
+    if (state) this.bindFlows(port, state);
+  }
+  /** Forgets one flow of `port` (its next packet starts a full bucket); whether it was held. */
+  deleteFlow(port: number, tuple: FlowTuple): boolean {
+    return this.writeFlowKey(port, tuple) && this.core.flowPolicerDelete(port) === 0;
+  }
+  /** The buckets of several flows of `port`. */
+  lookupFlowBulk(port: number, tuples: readonly FlowTuple[]): (FlowBucket | null)[] {
+    return tuples.map((t) => this.lookupFlow(port, t));
+  }
   /** The bucket of one flow on `port`, or null when the port's table does not hold it. */
   lookupFlow(port: number, tuple: FlowTuple): FlowBucket | null {
+    if (!this.writeFlowKey(port, tuple)) return null;
+    const e = this.core.flowPolicerLookup(port);
+    return e === 0 ? null : this.bucketAt(e);
+  }
+  // Validates `tuple` and writes it as the core's lookup key; false when `port` has no table.
+  private writeFlowKey(port: number, tuple: FlowTuple): boolean {
     checkInt(port, 'port', 0, 255);
     const src = parseIp(tuple?.src, 'src');
     const dst = parseIp(tuple?.dst, 'dst');
@@ -241,7 +261,7 @@ export class PolicerTable {
     const sport = checkInt(tuple.sport ?? 0, 'sport', 0, 65535);
     const dport = checkInt(tuple.dport ?? 0, 'dport', 0, 65535);
     const k = this.core.flowKeyBuffer();
-    if (this.core.flowPolicerTablePtr(port) === 0 || k === 0) return null;
+    if (this.core.flowPolicerTablePtr(port) === 0 || k === 0) return false;
     const bytes = new Uint8Array(this.core.memory.buffer);
     bytes.fill(0, k, k + 40);
     const v = new DataView(this.core.memory.buffer);
@@ -251,9 +271,7 @@ export class PolicerTable {
     v.setUint16(k + FLOW.dport, dport, true);
     bytes.set(src.bytes, k + FLOW.src);
     bytes.set(dst.bytes, k + FLOW.dst);
-    const e = this.core.flowPolicerLookup(port);
-    if (e === 0) return null;
-    return this.bucketAt(e);
+    return true;
   }
   private bucketAt(e: number): FlowBucket {
     const v = new DataView(this.core.memory.buffer);

@@ -190,6 +190,10 @@ describe('per-flow policers', () => {
     expect(outcomes(dp, [udp(2)], 0, 4)).toEqual(['ok']);
     expect(dp.policers.lookupFlow(0, key(1))).toBeNull();
     expect(dp.policers.flowTable(0)).toMatchObject({ evicted: 2, flows: 4 });
+    expect(dp.policers.lookupFlowBulk(0, [key(2), key(1)])).toEqual([
+      { tokensMilli: 50_000, lastMs: 4 },
+      null,
+    ]);
     const details = dp
       .readTrace()
       .filter((r) => r.stage === 'policer')
@@ -243,8 +247,15 @@ describe('per-flow policers', () => {
     dp.policers.bindFlows(0, ok);
     outcomes(dp, [udp(1), udp(2)], 0, 1);
     expect(dp.policers.flowTable(0)?.flows).toBe(2);
-    dp.policers.bindFlows(0, ok);
+    const key = { src: '10.0.0.1', dst: '10.0.0.2', proto: 17, sport: 1, dport: 53 };
+    expect(dp.policers.deleteFlow(0, key)).toBe(true);
+    expect(dp.policers.deleteFlow(0, key)).toBe(false);
+    expect(dp.policers.lookupFlow(0, key)).toBeNull();
+    expect(dp.policers.flowTable(0)?.flows).toBe(1);
+    dp.policers.resetFlows(0);
     expect(dp.policers.flowTable(0)).toMatchObject({ flows: 0, conform: { packets: 0 } });
+    expect([...dp.policers.iterateFlows(0)]).toEqual([]);
+    dp.policers.bindFlows(0, ok);
     outcomes(dp, [udp(1)], 0, 1);
     dp.policers.reset();
     expect(dp.policers.flowTable(0)).toBeNull();
