@@ -22,7 +22,7 @@ import { NODE_DROP } from './nodes';
 import { heapAlloc } from './heap';
 import { now } from './l2';
 import { afterPolicer } from './acl';
-import { flowTableOf, flowPolice, flowPortCount } from './policerflow';
+import { flowTableOf, flowPolice, flowPortCount, flowPrefetch } from './policerflow';
 
 /** Policers the core holds (ids 0 .. MAX_POLICERS-1). */
 export const MAX_POLICERS: u32 = 256;
@@ -183,6 +183,7 @@ export function policerOfPort(port: u32): u32 {
  * when the port polices flows, then to its bridge's policer; the first that exceeds drops it.
  */
 export function policerStage(vec: usize, n: i32): i32 {
+  if (flowPortCount != 0) flowPrefetch(vec, n);
   for (let i: i32 = 0; i < n; i++) {
     const slot = <u32>load<u16>(vec + <usize>i * 2);
     const d = desc(slot);
@@ -197,7 +198,7 @@ export function policerStage(vec: usize, n: i32): i32 {
     if (id1 != 0) ok = charge(entry(id1 - 1), len);
     const ft = flowTableOf(port);
     if (ok && ft != 0) {
-      const r = flowPolice(ft, d, slot, len, now);
+      const r = flowPolice(ft, i, len, now);
       if (r != 2) {
         kind = POLICER_KIND_FLOW;
         ok = r == 1;

@@ -29,6 +29,7 @@ const result = spawnSync(
     'tests/routing.spec.ts',
     'tests/acl.spec.ts',
     'tests/policer.spec.ts',
+    'tests/gw-differential.spec.ts',
   ],
   {
     cwd: root,

@@ -17,7 +17,7 @@ import {
 import { arpRequest, neighborSolicitation } from './gateway-frames.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
-const ROUNDS = Math.max(200, Number(process.env.DATAPATH_GW_ROUNDS ?? 220));
+const ROUNDS = Math.max(220, Number(process.env.DATAPATH_DIFF_ROUNDS ?? 220));
 const ROUTER_MAC = '02:00:00:00:99:99';
 const GW_MAC = '02:00:00:00:99:01';
 const MACS = Array.from(
