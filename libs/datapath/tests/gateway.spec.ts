@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createDatapath, DatapathConfigError, type Datapath } from '../src/index.js';
+import {
+  applyPipelineConfig,
+  createDatapath,
+  DatapathConfigError,
+  parsePipelineConfig,
+  type Datapath,
+} from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import {
   arpRequest,
@@ -352,5 +358,51 @@ describe('bridge gateways (SVI)', () => {
     );
     expect(dp.readTrace().some((r) => r.stage === 'gateway')).toBe(false);
     expect(dp.stageCounters().gateway?.packets).toBe(0);
+  });
+});
+
+describe('pipeline configuration (opictl pcap run) for gateways, MTUs and policers', () => {
+  it('programs bridge gateways, bridge and flow policers and MTUs; errors name the field', () => {
+    const dp = createDatapath({ batchSize: 16 });
+    applyPipelineConfig(
+      dp,
+      parsePipelineConfig(`
+bridges:
+  - { id: 1, policer: 0, gateway: { mac: '${GW_MAC}', ipv4: [10.1.0.1], ipv6: ['2001:db8:1::1'] } }
+policers: [{ id: 0, rateBytesPerSec: 1000, burstBytes: 5000 }]
+ports:
+  - { port: 0, bridge: 1, mtu: 9000, flowPolicer: { rateBytesPerSec: 10, burstBytes: 100, maxFlows: 8 } }
+  - { port: 9 }
+tunnels:
+  - { id: 0, port: 100, bridge: 1, vni: 1, local: 192.168.0.1, remote: 192.168.0.2,
+      localMac: '02:00:00:00:aa:01', remoteMac: '02:00:00:00:aa:02', underlayPort: 9, mtu: 1400 }
+`),
+    );
+    expect(dp.gateways.lookup(1)?.ipv4).toEqual(['10.1.0.1']);
+    expect(dp.policers.bridgePolicer(1)).toBe(0);
+    expect(dp.policers.flowTable(0)?.maxFlows).toBe(8);
+    expect(dp.egressMtu(0)).toBe(9000);
+    expect(dp.egressMtu(100)).toBe(1400);
+    const out = dp.process([{ data: arpRequest(HOST_MAC, '10.1.0.5', '10.1.0.1'), port: 0 }], 1);
+    expect(out[0]!.outPort).toBe(0);
+    const field = (text: string) => {
+      try {
+        applyPipelineConfig(createDatapath({ batchSize: 16 }), parsePipelineConfig(text));
+      } catch (e) {
+        if (e instanceof DatapathConfigError) return e.field;
+        throw e;
+      }
+      return null;
+    };
+    expect(field(`bridges: [{ id: 1, gateway: { mac: '${GW_MAC}', ipv4: [nope] } }]`)).toBe(
+      'bridges.0.ipv4[0]',
+    );
+    expect(field('ports: [{ port: 1, mtu: 20 }]')).toBe('ports.0.mtu');
+    expect(
+      field(
+        'ports: [{ port: 1, flowPolicer: { rateBytesPerSec: 1, burstBytes: 1, maxFlows: 6 } }]',
+      ),
+    ).toBe('ports.0.maxFlows');
+    expect(field('bridges: [{ id: 1, policer: 4 }]')).toBe('bridges.0.id');
   });
 });
