@@ -1,4 +1,4 @@
-// Benchmark cases of the gateway/MTU/policer work: `policer_flow64` — parse + per-flow
+// Benchmark cases of the gateway/MTU/policer work (also standalone, see the end of the file): `policer_flow64` — parse + per-flow
 // policer over 65 536 active UDP/IPv4 flows (60-byte frames, one per flow, 256-packet
 // batches, batch time advancing 1 ms), a flow table of 131 072 entries (4-way buckets, LRU
 // eviction), for WebAssembly, the TypeScript reference (parse + RefFlowPolicer) and idiomatic
@@ -140,4 +140,30 @@ export function gwCases(measure, seconds) {
       policer_flow64_evicted: wasmCheck.evicted,
     },
   };
+}
+
+// Standalone: `node bench/gw-bench.mjs [--quick]` runs only these cases (bench.mjs runs them
+// with everything else).
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const seconds = Number(
+    process.env.DATAPATH_BENCH_SECONDS ?? (process.argv.includes('--quick') ? 0.3 : 2),
+  );
+  const measure = (step, perStep) => {
+    for (let i = 0; i < 3; i++) step(i);
+    let n = 0;
+    let i = 0;
+    const c0 = process.cpuUsage();
+    let elapsed = 0;
+    do {
+      for (let k = 0; k < 16; k++) {
+        step(i++);
+        n += perStep;
+      }
+      const c = process.cpuUsage(c0);
+      elapsed = (c.user + c.system) / 1e6;
+    } while (elapsed < seconds);
+    return n / elapsed / 1e6;
+  };
+  const { results, extra } = gwCases(measure, seconds);
+  console.log(JSON.stringify({ ...results, ...extra }));
 }

@@ -356,9 +356,14 @@ export class Datapath {
     v.setUint32(e + BridgeEntry.floodLimit, limit, true);
   }
 
-  /** Deletes a bridge; its ports leave it and its MAC entries are kept until aged or reset. */
+  /**
+   * Deletes a bridge; its ports leave it, its gateway and policer binding go, and its MAC
+   * entries are kept until aged or reset.
+   */
   deleteBridge(id: number): void {
     checkInt(id, 'bridge', 0, MAX_BRIDGES - 1);
+    this.gateways.delete(id);
+    this.policers.bindBridge(id, null);
     this.bytes().fill(
       0,
       this.at.bridgesBase + id * BridgeEntry.size,

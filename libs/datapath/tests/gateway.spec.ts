@@ -334,6 +334,9 @@ describe('bridge gateways (SVI)', () => {
     const out = dp.process([{ data: arpRequest(HOST_MAC, '10.1.0.5', '10.1.0.1'), port: 0 }], 1);
     expect(out[0]!.verdict).toBe('flood');
     dp.setBridgeGateway(1, { mac: GW_MAC, ipv6: ['2001:db8:1::1'] });
+    dp.deleteBridge(1);
+    expect(dp.gateways.lookup(1)).toBeNull();
+    dp.setBridgeGateway(2, { mac: GW_MAC, ipv6: ['2001:db8:1::1'] });
     dp.gateways.reset();
     expect([...dp.gateways.iterate()]).toEqual([]);
   });
