@@ -58,6 +58,10 @@ const E_HASH: u32 = 56; // u32
 
 // Port -> table address (0: none).
 let tables: usize = 0;
+// Per vector position: the packet's key (40 bytes, entry layout), hash (u32 at 40) and
+// whether it has one (u8 at 44); written by flowPrefetch, read by flowPolice.
+let vectorKeys: usize = 0;
+const VK_SIZE: usize = 48;
 /** Ports with a per-flow policer (lets the ingress decision skip the per-port load). */
 export let flowPortCount: u32 = 0;
 // Key of the packet in hand, in entry layout (the host writes lookup keys here too); in the
@@ -84,6 +88,11 @@ export function flowPolicerBind(port: u32, rate: u32, burst: u32, maxFlows: u32)
     tables = heapAlloc(<usize>MAX_PORTS * sizeof<usize>() + 64);
     if (tables == 0) return -1;
     keyBuf = tables + <usize>MAX_PORTS * sizeof<usize>();
+  }
+  // Allocated here, in a management call: nothing is allocated while a batch runs.
+  if (vectorKeys == 0) {
+    vectorKeys = heapAlloc(<usize>vectorCapacity * VK_SIZE);
+    if (vectorKeys == 0) return -1;
   }
   flowPolicerUnbind(port);
   const mask = maxFlows / WAYS - 1;
@@ -212,10 +221,6 @@ export function flowPolicerSlots(port: u32): u32 {
 
 // Keeps the touching loads of flowPrefetch from being optimised away.
 let sink: u32 = 0;
-// Per vector position: the packet's key (40 bytes, entry layout), hash (u32 at 40) and
-// whether it has one (u8 at 44); written by flowPrefetch, read by flowPolice.
-let vectorKeys: usize = 0;
-const VK_SIZE: usize = 48;
 
 /**
  * First pass of the policer stage over a vector: keys and hashes the flow of every packet on
@@ -223,10 +228,6 @@ const VK_SIZE: usize = 48;
  * of a large table overlap (WebAssembly has no prefetch instruction).
  */
 export function flowPrefetch(vec: usize, n: i32): void {
-  if (vectorKeys == 0) {
-    vectorKeys = heapAlloc(<usize>vectorCapacity * VK_SIZE);
-    if (vectorKeys == 0) return;
-  }
   let s: u32 = 0;
   for (let i: i32 = 0; i < n; i++) {
     const slot = <u32>load<u16>(vec + <usize>i * 2);
