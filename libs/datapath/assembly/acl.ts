@@ -128,9 +128,9 @@ export function aclBind(port: u32, on: bool): void {
   store<u32>(w, on ? load<u32>(w) | bit : load<u32>(w) & ~bit);
 }
 
-/** Stage after ingress policing for a packet arriving on `port`: conntrack/ACL, L3 or L2. */
-export function afterPolicer(port: u32): u8 {
-  return aclApplies(port) ? ctOrAcl() : forwardNode(port);
+/** Stage after ingress policing for packet `d` arriving on `port`: conntrack/ACL, gateway, L3 or L2. */
+export function afterPolicer(port: u32, d: usize): u8 {
+  return aclApplies(port) ? ctOrAcl() : forwardNode(port, d);
 }
 
 /** True when packets arriving on `port` go through the ACL stage. */
@@ -208,7 +208,7 @@ export function aclStage(vec: usize, n: i32): i32 {
     const ver = <u32>load<u8>(d + D_OUTER + L_IP_VER);
     store<u32>(d + D_TRACE_A, ACL_TRACE_DEFAULT);
     store<u32>(d + D_TRACE_B, ACL_PERMIT);
-    store<u8>(d + D_NEXT, forwardNode(port));
+    store<u8>(d + D_NEXT, forwardNode(port, d));
     if (set == 0) continue;
     const k = packets + <usize>i * PKT_SIZE;
     store<u32>(k + K_BEST, 0xffffffff);

@@ -614,7 +614,7 @@ export function conntrackStage(vec: usize, n: i32): i32 {
       d + D_TRACE_A,
       1 | (reply ? 2 : 0) | ((<u32>load<u8>(e + E_STATE)) << 8) | (proto << 16),
     );
-    store<u8>(d + D_NEXT, forwardNode(<u32>load<u16>(d + D_IN_PORT)));
+    store<u8>(d + D_NEXT, forwardNode(<u32>load<u16>(d + D_IN_PORT), d));
   }
   return n;
 }

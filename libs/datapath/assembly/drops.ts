@@ -45,7 +45,10 @@ export const DROP_IPV6_BAD_ADDRESS: u8 = 40;
 export const DROP_HOP_LIMIT_EXCEEDED: u8 = 41;
 export const DROP_ND_INVALID: u8 = 42;
 export const DROP_ND_NOT_HANDLED: u8 = 43;
-export const DROP_REASON_COUNT: i32 = 44;
+export const DROP_FRAG_NEEDED: u8 = 44;
+export const DROP_MTU_EXCEEDED: u8 = 45;
+export const DROP_TUNNEL_MTU_EXCEEDED: u8 = 46;
+export const DROP_REASON_COUNT: i32 = 47;
 
 /** Name of drop reason `code` ('' past the last one). */
 export function dropReasonName(code: i32): string {
@@ -138,6 +141,12 @@ export function dropReasonName(code: i32): string {
       return 'nd-invalid';
     case 43:
       return 'nd-not-handled';
+    case 44:
+      return 'frag-needed';
+    case 45:
+      return 'mtu-exceeded';
+    case 46:
+      return 'tunnel-mtu-exceeded';
     default:
       return '';
   }

@@ -44,6 +44,7 @@ import {
   NODE_POLICER,
   NODE_CONNTRACK,
   NODE_ACL,
+  NODE_GATEWAY,
   NODE_L2,
   NODE_L3,
   NODE_L3V6,
@@ -60,6 +61,7 @@ import { l3v6Stage } from './l3v6';
 import { aclStage } from './acl';
 import { policerStage } from './policer';
 import { conntrackStage } from './conntrack';
+import { gatewayStage } from './gateway';
 
 /** stageMask bit: run without touching any counter (inspection, e.g. `opictl pcap parse`). */
 export const NO_COUNTERS: u32 = 0x80000000;
@@ -81,6 +83,8 @@ export function nodeName(id: i32): string {
       return 'conntrack';
     case NODE_ACL:
       return 'acl';
+    case NODE_GATEWAY:
+      return 'gateway';
     case NODE_L2:
       return 'l2';
     case NODE_L3:
@@ -102,15 +106,17 @@ export function nodeName(id: i32): string {
 export function nodeNextNames(id: i32): string {
   switch (id) {
     case NODE_PARSE:
-      return 'vxlan-decap,policer,conntrack,acl,l2,l3,drop';
+      return 'vxlan-decap,policer,conntrack,acl,gateway,l2,l3,drop';
     case NODE_VXLAN_DECAP:
-      return 'policer,conntrack,acl,l2,l3,drop';
+      return 'policer,conntrack,acl,gateway,l2,l3,drop';
     case NODE_POLICER:
-      return 'conntrack,acl,l2,l3,drop';
+      return 'conntrack,acl,gateway,l2,l3,drop';
     case NODE_CONNTRACK:
-      return 'acl,l2,l3';
+      return 'acl,gateway,l2,l3';
     case NODE_ACL:
-      return 'l2,l3,drop';
+      return 'gateway,l2,l3,drop';
+    case NODE_GATEWAY:
+      return 'l2,vxlan-encap,tx';
     case NODE_L2:
       return 'vxlan-encap,tx,drop';
     case NODE_L3:
@@ -180,6 +186,8 @@ function runStage(node: i32, vec: usize, n: i32): i32 {
       return conntrackStage(vec, n);
     case NODE_ACL:
       return aclStage(vec, n);
+    case NODE_GATEWAY:
+      return gatewayStage(vec, n);
     case NODE_L2:
       return l2Stage(vec, n);
     case NODE_L3:

@@ -114,7 +114,21 @@ export {
   policerBind,
   policerEntryPtr,
   policerOfPort,
+  policerBindBridge,
+  policerOfBridge,
 } from './policer';
+export {
+  flowPolicerBind,
+  flowPolicerUnbind,
+  flowPolicerReset,
+  flowPolicerLookup,
+  flowPolicerDelete,
+  flowPolicerTablePtr,
+  flowPolicerSlots,
+  flowKeyBuffer,
+} from './policerflow';
+export { gwSet, gwAddIpv4, gwAddIpv6, gwDelete, gwReset, gwEntryPtr } from './gateway';
+export { mtuSet, egressMtu } from './mtu';
 
 /** Offsets and sizes the host needs, by name-independent index (see src/wasm-core.ts). */
 export function layoutValue(which: i32): usize {

@@ -1,9 +1,12 @@
 // First stage a packet takes after parse (or after VXLAN decapsulation, on its tunnel port).
 import { NODE_POLICER } from './nodes';
-import { policerOfPort } from './policer';
+import { policerApplies } from './policer';
 import { afterPolicer } from './acl';
 
-/** Policer when the port has one, then ACL when bound, then L3 on routed ports or L2. */
-export function ingressNode(port: u32): u8 {
-  return policerOfPort(port) != 0 ? NODE_POLICER : afterPolicer(port);
+/**
+ * Policer when the port (or its flows, or its bridge) is policed, then ACL when bound, then
+ * the bridge gateway, L3 on routed ports or L2.
+ */
+export function ingressNode(port: u32, d: usize): u8 {
+  return policerApplies(port) ? NODE_POLICER : afterPolicer(port, d);
 }

@@ -45,6 +45,7 @@ import {
 import { NODE_DROP, NODE_TX, NODE_VXLAN_ENCAP, NODE_L3V6 } from './nodes';
 import { heapAlloc } from './heap';
 import { lookupScratch, lpmFirstLevelPtr, lpmIsGroup, lpmResolve, lpmResolveEntry } from './lpm4';
+import { l3TooBig } from './mtu';
 
 /** Next hops the core holds (ids 0 .. MAX_NEXT_HOPS-1). */
 export const MAX_NEXT_HOPS: u32 = 65536;
@@ -155,7 +156,7 @@ export function l3SetPortMac(port: u32, mac: u64): i32 {
 }
 
 /** Trace word B for IPv6 handed to the l3v6 stage. */
-export const L3_TRACE_IPV6: u32 = 0xfffffffc;
+export const L3_TRACE_IPV6: u32 = 0xfffffffb;
 
 /** Trace word B for an ARP request answered by the port. */
 export const L3_TRACE_ARP_REPLY: u32 = 0xfffffffd;
@@ -208,14 +209,23 @@ function onesSum(p: usize, len: u32, sum: u32): u32 {
 }
 
 /**
- * Turns a packet whose TTL expired into an ICMP time-exceeded message (RFC 792) back to its
- * sender, out of its ingress port, when that port has an address: Ethernet addresses swapped,
- * IPv4 from the port's address, and the original IP header plus 8 bytes quoted (RFC 792;
- * the quote is written in place, the new headers in front of it). Not for non-first
- * fragments, ICMP error messages, or packets from 0.0.0.0 or multicast/broadcast sources
- * (RFC 1812 4.3.2.7). Returns false when no message is sent.
+ * Turns a packet into an ICMP error message (RFC 792; `typeCode` = type << 8 | code, `rest`
+ * the message's second word) back to its sender, out of its ingress port, when that port has
+ * an address: Ethernet addresses swapped, IPv4 from the port's address, and the original IP
+ * header plus 8 bytes quoted (the quote is written in place, the new headers in front of
+ * it). Not for non-first fragments, ICMP error messages, or packets from 0.0.0.0 or
+ * multicast/broadcast sources (RFC 1812 4.3.2.7). Returns false when no message is sent.
+ * Used for time exceeded here and fragmentation needed in mtu.ts.
  */
-function timeExceeded(d: usize, f: usize, ip: usize, inPort: u32): bool {
+export function icmpError(
+  d: usize,
+  f: usize,
+  ip: usize,
+  inPort: u32,
+  typeCode: u32,
+  rest: u32,
+  trace: u32,
+): bool {
   if (portAddrs == 0) return false;
   const addr = load<u32>(portAddrs + <usize>inPort * 4);
   if (addr == 0) return false;
@@ -252,15 +262,15 @@ function timeExceeded(d: usize, f: usize, ip: usize, inPort: u32): bool {
   store<u32>(nip + 16, bswap<u32>(src));
   store<u16>(nip + 10, bswap<u16>(<u16>(~onesSum(nip, 20, 0) & 0xffff)));
   const icmp = nip + 20;
-  store<u32>(icmp, bswap<u32>(0x0b000000));
-  store<u32>(icmp + 4, 0);
+  store<u32>(icmp, bswap<u32>(typeCode << 16));
+  store<u32>(icmp + 4, bswap<u32>(rest));
   store<u16>(icmp + 2, bswap<u16>(<u16>(~onesSum(icmp, 8 + quoted, 0) & 0xffff)));
   store<u32>(d + D_OFF, off + l3 - 42);
   store<u32>(d + D_LEN, 42 + quoted);
   store<u16>(d + D_OUT_PORT, <u16>inPort);
   store<u8>(d + D_VERDICT, V_FORWARD);
   store<u8>(d + D_NEXT, NODE_TX);
-  store<u32>(d + D_TRACE_B, L3_TRACE_ICMP_TIME_EXCEEDED);
+  store<u32>(d + D_TRACE_B, trace);
   return true;
 }
 
@@ -341,9 +351,12 @@ export function l3Stage(vec: usize, n: i32): i32 {
     }
     const ttl = <u32>load<u8>(ip + 8);
     if (ttl <= 1) {
-      if (!timeExceeded(d, f, ip, <u32>load<u16>(d + D_IN_PORT))) drop(d, DROP_TTL_EXCEEDED);
+      const inPort = <u32>load<u16>(d + D_IN_PORT);
+      if (!icmpError(d, f, ip, inPort, 0x0b00, 0, L3_TRACE_ICMP_TIME_EXCEEDED))
+        drop(d, DROP_TTL_EXCEEDED);
       continue;
     }
+    if (l3TooBig(d, f, ip, <u32>load<u16>(d + D_IN_PORT), <u32>load<u16>(e + NH_PORT))) continue;
     store<u8>(ip + 8, <u8>(ttl - 1));
     // RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), with m' = m - 0x0100 (TTL is the high byte
     // of its 16-bit word), so ~m + m' = 0xfeff.

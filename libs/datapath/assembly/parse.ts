@@ -320,7 +320,7 @@ export function parseStage(vec: usize, n: i32): i32 {
       store<u8>(d + D_NEXT, NODE_DROP);
       continue;
     }
-    store<u8>(d + D_NEXT, (scratchFlags & F_VXLAN) != 0 ? NODE_VXLAN_DECAP : ingressNode(port));
+    store<u8>(d + D_NEXT, (scratchFlags & F_VXLAN) != 0 ? NODE_VXLAN_DECAP : ingressNode(port, d));
   }
   return n;
 }

@@ -54,7 +54,9 @@ import {
   DROP_TUNNEL_MISSING,
   DROP_BAD_DESCRIPTOR,
   DROP_ENCAP_TOO_LONG,
+  DROP_TUNNEL_MTU_EXCEEDED,
 } from './drops';
+import { tunnelFits } from './mtu';
 import { NODE_DROP, NODE_TX } from './nodes';
 import { flowHashOfLayer } from './flowhash';
 import { VXLAN_PORT } from './parse';
@@ -130,7 +132,7 @@ export function vxlanDecapStage(vec: usize, n: i32): i32 {
         store<u8>(d + D_NEXT, NODE_DROP);
       } else {
         // Not ours to terminate: an ordinary packet of its ingress port.
-        store<u8>(d + D_NEXT, ingressNode(<u32>load<u16>(d + D_IN_PORT)));
+        store<u8>(d + D_NEXT, ingressNode(<u32>load<u16>(d + D_IN_PORT), d));
       }
       continue;
     }
@@ -158,7 +160,7 @@ export function vxlanDecapStage(vec: usize, n: i32): i32 {
     store<u16>(d + D_IN_PORT, <u16>port);
     countPort(port, C_RX_PKTS, 1);
     countPort(port, C_RX_BYTES, innerLen);
-    store<u8>(d + D_NEXT, ingressNode(port));
+    store<u8>(d + D_NEXT, ingressNode(port, d));
   }
   return n;
 }
@@ -250,6 +252,11 @@ export function vxlanEncapStage(vec: usize, n: i32): i32 {
     }
     if (len + hdr - 14 > 0xffff) {
       store<u8>(d + D_DROP, DROP_ENCAP_TOO_LONG);
+      store<u8>(d + D_NEXT, NODE_DROP);
+      continue;
+    }
+    if (!tunnelFits(<u32>load<u16>(d + D_OUT_PORT), len)) {
+      store<u8>(d + D_DROP, DROP_TUNNEL_MTU_EXCEEDED);
       store<u8>(d + D_NEXT, NODE_DROP);
       continue;
     }

@@ -20,6 +20,7 @@ import {
   QUICK_RTE_LPM_ROUTES,
 } from './l3-bench.mjs';
 import { conntrackCases } from './ct-bench.mjs';
+import { gwCases } from './gw-bench.mjs';
 
 const quick = process.argv.includes('--quick');
 // DATAPATH_BENCH_SECONDS overrides the measurement time (the smoke test uses a tiny one).
@@ -376,6 +377,9 @@ const extra = {
 const ct = conntrackCases(measure, SECONDS, quick);
 Object.assign(results, ct.results);
 Object.assign(extra, ct.extra);
+const gw = gwCases(measure, SECONDS);
+Object.assign(results, gw.results);
+Object.assign(extra, gw.extra);
 for (const r of Object.values(results)) for (const k of Object.keys(r)) r[k] = round(r[k]);
 for (const k of Object.keys(extra)) extra[k] = round(extra[k]);
 

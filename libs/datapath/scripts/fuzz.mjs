@@ -32,6 +32,7 @@ const result = spawnSync(
     'tests/acl.spec.ts',
     'tests/policer.spec.ts',
     'tests/conntrack.spec.ts',
+    'tests/gw-differential.spec.ts',
   ],
   {
     cwd: root,

@@ -31,6 +31,7 @@ import { Acl } from './acl.js';
 import { PolicerTable } from './policers.js';
 import { ConnTrackTable } from './conntrack.js';
 import { Ipv6RouteTable, parseIpv6, setPortAddress6 } from './routes6.js';
+import { GatewayTable, type BridgeGatewayOptions } from './gateway.js';
 import type {
   FrameIn,
   PacketResult,
@@ -248,10 +249,12 @@ export class Datapath {
   readonly routes6: Ipv6RouteTable;
   /** The ACL applied to bound ingress ports. */
   readonly acl: Acl;
-  /** Token-bucket policers charged per ingress port. */
+  /** Token-bucket policers charged per ingress port, per bridge and per flow. */
   readonly policers: PolicerTable;
   /** Connection tracking of ACL-bound ports (no table until `conntrack.create`). */
   readonly conntrack: ConnTrackTable;
+  /** Gateway (SVI) addresses of the bridges, answered by the gateway stage. */
+  readonly gateways: GatewayTable;
   private readonly at: Record<keyof typeof LayoutIndex, number>;
   private readonly dropNames: string[];
   private readonly stageNames: string[];
@@ -300,6 +303,22 @@ export class Datapath {
     this.acl = new Acl(this.core);
     this.policers = new PolicerTable(this.core);
     this.conntrack = new ConnTrackTable(this.core);
+    this.gateways = new GatewayTable(this.core);
+  }
+
+  /**
+   * Sets (or with null removes) the gateway of `bridge`: ARP requests for its IPv4 addresses
+   * and Neighbor Solicitations for its IPv6 addresses arriving on the bridge's ports are
+   * answered from its MAC out of the ingress port.
+   */
+  setBridgeGateway(bridge: number, gateway: BridgeGatewayOptions | null): void {
+    if (gateway === null) this.gateways.delete(bridge);
+    else this.gateways.add(bridge, gateway);
+  }
+
+  /** Largest IP packet `port` carries (its MTU; a tunnel port: what fits the underlay). */
+  egressMtu(port: number): number {
+    return this.core.egressMtu(checkInt(port, 'port', 0, MAX_PORTS - 1));
   }
 
   private view(): DataView {
@@ -345,9 +364,14 @@ export class Datapath {
     v.setUint32(e + BridgeEntry.floodLimit, limit, true);
   }
 
-  /** Deletes a bridge; its ports leave it and its MAC entries are kept until aged or reset. */
+  /**
+   * Deletes a bridge; its ports leave it, its gateway and policer binding go, and its MAC
+   * entries are kept until aged or reset.
+   */
   deleteBridge(id: number): void {
     checkInt(id, 'bridge', 0, MAX_BRIDGES - 1);
+    this.gateways.delete(id);
+    this.policers.bindBridge(id, null);
     this.bytes().fill(
       0,
       this.at.bridgesBase + id * BridgeEntry.size,
@@ -395,6 +419,7 @@ export class Datapath {
     if (macText !== null && vrf === null)
       throw new DatapathConfigError('mac', 'only a routed port (with vrf) has a MAC here');
     const mac = macText === null ? 0n : macKey(0, parseMac(macText, 'mac'));
+    const mtu = opts.mtu === undefined ? 0 : checkInt(opts.mtu, 'mtu', 68, 65535);
     if (vrf !== null) {
       checkInt(vrf, 'vrf', 0, MAX_VRFS - 1);
       if (bridge !== null)
@@ -406,6 +431,8 @@ export class Datapath {
         throw new DatapathConfigError('bridge', `bridge ${bridge} does not exist`);
     }
     this.detachPort(port);
+    if (this.core.mtuSet(port, mtu) !== 0)
+      throw new DatapathTableError(`out of memory for the MTU of port ${port}`);
     const v = this.view();
     v.setUint8(this.portPtr(port) + PortEntry.kind, PortKind.phys);
     v.setUint16(this.portPtr(port) + PortEntry.bridge, bridge ?? NONE16, true);
@@ -433,6 +460,7 @@ export class Datapath {
     this.core.l3SetPortAddress(port, 0);
     this.core.l3SetPortMac(port, 0n);
     setPortAddress6(this.core, port, null, 0n);
+    this.core.mtuSet(port, 0);
   }
 
   /** Adds (or replaces) VXLAN tunnel `id` (0–63) as a virtual port of a bridge. */
@@ -443,6 +471,7 @@ export class Datapath {
     checkInt(t.vni, 'vni', 0, 0xffffff);
     checkInt(t.underlayPort, 'underlayPort', 0, MAX_PORTS - 1);
     const ttl = checkInt(t.ttl ?? 64, 'ttl', 1, 255);
+    const mtu = t.mtu === undefined ? 0 : checkInt(t.mtu, 'mtu', 68, 65535);
     const local = parseIp(t.local, 'local');
     const remote = parseIp(t.remote, 'remote');
     if (local.version !== remote.version)
@@ -470,6 +499,8 @@ export class Datapath {
     v.setUint16(this.portPtr(t.port) + PortEntry.tunnel, id, true);
     v.setUint16(this.portPtr(t.port) + PortEntry.bridge, t.bridge, true);
     if (t.flood ?? true) this.setFloodBit(t.bridge, t.port, true);
+    if (this.core.mtuSet(t.port, mtu) !== 0)
+      throw new DatapathTableError(`out of memory for the MTU of tunnel ${id}`);
   }
 
   /** Removes VXLAN tunnel `id` and its virtual port. */

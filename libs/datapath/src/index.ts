@@ -26,7 +26,16 @@ export type {
   ConnTrackEntry,
   ConnTrackStats,
 } from './conntrack.js';
-export type { PolicerOptions, PolicerState } from './policers.js';
+export type {
+  PolicerOptions,
+  PolicerState,
+  FlowPolicerOptions,
+  FlowPolicerState,
+  FlowTuple,
+  FlowBucket,
+} from './policers.js';
+export { GatewayTable, MAX_GATEWAY_ADDRESSES } from './gateway.js';
+export type { BridgeGatewayOptions, BridgeGatewayState } from './gateway.js';
 export type {
   Verdict,
   FrameIn,

@@ -16,21 +16,29 @@ const formatters: Record<string, TraceFormatter> = {
   parse: (a) => `ethertype ${hex4(a & 0xffff)} proto ${(a >>> 16) & 0xff}`,
   'vxlan-decap': (a, b) => (a === 0xffffffff ? `vni ${b}: no tunnel` : `vni ${b}: tunnel ${a}`),
   l2: (a, b) => `bridge ${a === 0xffff ? 'none' : a} dst ${b === 0xffff ? 'miss' : `port ${b}`}`,
-  policer: (a, b) => `policer ${a === 0xffffffff ? 'none' : a} ${b === 1 ? 'conform' : 'exceed'}`,
+  policer: (a, b) => {
+    const kind = b >>> 1 === 1 ? 'flow policer port' : b >>> 1 === 2 ? 'bridge policer' : 'policer';
+    return `${kind} ${a === 0xffffffff ? 'none' : a} ${(b & 1) === 1 ? 'conform' : 'exceed'}`;
+  },
+  gateway: (a, b) =>
+    `bridge ${a} ` +
+    (b === 1 ? 'arp reply' : b === 2 ? 'na reply' : b === 3 ? 'invalid ns: to l2' : 'to l2'),
   acl: (a, b) =>
     `${a === 0xffffffff ? 'default' : `rule ${a}`} ${b === 1 ? 'deny' : b === 2 ? 'permit-stateful' : 'permit'}`,
   conntrack: (a) => formatConntrackTrace(a),
   l3: (a, b) =>
     b === 0xfffffffd
       ? 'arp reply'
-      : b === 0xfffffffc
+      : b === 0xfffffffb
         ? 'ipv6 to l3v6'
         : `dst ${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff} ` +
           (b === 0xffffffff
             ? 'no route'
             : b === 0xfffffffe
               ? 'icmp time-exceeded'
-              : `next-hop ${b}`),
+              : b === 0xfffffffc
+                ? 'icmp frag-needed'
+                : `next-hop ${b}`),
   l3v6: (a, b) =>
     `dst ${(a >>> 16).toString(16)}:${(a & 0xffff).toString(16)}:… ` +
     (b === 0xffffffff

@@ -97,6 +97,12 @@ export interface PortOptions {
    * with `address6`, Neighbor Solicitations.
    */
   mac?: string | null;
+  /**
+   * IP bytes the port carries (68–65535, default 1500): routed IPv4 packets larger than the
+   * egress port's MTU get ICMP fragmentation needed (DF set) or are dropped; VXLAN tunnels
+   * over this port carry inner IP packets of at most this minus 50 (IPv4) or 70 (IPv6).
+   */
+  mtu?: number;
 }
 
 /** A VXLAN tunnel: a virtual port of a bridge whose frames travel inside UDP/IP. */
@@ -121,6 +127,11 @@ export interface VxlanTunnelOptions {
   ttl?: number;
   /** Whether the bridge's floods are replicated into this tunnel (default true). */
   flood?: boolean;
+  /**
+   * Largest inner IP packet the tunnel carries (68–65535); default: the underlay port's MTU
+   * minus the encapsulation overhead (50 bytes over IPv4, 70 over IPv6).
+   */
+  mtu?: number;
 }
 
 /** Parsed fields of one Ethernet layer as the datapath saw it. */

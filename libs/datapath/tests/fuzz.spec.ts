@@ -9,6 +9,7 @@ import {
   randomValidFrame,
   vxlanFrame,
 } from './frames.js';
+import { arpRequest, neighborSolicitation as gatewaySolicitation } from './gateway-frames.js';
 
 // CI runs 1 M frames; scripts/fuzz.mjs runs longer campaigns through the same spec.
 const FRAMES = Number(process.env.DATAPATH_FUZZ_FRAMES ?? 1_000_000);
@@ -88,6 +89,10 @@ describe('fuzzing the WebAssembly datapath', () => {
       dp.policers.add(3, { rateBytesPerSec: 500_000, burstBytes: 5_000 });
       dp.policers.bind(1, 3);
       dp.policers.bind(5, 3);
+      // A gateway on bridge 1, a small MTU on the routed egress, flows policed on port 0.
+      dp.setBridgeGateway(1, { mac: '02:00:00:00:99:01', ipv4: ['10.0.0.1'], ipv6: ['fe80::1'] });
+      dp.setPort(6, { mtu: 300 });
+      dp.policers.bindFlows(0, { rateBytesPerSec: 2_000, burstBytes: 400, maxFlows: 16 });
       dp.macTable.add(1, '02:00:00:00:00:63', 100, { static: true });
       dp.macTable.add(2, '02:00:00:00:00:64', 101, { static: true });
 
@@ -98,6 +103,10 @@ describe('fuzzing the WebAssembly datapath', () => {
       );
       const templates: Uint8Array[] = [];
       for (let i = 0; i < 3000; i++) templates.push(randomValidFrame(rand, macs));
+      for (let i = 0; i < 100; i++) {
+        templates.push(arpRequest(macs[i]!, '10.0.0.9', i % 2 ? '10.0.0.1' : '10.0.0.2'));
+        templates.push(gatewaySolicitation({ srcMac: macs[i]!, target: 'fe80::1' }));
+      }
       for (let i = 0; i < 500; i++) {
         const inner = flowFrame({
           srcMac: macs[randInt(rand, 100)],
@@ -333,6 +342,13 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(dp.conntrack.size).toBeLessThanOrEqual(dp.conntrack.capacity);
       const policed = dp.policers.lookup(3)!;
       expect(Math.min(policed.conform.packets, policed.exceed.packets)).toBeGreaterThan(0);
+      const flows = dp.policers.flowTable(0)!;
+      expect(Math.min(flows.conform.packets, flows.exceed.packets, flows.evicted)).toBeGreaterThan(
+        0,
+      );
+      expect(dp.gateways.lookup(1)!.arpReplies + dp.gateways.lookup(1)!.ndReplies).toBeGreaterThan(
+        0,
+      );
       // The campaign must have reached passes, forwards, floods and many distinct drop reasons.
       const [pass = 0, forward = 0, flood = 0, drop = 0] = verdicts;
       expect(pass + forward + flood + drop).toBe(FRAMES);
@@ -348,6 +364,7 @@ describe('fuzzing the WebAssembly datapath', () => {
         'policer',
         'conntrack',
         'acl',
+        'gateway',
         'l2',
         'l3',
         'l3v6',

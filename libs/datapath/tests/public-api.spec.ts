@@ -12,10 +12,12 @@ describe('public API', () => {
         "Datapath",
         "DatapathConfigError",
         "DatapathTableError",
+        "GatewayTable",
         "Ipv4RouteTable",
         "Ipv6RouteTable",
         "LINKTYPE_ETHERNET",
         "MAX_CAPTURED_LENGTH",
+        "MAX_GATEWAY_ADDRESSES",
         "MAX_NEXT_HOPS",
         "MAX_POLICERS",
         "MAX_VRFS",
@@ -52,11 +54,12 @@ describe('public API', () => {
     const dp = api.createDatapath();
     expect(dp.stages().map((s) => `${s.name} -> ${s.next.join(',')}`)).toMatchInlineSnapshot(`
       [
-        "parse -> vxlan-decap,policer,conntrack,acl,l2,l3,drop",
-        "vxlan-decap -> policer,conntrack,acl,l2,l3,drop",
-        "policer -> conntrack,acl,l2,l3,drop",
-        "conntrack -> acl,l2,l3",
-        "acl -> l2,l3,drop",
+        "parse -> vxlan-decap,policer,conntrack,acl,gateway,l2,l3,drop",
+        "vxlan-decap -> policer,conntrack,acl,gateway,l2,l3,drop",
+        "policer -> conntrack,acl,gateway,l2,l3,drop",
+        "conntrack -> acl,gateway,l2,l3",
+        "acl -> gateway,l2,l3,drop",
+        "gateway -> l2,vxlan-encap,tx",
         "l2 -> vxlan-encap,tx,drop",
         "l3 -> l3v6,vxlan-encap,tx,drop",
         "l3v6 -> vxlan-encap,tx,drop",
@@ -110,6 +113,9 @@ describe('public API', () => {
         "hop-limit-exceeded",
         "nd-invalid",
         "nd-not-handled",
+        "frag-needed",
+        "mtu-exceeded",
+        "tunnel-mtu-exceeded",
       ]
     `);
   });

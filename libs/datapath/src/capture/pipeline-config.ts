@@ -13,7 +13,21 @@ const bridgeId = z.number().int().min(0).max(255);
 /** Schema of a pipeline configuration file. */
 export const pipelineConfigSchema = z.strictObject({
   bridges: z
-    .array(z.strictObject({ id: bridgeId, floodLimit: z.number().int().min(0).optional() }))
+    .array(
+      z.strictObject({
+        id: bridgeId,
+        floodLimit: z.number().int().min(0).optional(),
+        // Gateway (SVI) addresses answered with ARP replies / Neighbor Advertisements.
+        gateway: z
+          .strictObject({
+            mac: z.string(),
+            ipv4: z.array(z.string()).optional(),
+            ipv6: z.array(z.string()).optional(),
+          })
+          .optional(),
+        policer: z.number().int().min(0).max(255).optional(),
+      }),
+    )
     .default([]),
   ports: z
     .array(
@@ -26,6 +40,14 @@ export const pipelineConfigSchema = z.strictObject({
         mac: z.string().nullable().optional(),
         acl: z.boolean().optional(),
         policer: z.number().int().min(0).max(255).optional(),
+        mtu: z.number().int().min(68).max(65535).optional(),
+        flowPolicer: z
+          .strictObject({
+            rateBytesPerSec: z.number().int().min(0),
+            burstBytes: z.number().int().min(1),
+            maxFlows: z.number().int().min(4),
+          })
+          .optional(),
       }),
     )
     .default([]),
@@ -42,6 +64,7 @@ export const pipelineConfigSchema = z.strictObject({
         remoteMac: z.string(),
         underlayPort: port,
         ttl: z.number().int().min(1).max(255).optional(),
+        mtu: z.number().int().min(68).max(65535).optional(),
       }),
     )
     .default([]),
@@ -135,6 +158,12 @@ export function applyPipelineConfig(dp: Datapath, config: PipelineConfig): void 
   );
   config.routes.forEach((r, i) => at('routes', i, () => dp.routes.add(r.vrf, r.prefix, r.nextHop)));
   config.policers.forEach((p, i) => at('policers', i, () => dp.policers.add(p.id, p)));
+  config.bridges.forEach((b, i) =>
+    at('bridges', i, () => {
+      if (b.gateway) dp.setBridgeGateway(b.id, b.gateway);
+      if (b.policer !== undefined) dp.policers.bindBridge(b.id, b.policer);
+    }),
+  );
   if (config.acl) {
     try {
       dp.acl.load(config.acl.rules as AclRule[], { defaultAction: config.acl.defaultAction });
@@ -152,9 +181,11 @@ export function applyPipelineConfig(dp: Datapath, config: PipelineConfig): void 
         vrf: p.vrf ?? null,
         address: p.address ?? null,
         mac: p.mac ?? null,
+        ...(p.mtu === undefined ? {} : { mtu: p.mtu }),
       });
       dp.acl.bind(p.port, p.acl ?? false);
       if (p.policer !== undefined) dp.policers.bind(p.port, p.policer);
+      if (p.flowPolicer) dp.policers.bindFlows(p.port, p.flowPolicer);
     }),
   );
   config.tunnels.forEach((t, i) => at('tunnels', i, () => dp.addVxlanTunnel(t.id, t)));

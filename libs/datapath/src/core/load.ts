@@ -7,6 +7,7 @@ import type { AclCoreExports } from '../acl.js';
 import type { PolicerCoreExports } from '../policers.js';
 import type { ConnTrackCoreExports } from '../conntrack.js';
 import type { Routing6CoreExports } from '../routes6.js';
+import type { GatewayCoreExports } from '../gateway.js';
 
 /** The parts of the WebAssembly JS API used here (the global has no typings in our lib set). */
 interface WasmApi {
@@ -32,8 +33,11 @@ export interface CoreExports
     AclCoreExports,
     PolicerCoreExports,
     ConnTrackCoreExports,
-    Routing6CoreExports {
+    Routing6CoreExports,
+    GatewayCoreExports {
   memory: CoreMemory;
+  mtuSet(port: number, mtu: number): number;
+  egressMtu(port: number): number;
   layoutInit(
     slots: number,
     dataCapacity: number,

@@ -14,7 +14,10 @@ import type {
 } from '../types.js';
 import { parseIp, parseMac } from '../net.js';
 import { parseFrame, ParseDrop, type RefFrame, type RefLayer } from './parser.js';
-import { ReferenceRouter, timeExceeded, arpReply } from './routing.js';
+import { ReferenceRouter, timeExceeded, arpReply, icmpError4 } from './routing.js';
+import { referenceGateway, type RefGateway } from './gateway.js';
+import { RefFlowPolicer } from './policers.js';
+import { checkGateway, type BridgeGatewayOptions } from '../gateway.js';
 import {
   ReferenceRouter6,
   neighborDiscovery,
@@ -41,6 +44,8 @@ interface Port {
   address: Uint8Array | null;
   address6: Uint8Array | null;
   mac: Uint8Array | null;
+  /** Configured MTU (a tunnel port: explicit tunnel MTU); null: default. */
+  mtu: number | null;
 }
 
 interface Tunnel {
@@ -188,6 +193,7 @@ export class ReferenceDatapath {
       address: opts.address ? parseIp(opts.address, 'address').bytes : null,
       address6: opts.address6 ? parseIp(opts.address6, 'address6').bytes : null,
       mac: opts.mac ? parseMac(opts.mac, 'mac') : null,
+      mtu: opts.mtu ?? null,
     });
     if (bridge !== null && (opts.flood ?? true)) this.bridges.get(bridge)?.floodPorts.add(port);
   }
@@ -220,6 +226,7 @@ export class ReferenceDatapath {
       address: null,
       address6: null,
       mac: null,
+      mtu: t.mtu ?? null,
     });
     if (t.flood ?? true) this.bridges.get(t.bridge)?.floodPorts.add(t.port);
   }
@@ -298,15 +305,17 @@ export class ReferenceDatapath {
     const toL2: Packet[] = [];
     const toL3: Packet[] = [];
     const toL3v6: Packet[] = [];
+    const toGateway: Packet[] = [];
     // A routed port's packets go to L3, everything else to L2; bound ports pass the ACL first.
-    const forward = (p: Packet) => (this.ports.get(p.inPort)?.vrf != null ? toL3 : toL2);
+    const forward = (p: Packet) =>
+      this.ports.get(p.inPort)?.vrf != null ? toL3 : this.wantsGateway(p) ? toGateway : toL2;
     const afterPolicer = (p: Packet) =>
       this.aclRules !== null && this.aclPorts.has(p.inPort)
         ? this.conntrack.enabled
           ? toCt
           : toAcl
         : forward(p);
-    const ingress = (p: Packet) => (this.policerPorts.has(p.inPort) ? toPolicer : afterPolicer(p));
+    const ingress = (p: Packet) => (this.policed(p.inPort) ? toPolicer : afterPolicer(p));
     for (const p of packets) {
       this.portCounter(p.inPort).rxPackets++;
       this.portCounter(p.inPort).rxBytes += p.frame.length;
@@ -329,6 +338,10 @@ export class ReferenceDatapath {
     }
     for (const p of toAcl) if (this.classify(p, now)) forward(p).push(p);
     const toEncap: Packet[] = [];
+    for (const p of toGateway) {
+      if (!this.answerGateway(p)) toL2.push(p);
+      else if (this.ports.get(p.inPort)?.kind === 'tunnel') toEncap.push(p);
+    }
     for (const p of toL2) {
       this.bridgePacket(p, now);
       if (p.verdict === 'forward' && this.ports.get(p.outPort ?? -1)?.kind === 'tunnel')
@@ -476,25 +489,147 @@ export class ReferenceDatapath {
   }
 
   // Token bucket in milli-bytes, refilled per elapsed millisecond (at most 100 s).
-  private police(p: Packet, now: number): boolean {
-    const policer = this.policers.get(this.policerPorts.get(p.inPort) ?? -1);
-    if (!policer) return true;
+  private charge(policer: ReferencePolicer, length: number, now: number): boolean {
     if (policer.last !== null) {
       const elapsed = Math.min((now - policer.last) >>> 0, 100_000);
       policer.tokens = Math.min(policer.burst * 1000, policer.tokens + policer.rate * elapsed);
     }
     policer.last = now;
-    const cost = p.frame.length * 1000;
+    const cost = length * 1000;
     if (policer.tokens >= cost) {
       policer.tokens -= cost;
       policer.conform.packets++;
-      policer.conform.bytes += p.frame.length;
+      policer.conform.bytes += length;
       return true;
     }
     policer.exceed.packets++;
-    policer.exceed.bytes += p.frame.length;
-    this.dropPacket(p, 'policer');
+    policer.exceed.bytes += length;
     return false;
+  }
+
+  // Port policer, then the flow's bucket, then the bridge's policer: the first that exceeds
+  // drops the packet.
+  private police(p: Packet, now: number): boolean {
+    const length = p.frame.length;
+    const portPolicer = this.policers.get(this.policerPorts.get(p.inPort) ?? -1);
+    let ok = portPolicer ? this.charge(portPolicer, length, now) : true;
+    const flows = this.flowPolicers.get(p.inPort);
+    const ip = p.layer?.ip;
+    if (ok && flows && ip) {
+      const ports = p.layer?.ports;
+      ok = flows.charge(
+        {
+          version: ip.version,
+          src: ip.src,
+          dst: ip.dst,
+          proto: ip.proto,
+          sport: ports?.sport ?? 0,
+          dport: ports?.dport ?? 0,
+        },
+        length,
+        now,
+      );
+    }
+    const bridge = this.ports.get(p.inPort)?.bridge ?? null;
+    const bridgePolicer =
+      bridge === null ? undefined : this.policers.get(this.bridgePolicers.get(bridge) ?? -1);
+    if (ok && bridgePolicer) ok = this.charge(bridgePolicer, length, now);
+    if (!ok) this.dropPacket(p, 'policer');
+    return ok;
+  }
+
+  private readonly bridgePolicers = new Map<number, number>();
+  private readonly flowPolicers = new Map<number, RefFlowPolicer>();
+
+  private policed(port: number): boolean {
+    if (this.policerPorts.has(port) || this.flowPolicers.has(port)) return true;
+    const bridge = this.ports.get(port)?.bridge ?? null;
+    return bridge !== null && this.bridgePolicers.has(bridge);
+  }
+
+  /** Charges frames bridged in `bridge` to policer `id` (null: none). */
+  bindBridgePolicer(bridge: number, id: number | null): void {
+    if (id === null) this.bridgePolicers.delete(bridge);
+    else this.bridgePolicers.set(bridge, id);
+  }
+
+  /** Gives every flow arriving on `port` its own bucket (null: stop; rebinding empties it). */
+  bindFlowPolicer(
+    port: number,
+    opts: { rateBytesPerSec: number; burstBytes: number; maxFlows: number } | null,
+  ): void {
+    if (opts === null) this.flowPolicers.delete(port);
+    else
+      this.flowPolicers.set(
+        port,
+        new RefFlowPolicer(opts.rateBytesPerSec, opts.burstBytes, opts.maxFlows),
+      );
+  }
+
+  /** The per-flow policer of `port` (counters and flows), or null. */
+  flowPolicer(port: number): RefFlowPolicer | null {
+    return this.flowPolicers.get(port) ?? null;
+  }
+
+  private readonly gateways = new Map<number, RefGateway>();
+
+  /** Sets (null: removes) the gateway of `bridge`; reply counters are kept on a change. */
+  setBridgeGateway(bridge: number, opts: BridgeGatewayOptions | null): void {
+    if (opts === null) {
+      this.gateways.delete(bridge);
+      return;
+    }
+    const g = checkGateway(opts);
+    const old = this.gateways.get(bridge);
+    this.gateways.set(bridge, {
+      ...g,
+      arpReplies: old?.arpReplies ?? 0,
+      ndReplies: old?.ndReplies ?? 0,
+    });
+  }
+
+  /** The gateway of `bridge` with its reply counters, or null. */
+  bridgeGateway(bridge: number): RefGateway | null {
+    return this.gateways.get(bridge) ?? null;
+  }
+
+  private gatewayOf(p: Packet): RefGateway | undefined {
+    const bridge = this.ports.get(p.inPort)?.bridge ?? null;
+    return bridge === null ? undefined : this.gateways.get(bridge);
+  }
+
+  private wantsGateway(p: Packet): boolean {
+    const layer = p.layer;
+    if (!layer || !this.gatewayOf(p)) return false;
+    if (layer.ethType === 0x0806) return true;
+    return layer.ip?.version === 6 && layer.ip.proto === 58 && layer.icmp?.type === 135;
+  }
+
+  // True when the packet was answered (its frame is now the reply, sent back where it came).
+  private answerGateway(p: Packet): boolean {
+    const gw = this.gatewayOf(p);
+    if (!gw || !p.layer) return false;
+    const outcome = referenceGateway(p.frame, p.layer, gw);
+    if (outcome.kind !== 'arp' && outcome.kind !== 'na') return false;
+    if (outcome.kind === 'arp') gw.arpReplies++;
+    else gw.ndReplies++;
+    p.frame = outcome.frame;
+    p.layer = parseFrame(p.frame).outer;
+    p.flowHash = referenceFlowHash(p.frame, p.layer);
+    p.verdict = 'forward';
+    p.outPort = p.inPort;
+    return true;
+  }
+
+  /** Largest IP packet `port` carries (a tunnel port: what fits its underlay). */
+  egressMtu(port: number): number {
+    const entry = this.ports.get(port);
+    if (entry?.mtu != null) return entry.mtu;
+    if (entry?.kind !== 'tunnel') return 1500;
+    const tunnel = this.tunnels.get(entry.tunnel ?? -1);
+    if (!tunnel) return 1500;
+    const underlay = this.ports.get(tunnel.underlayPort)?.mtu ?? 1500;
+    return Math.max(0, underlay - (tunnel.version === 4 ? 50 : 70));
   }
 
   private aclRules: CheckedAclRule[] | null = null;
@@ -594,8 +729,24 @@ export class ReferenceDatapath {
       }
     }
     if (vrf === null || !ip || ip.version !== 4) return this.dropPacket(p, 'not-routable');
+    const original = p.frame.slice();
     const outcome = this.router.route(vrf, p.frame, ip.offset);
     const address = this.ports.get(p.inPort)?.address ?? null;
+    if ('outPort' in outcome && p.layer) {
+      // Checked on the packet as it arrived (TTL not yet decremented, MACs not rewritten).
+      const total = (original[ip.offset + 2]! << 8) | original[ip.offset + 3]!;
+      const mtu = this.egressMtu(outcome.outPort);
+      if (total > mtu) {
+        p.frame = original;
+        if ((original[ip.offset + 6]! & 0x40) === 0) return this.dropPacket(p, 'mtu-exceeded');
+        const reply = address ? icmpError4(original, p.layer, address, 3, 4, mtu & 0xffff) : null;
+        if (!reply) return this.dropPacket(p, 'frag-needed');
+        p.frame = reply;
+        p.verdict = 'forward';
+        p.outPort = p.inPort;
+        return;
+      }
+    }
     if ('drop' in outcome && outcome.drop === 'ttl-exceeded' && address && p.layer) {
       const reply = timeExceeded(p.frame, p.layer, address);
       if (reply) {
@@ -702,6 +853,8 @@ export class ReferenceDatapath {
     const inner = p.frame;
     const ipHeaderLength = tunnel.version === 4 ? 20 : 40;
     if (inner.length + ipHeaderLength + 16 > 0xffff) return this.dropPacket(p, 'encap-too-long');
+    if (inner.length - 14 > this.egressMtu(p.outPort ?? -1))
+      return this.dropPacket(p, 'tunnel-mtu-exceeded');
     const udpLength = 16 + inner.length;
     const out = new Uint8Array(14 + ipHeaderLength + udpLength);
     const view = new DataView(out.buffer);

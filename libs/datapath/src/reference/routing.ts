@@ -133,6 +133,21 @@ export function timeExceeded(
   layer: RefLayer,
   address: Uint8Array,
 ): Uint8Array | null {
+  return icmpError4(frame, layer, address, 11, 0, 0);
+}
+
+/**
+ * An ICMP error message (`type`, `code`, `rest` = its second 32-bit word) answering `frame`
+ * from a port with `address`, under the rules of `timeExceeded`; null when none is due.
+ */
+export function icmpError4(
+  frame: Uint8Array,
+  layer: RefLayer,
+  address: Uint8Array,
+  type: number,
+  code: number,
+  rest: number,
+): Uint8Array | null {
   const ip = layer.ip;
   if (!ip || ip.version !== 4) return null;
   const at = ip.offset;
@@ -169,7 +184,9 @@ export function timeExceeded(
   ipHeader[10] = ipSum >> 8;
   ipHeader[11] = ipSum & 0xff;
   const icmp = out.subarray(34);
-  icmp[0] = 11;
+  icmp[0] = type;
+  icmp[1] = code;
+  new DataView(icmp.buffer, icmp.byteOffset).setUint32(4, rest >>> 0);
   icmp.set(quote, 8);
   const icmpSum = checksum(icmp);
   icmp[2] = icmpSum >> 8;
