@@ -39,7 +39,8 @@ export const DROP_BLACKHOLE: u8 = 34;
 export const DROP_TTL_EXCEEDED: u8 = 35;
 export const DROP_ACL_DENY: u8 = 36;
 export const DROP_POLICER: u8 = 37;
-export const DROP_REASON_COUNT: i32 = 38;
+export const DROP_ACL_EGRESS_DENY: u8 = 38;
+export const DROP_REASON_COUNT: i32 = 39;
 
 /** Name of drop reason `code` ('' past the last one). */
 export function dropReasonName(code: i32): string {
@@ -120,6 +121,8 @@ export function dropReasonName(code: i32): string {
       return 'acl-deny';
     case 37:
       return 'policer';
+    case 38:
+      return 'acl-egress-deny';
     default:
       return '';
   }

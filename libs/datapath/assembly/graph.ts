@@ -45,6 +45,7 @@ import {
   NODE_ACL,
   NODE_L2,
   NODE_L3,
+  NODE_ACL_EGRESS,
   NODE_VXLAN_ENCAP,
   NODE_TX,
   NODE_DROP,
@@ -54,7 +55,7 @@ import { parseStage } from './parse';
 import { l2Stage, setNow } from './l2';
 import { vxlanDecapStage, vxlanEncapStage } from './vxlan';
 import { l3Stage } from './l3';
-import { aclStage } from './acl';
+import { aclStage, aclEgressStage } from './acl';
 import { policerStage } from './policer';
 
 /** stageMask bit: run without touching any counter (inspection, e.g. `opictl pcap parse`). */
@@ -79,6 +80,8 @@ export function nodeName(id: i32): string {
       return 'l2';
     case NODE_L3:
       return 'l3';
+    case NODE_ACL_EGRESS:
+      return 'acl-egress';
     case NODE_VXLAN_ENCAP:
       return 'vxlan-encap';
     case NODE_TX:
@@ -102,8 +105,10 @@ export function nodeNextNames(id: i32): string {
     case NODE_ACL:
       return 'l2,l3,drop';
     case NODE_L2:
-      return 'vxlan-encap,tx,drop';
+      return 'acl-egress,vxlan-encap,tx,drop';
     case NODE_L3:
+      return 'acl-egress,vxlan-encap,tx,drop';
+    case NODE_ACL_EGRESS:
       return 'vxlan-encap,tx,drop';
     case NODE_VXLAN_ENCAP:
       return 'tx,drop';
@@ -170,6 +175,8 @@ function runStage(node: i32, vec: usize, n: i32): i32 {
       return l2Stage(vec, n);
     case NODE_L3:
       return l3Stage(vec, n);
+    case NODE_ACL_EGRESS:
+      return aclEgressStage(vec, n);
     case NODE_VXLAN_ENCAP:
       return vxlanEncapStage(vec, n);
     case NODE_TX:

@@ -66,7 +66,17 @@ export {
 } from './lpm4';
 export { nhAdd, nhDelete, nhReset, nhSize, nhEntryPtr, l3SetPortAddress, l3SetPortMac } from './l3';
 export { scratchReserve, heapUsed } from './heap';
-export { aclAlloc, aclActivate, aclClear, aclActive, aclBind } from './acl';
+export {
+  aclAlloc,
+  aclActivate,
+  aclClear,
+  aclActive,
+  aclBind,
+  aclLogBase,
+  aclLogCount,
+  aclLogLost,
+  aclLogClear,
+} from './acl';
 export {
   policerAdd,
   policerDelete,

@@ -1,6 +1,7 @@
-// Host side of the ACL stage: validates ordered rule sets and compiles them into the block the
+// Host side of the ACL stages: validates ordered rule sets and compiles them into the block the
 // core classifies with (tuple-space search, see assembly/acl.ts), then activates it with one
-// store. The layout written here mirrors the constants at the top of assembly/acl.ts.
+// store; drains the log ring. The layout written here mirrors the constants at the top of
+// assembly/acl.ts.
 import { checkInt, DatapathConfigError, DatapathTableError } from './errors.js';
 import { parseIp } from './net.js';
 import type { CoreMemory } from './core/load.js';
@@ -12,12 +13,33 @@ export interface AclCoreExports {
   aclActivate(ptr: number, bytes: number): void;
   aclClear(): void;
   aclActive(): number;
-  aclBind(port: number, on: number): void;
+  aclBind(port: number, on: number, direction: number): void;
+  aclLogBase(): number;
+  aclLogCount(): number;
+  aclLogLost(): bigint;
+  aclLogClear(): void;
 }
+
+/** Rule actions: permit/deny decide (terminal), count/log record and evaluation goes on. */
+export type AclAction = 'permit' | 'deny' | 'count' | 'log';
+
+/** Which way a rule (or a port binding) applies. */
+export type AclDirection = 'ingress' | 'egress';
 
 /** One ACL rule. Absent fields match anything; a rule matches when every field does. */
 export interface AclRule {
-  action: 'permit' | 'deny';
+  /**
+   * permit/deny: the first matching such rule decides. count: counts the packet (every rule
+   * counts its hits) and evaluation goes on. log: as count, and writes a sampled record to
+   * the log ring (`Acl.readLog`).
+   */
+  action: AclAction;
+  /** Packets arriving on bound ports (default) or leaving by egress-bound ports. */
+  direction?: AclDirection;
+  /** Ingress port for ingress rules, egress port for egress rules. */
+  port?: number;
+  /** For `log` rules: one record per `sampleEvery` matches of the rule (default 1). */
+  log?: { sampleEvery?: number };
   /** Source prefix, IPv4 or IPv6 CIDR ("10.0.0.0/8", "2001:db8::/32"). */
   src?: string;
   /** Destination prefix (same IP version as `src` when both are given). */
@@ -34,7 +56,7 @@ export interface AclRule {
   icmpCode?: number;
   /** VXLAN network identifier: the packet came out of (or still carries) that VNI. */
   vni?: number;
-  /** Ingress port. */
+  /** Ingress port (ingress rules; the same as `port`). */
   inPort?: number;
 }
 
@@ -42,6 +64,38 @@ export interface AclRule {
 export interface AclLoadOptions {
   /** Action when no rule matches (default permit). */
   defaultAction?: 'permit' | 'deny';
+  /** Action when no egress rule matches (default: `defaultAction`). */
+  egressDefaultAction?: 'permit' | 'deny';
+}
+
+/** A sampled record of a packet that matched a `log` rule. */
+export interface AclLogRecord {
+  rule: number;
+  /** Ingress port (ingress rules) or egress port (egress rules). */
+  port: number;
+  direction: AclDirection;
+  /** Batch time (the `nowMs` passed to `process`, modulo 2^32). */
+  time: number;
+  ipVersion: 4 | 6;
+  src: string;
+  dst: string;
+  proto: number;
+  /** TCP/UDP ports (0 for other protocols). */
+  sport: number;
+  dport: number;
+  /** ICMP type and code (ICMP/ICMPv6 only). */
+  icmpType?: number;
+  icmpCode?: number;
+  /** Frame length (the inner frame after decapsulation). */
+  length: number;
+  /** What the packet's terminal match (or the default) decided. */
+  action: 'permit' | 'deny';
+}
+
+/** Packets and bytes. */
+export interface AclCounter {
+  packets: number;
+  bytes: number;
 }
 
 /** What a compiled set looks like. */
@@ -53,13 +107,25 @@ export interface AclSetInfo {
   bytes: number;
 }
 
-const ACTION = { permit: 0, deny: 1 } as const;
+const ACTION = { permit: 0, deny: 1, count: 2, log: 3 } as const;
+const ACTION_NAMES = ['permit', 'deny', 'count', 'log'] as const;
+/** Records the core's log ring holds (assembly/acl.ts ACL_LOG_CAPACITY). */
+export const ACL_LOG_CAPACITY = 1024;
+const LOG_RECORD_SIZE = 64;
 const L4_PORTS = 1;
 const L4_ICMP = 2;
 const EXACT_PROTO = 1;
 const EXACT_VNI = 2;
 const EXACT_PORT = 4;
-const HEADER = { shapes: 0, rules: 4, defaultAction: 8, shapeOff: 12, ruleOff: 16, counterOff: 20 };
+const HEADER = {
+  rules: 0,
+  ruleOff: 4,
+  counterOff: 8,
+  sampleOff: 12,
+  scratchOff: 16,
+  defaults: 20,
+  classifiers: 28,
+};
 const SHAPE = {
   size: 112,
   ver: 0,
@@ -78,7 +144,7 @@ const RULE = {
   l4: 1,
   proto: 2,
   exact: 3,
-  inPort: 4,
+  port: 4,
   vni: 8,
   aLo: 12,
   aHi: 14,
@@ -86,6 +152,7 @@ const RULE = {
   bHi: 18,
   next: 20,
   prio: 24,
+  sample: 28,
   src: 32,
   dst: 48,
   srcMask: 64,
@@ -159,7 +226,13 @@ function parsePrefix(text: unknown, field: string): Prefix {
 /** A rule after validation, as the compiler and the reference use it. */
 export interface CheckedAclRule {
   index: number;
+  action: AclAction;
+  /** permit/deny (and every later terminal action): the first such match decides. */
+  terminal: boolean;
   deny: boolean;
+  direction: AclDirection;
+  /** log: one record per this many matches. */
+  sampleEvery: number;
   version: 4 | 6 | null;
   src: Prefix | null;
   dst: Prefix | null;
@@ -168,7 +241,8 @@ export interface CheckedAclRule {
   a: [number, number];
   b: [number, number];
   vni: number | null;
-  inPort: number | null;
+  /** Ingress port (ingress rules) or egress port (egress rules). */
+  port: number | null;
 }
 
 /** Validates one rule; errors name the field (`rules[i].dport`). */
@@ -176,11 +250,34 @@ export function checkAclRule(rule: AclRule, index: number): CheckedAclRule {
   const at = `rules[${index}]`;
   if (typeof rule !== 'object' || rule === null)
     throw new DatapathConfigError(at, 'expected a rule object');
-  if (rule.action !== 'permit' && rule.action !== 'deny') {
+  if (!(ACTION_NAMES as readonly unknown[]).includes(rule.action)) {
     throw new DatapathConfigError(
       `${at}.action`,
-      `expected permit or deny, got ${JSON.stringify(rule.action)}`,
+      `expected ${ACTION_NAMES.join(', ')}, got ${JSON.stringify(rule.action)}`,
     );
+  }
+  const direction = rule.direction ?? 'ingress';
+  if (direction !== 'ingress' && direction !== 'egress') {
+    throw new DatapathConfigError(
+      `${at}.direction`,
+      `expected ingress or egress, got ${JSON.stringify(rule.direction)}`,
+    );
+  }
+  if (rule.inPort !== undefined && direction === 'egress')
+    throw new DatapathConfigError(`${at}.inPort`, 'egress rules match the egress port: use port');
+  if (rule.inPort !== undefined && rule.port !== undefined)
+    throw new DatapathConfigError(`${at}.inPort`, 'give port or inPort, not both');
+  const portField = rule.port !== undefined ? 'port' : 'inPort';
+  const portValue = rule.port ?? rule.inPort;
+  const port = portValue === undefined ? null : checkInt(portValue, `${at}.${portField}`, 0, 255);
+  let sampleEvery = 1;
+  if (rule.log !== undefined) {
+    if (rule.action !== 'log')
+      throw new DatapathConfigError(`${at}.log`, 'only log rules take log options');
+    if (typeof rule.log !== 'object' || rule.log === null)
+      throw new DatapathConfigError(`${at}.log`, 'expected {sampleEvery}');
+    if (rule.log.sampleEvery !== undefined)
+      sampleEvery = checkInt(rule.log.sampleEvery, `${at}.log.sampleEvery`, 1, 0x7fffffff);
   }
   const src = rule.src === undefined ? null : parsePrefix(rule.src, `${at}.src`);
   const dst = rule.dst === undefined ? null : parsePrefix(rule.dst, `${at}.dst`);
@@ -220,7 +317,11 @@ export function checkAclRule(rule: AclRule, index: number): CheckedAclRule {
   }
   return {
     index,
+    action: rule.action,
+    terminal: rule.action !== 'count' && rule.action !== 'log',
     deny: rule.action === 'deny',
+    direction,
+    sampleEvery,
     version: src?.version ?? dst?.version ?? null,
     src,
     dst,
@@ -229,7 +330,7 @@ export function checkAclRule(rule: AclRule, index: number): CheckedAclRule {
     a,
     b,
     vni: rule.vni === undefined ? null : checkInt(rule.vni, `${at}.vni`, 0, 0xffffff),
-    inPort: rule.inPort === undefined ? null : checkInt(rule.inPort, `${at}.inPort`, 0, 255),
+    port,
   };
 }
 
@@ -271,10 +372,16 @@ function keyMasks(p: Prefix | null, version: 4 | 6): number[] {
 }
 
 /** Compiles checked rules into the core's layout (see assembly/acl.ts). */
-export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8Array {
-  const shapes = new Map<string, Shape>();
+export function compileAcl(
+  rules: CheckedAclRule[],
+  defaultDeny: boolean,
+  egressDefaultDeny = defaultDeny,
+): Uint8Array {
+  // Four classifiers: terminal and non-terminal rules of each direction.
+  const groups = [0, 1, 2, 3].map(() => new Map<string, Shape>());
   const records: RuleRecord[] = [];
   for (const rule of rules) {
+    const group = groups[(rule.direction === 'egress' ? 2 : 0) + (rule.terminal ? 0 : 1)]!;
     for (const version of rule.version ? [rule.version] : ([4, 6] as const)) {
       const s = wordsOf(rule.src, version);
       const d = wordsOf(rule.dst, version);
@@ -291,10 +398,10 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
       }
       h = fmix32(Math.imul(h ^ (rule.proto ?? 0), 0xc2b2ae3d) >>> 0);
       const shapeKey = `${version}|${sk.join(',')}|${dk.join(',')}|${protoExact}`;
-      let shape = shapes.get(shapeKey);
+      let shape = group.get(shapeKey);
       if (!shape) {
         shape = { version, protoExact, srcMasks: sk, dstMasks: dk, records: [] };
-        shapes.set(shapeKey, shape);
+        group.set(shapeKey, shape);
       }
       const record: RuleRecord = {
         rule,
@@ -308,10 +415,11 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
       records.push(record);
     }
   }
-  // Shapes in order of their best rule, so the classifier can stop early.
-  const ordered = [...shapes.values()].sort(
-    (x, y) => x.records[0]!.rule.index - y.records[0]!.rule.index,
+  // Shapes of each classifier in order of their best rule, so the classifier can stop early.
+  const classifiers = groups.map((g) =>
+    [...g.values()].sort((x, y) => x.records[0]!.rule.index - y.records[0]!.rule.index),
   );
+  const ordered = classifiers.flat();
   const recordIndex = new Map<RuleRecord, number>();
   records.forEach((r, i) => recordIndex.set(r, i));
   const next = new Array<number>(records.length).fill(0);
@@ -337,6 +445,8 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
     }
     tables.push({ slots, mask: size - 1 });
   }
+  const logRules = (direction: AclDirection) =>
+    rules.filter((r) => r.action === 'log' && r.direction === direction).length;
   const shapeOff = 64;
   let off = shapeOff + ordered.length * SHAPE.size;
   const tableOffs = tables.map((t) => {
@@ -346,15 +456,24 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
   });
   const ruleOff = (off + 63) & ~63;
   const counterOff = ruleOff + records.length * RULE.size;
-  const total = counterOff + (rules.length + 1) * 8;
+  const sampleOff = counterOff + (rules.length + 2) * 16;
+  const scratchOff = sampleOff + rules.length * 4;
+  const total = scratchOff + Math.max(1, logRules('ingress'), logRules('egress')) * 4;
   const out = new Uint8Array(total);
   const v = new DataView(out.buffer);
-  v.setUint32(HEADER.shapes, ordered.length, true);
   v.setUint32(HEADER.rules, rules.length, true);
-  v.setUint32(HEADER.defaultAction, defaultDeny ? ACTION.deny : ACTION.permit, true);
-  v.setUint32(HEADER.shapeOff, shapeOff, true);
   v.setUint32(HEADER.ruleOff, ruleOff, true);
   v.setUint32(HEADER.counterOff, counterOff, true);
+  v.setUint32(HEADER.sampleOff, sampleOff, true);
+  v.setUint32(HEADER.scratchOff, scratchOff, true);
+  v.setUint32(HEADER.defaults, defaultDeny ? ACTION.deny : ACTION.permit, true);
+  v.setUint32(HEADER.defaults + 4, egressDefaultDeny ? ACTION.deny : ACTION.permit, true);
+  let first = 0;
+  classifiers.forEach((c, k) => {
+    v.setUint32(HEADER.classifiers + k * 8, c.length, true);
+    v.setUint32(HEADER.classifiers + k * 8 + 4, shapeOff + first * SHAPE.size, true);
+    first += c.length;
+  });
   ordered.forEach((shape, k) => {
     const s = shapeOff + k * SHAPE.size;
     v.setUint8(s + SHAPE.ver, shape.version);
@@ -366,10 +485,13 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
     shape.dstMasks.forEach((m, w) => v.setUint32(s + SHAPE.dst + w * 4, m, true));
     // First-byte maps: a packet whose first address byte no key has skips the shape.
     const firstBytes = (offset: number, words: (r: RuleRecord) => number[], masks: number[]) => {
-      const all = masks[0]! >>> 24 !== 0xff;
-      for (let byte = 0; byte < 256; byte++) {
-        const present = all || shape.records.some((r) => words(r)[0]! >>> 24 === byte);
-        if (present) out[s + offset + (byte >> 3)]! |= 1 << (byte & 7);
+      if (masks[0]! >>> 24 !== 0xff) {
+        out.fill(0xff, s + offset, s + offset + 32);
+        return;
+      }
+      for (const r of shape.records) {
+        const byte = words(r)[0]! >>> 24;
+        out[s + offset + (byte >> 3)]! |= 1 << (byte & 7);
       }
     };
     firstBytes(SHAPE.srcFirst, (r) => r.src.words, shape.srcMasks);
@@ -379,16 +501,17 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
   records.forEach((r, i) => {
     const p = ruleOff + i * RULE.size;
     const rule = r.rule;
-    v.setUint8(p + RULE.action, rule.deny ? ACTION.deny : ACTION.permit);
+    v.setUint8(p + RULE.action, ACTION[rule.action]);
     v.setUint8(p + RULE.l4, rule.l4);
     v.setUint8(p + RULE.proto, rule.proto ?? 0);
-    v.setUint16(p + RULE.inPort, rule.inPort ?? 0, true);
+    v.setUint16(p + RULE.port, rule.port ?? 0, true);
     v.setUint32(p + RULE.vni, rule.vni ?? 0, true);
     v.setUint16(p + RULE.aLo, rule.a[0], true);
     v.setUint16(p + RULE.aHi, rule.a[1], true);
     v.setUint16(p + RULE.bLo, rule.b[0], true);
     v.setUint16(p + RULE.bHi, rule.b[1], true);
     v.setUint32(p + RULE.next, next[i]!, true);
+    v.setUint32(p + RULE.sample, rule.sampleEvery, true);
     r.src.words.forEach((w, k) => v.setUint32(p + RULE.src + k * 4, w, true));
     r.dst.words.forEach((w, k) => v.setUint32(p + RULE.dst + k * 4, w, true));
     r.src.masks.forEach((m, k) => v.setUint32(p + RULE.srcMask + k * 4, m, true));
@@ -397,23 +520,86 @@ export function compileAcl(rules: CheckedAclRule[], defaultDeny: boolean): Uint8
       p + RULE.exact,
       (rule.proto !== null ? EXACT_PROTO : 0) |
         (rule.vni !== null ? EXACT_VNI : 0) |
-        (rule.inPort !== null ? EXACT_PORT : 0),
+        (rule.port !== null ? EXACT_PORT : 0),
     );
     v.setUint32(p + RULE.prio, rule.index, true);
   });
   return out;
 }
 
+/** Shapes of a compiled set (all four classifiers). */
+function shapeCount(blob: Uint8Array): number {
+  const v = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  let n = 0;
+  for (let k = 0; k < 4; k++) n += v.getUint32(HEADER.classifiers + k * 8, true);
+  return n;
+}
+
+function ipText(bytes: Uint8Array, version: 4 | 6): string {
+  if (version === 4) return [...bytes.subarray(0, 4)].join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  // RFC 5952: the longest run (2 or more) of zero groups becomes "::".
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  if (bestAt < 0) return groups.join(':');
+  return `${groups.slice(0, bestAt).join(':')}::${groups.slice(bestAt + bestLen).join(':')}`;
+}
+
+/** Decodes one record of the core's log ring. */
+function decodeLogRecord(v: DataView, bytes: Uint8Array, p: number): AclLogRecord {
+  const version = v.getUint8(p + 15) === 6 ? 6 : 4;
+  const l4 = v.getUint8(p + 18);
+  const a = v.getUint16(p + 20, true);
+  const b = v.getUint16(p + 22, true);
+  const record: AclLogRecord = {
+    rule: v.getUint32(p, true),
+    port: v.getUint16(p + 12, true),
+    direction: v.getUint8(p + 14) === 1 ? 'egress' : 'ingress',
+    time: v.getUint32(p + 4, true),
+    ipVersion: version,
+    src: ipText(bytes.subarray(p + 32, p + 48), version),
+    dst: ipText(bytes.subarray(p + 48, p + 64), version),
+    proto: v.getUint8(p + 16),
+    sport: l4 === L4_PORTS ? a : 0,
+    dport: l4 === L4_PORTS ? b : 0,
+    length: v.getUint32(p + 8, true),
+    action: v.getUint8(p + 17) === ACTION.deny ? 'deny' : 'permit',
+  };
+  if (l4 === L4_ICMP) {
+    record.icmpType = a;
+    record.icmpCode = b;
+  }
+  return record;
+}
+
+/** Formats an IP address of a log record (for the reference, which has raw bytes). */
+export function aclLogAddress(bytes: Uint8Array, version: 4 | 6): string {
+  return ipText(bytes, version);
+}
+
 /**
- * The ACL of the datapath: one ordered rule set (first match wins, a default action) applied
- * to IP packets arriving on bound ports, before L2/L3. Rule sets are compiled and swapped in
- * atomically; every rule has a hit counter. Table verbs: `create` (empty set), `free`,
- * `reset`, `add`, `delete`, `lookup`, `lookupBulk`, `iterate`, plus `load` for a whole set.
+ * The ACL of the datapath: one ordered rule set (first terminal match wins, a default action
+ * per direction) applied to IP packets arriving on ingress-bound ports, before L2/L3, and to
+ * unicast packets leaving by egress-bound ports, after L2/L3. Rule sets are compiled and
+ * swapped in atomically; every rule counts packets and bytes; `log` rules fill a ring the
+ * host drains with `readLog`. Table verbs: `create` (empty set), `free`, `reset`, `add`,
+ * `delete`, `lookup`, `lookupBulk`, `iterate`, plus `load` for a whole set.
  */
 export class Acl {
   private rules: AclRule[] = [];
   private checked: CheckedAclRule[] = [];
   private defaultAction: 'permit' | 'deny' = 'permit';
+  private egressDefaultAction: 'permit' | 'deny' = 'permit';
   private info: AclSetInfo = { rules: 0, shapes: 0, bytes: 0 };
   private active = false;
 
@@ -424,14 +610,20 @@ export class Acl {
   load(rules: readonly AclRule[], opts: AclLoadOptions = {}): AclSetInfo {
     if (!Array.isArray(rules)) throw new DatapathConfigError('rules', 'expected an array of rules');
     const action = opts.defaultAction ?? 'permit';
-    if (action !== 'permit' && action !== 'deny') {
-      throw new DatapathConfigError(
-        'defaultAction',
-        `expected permit or deny, got ${JSON.stringify(action)}`,
-      );
+    const egressAction = opts.egressDefaultAction ?? action;
+    for (const [field, value] of [
+      ['defaultAction', action],
+      ['egressDefaultAction', egressAction],
+    ] as const) {
+      if (value !== 'permit' && value !== 'deny') {
+        throw new DatapathConfigError(
+          field,
+          `expected permit or deny, got ${JSON.stringify(value)}`,
+        );
+      }
     }
     const checked = rules.map((r, i) => checkAclRule(r, i));
-    const blob = compileAcl(checked, action === 'deny');
+    const blob = compileAcl(checked, action === 'deny', egressAction === 'deny');
     // Power-of-two blocks: the core's free lists then reuse the memory of earlier sets.
     let bytes = 1024;
     while (bytes < blob.length) bytes *= 2;
@@ -442,10 +634,14 @@ export class Acl {
     this.rules = rules.map((r) => ({ ...r }));
     this.checked = checked;
     this.defaultAction = action;
+    this.egressDefaultAction = egressAction;
     this.active = true;
-    const shapes = new DataView(blob.buffer).getUint32(HEADER.shapes, true);
-    this.info = { rules: rules.length, shapes, bytes: blob.length };
+    this.info = { rules: rules.length, shapes: shapeCount(blob), bytes: blob.length };
     return { ...this.info };
+  }
+
+  private defaults(): AclLoadOptions {
+    return { defaultAction: this.defaultAction, egressDefaultAction: this.egressDefaultAction };
   }
 
   /** Activates an empty set with default permit (as `load([])`). */
@@ -462,21 +658,21 @@ export class Acl {
   }
   /** Removes every rule (the default action stays). */
   reset(): void {
-    this.load([], { defaultAction: this.defaultAction });
+    this.load([], this.defaults());
   }
   /** Inserts a rule at `position` (default: last) and swaps the recompiled set in. */
   add(rule: AclRule, position = this.rules.length): void {
     checkInt(position, 'position', 0, this.rules.length);
     const next = this.rules.slice();
     next.splice(position, 0, rule);
-    this.load(next, { defaultAction: this.defaultAction });
+    this.load(next, this.defaults());
   }
   /** Deletes rule `index`; returns whether it existed. */
   delete(index: number): boolean {
     if (!Number.isInteger(index) || index < 0 || index >= this.rules.length) return false;
     const next = this.rules.slice();
     next.splice(index, 1);
-    this.load(next, { defaultAction: this.defaultAction });
+    this.load(next, this.defaults());
     return true;
   }
   /** Rule `index` and its hits, or null. */
@@ -502,20 +698,64 @@ export class Acl {
   get checkedRules(): CheckedAclRule[] {
     return this.checked;
   }
-  /** Hits per rule and of the default action since the set was loaded. */
-  hits(): { rules: number[]; default: number } {
+  /**
+   * Hits (packets) per rule — for count/log rules every match, for permit/deny the packets
+   * they decided — and of the ingress and egress default actions since the set was loaded.
+   */
+  hits(): { rules: number[]; default: number; egressDefault: number } {
+    const c = this.counters();
+    return {
+      rules: c.rules.map((r) => r.packets),
+      default: c.default.packets,
+      egressDefault: c.egressDefault.packets,
+    };
+  }
+  /** Packets and bytes per rule and of the two default actions since the set was loaded. */
+  counters(): { rules: AclCounter[]; default: AclCounter; egressDefault: AclCounter } {
     const p = this.core.aclActive();
-    if (!this.active || p === 0) return { rules: [], default: 0 };
+    const zero = { packets: 0, bytes: 0 };
+    if (!this.active || p === 0) return { rules: [], default: zero, egressDefault: { ...zero } };
     const v = new DataView(this.core.memory.buffer);
     const counters = p + v.getUint32(p + HEADER.counterOff, true);
-    const rules: number[] = [];
-    for (let i = 0; i < this.rules.length; i++)
-      rules.push(Number(v.getBigUint64(counters + i * 8, true)));
-    return { rules, default: Number(v.getBigUint64(counters + this.rules.length * 8, true)) };
+    const at = (i: number): AclCounter => ({
+      packets: Number(v.getBigUint64(counters + i * 16, true)),
+      bytes: Number(v.getBigUint64(counters + i * 16 + 8, true)),
+    });
+    const n = this.rules.length;
+    return { rules: this.rules.map((_, i) => at(i)), default: at(n), egressDefault: at(n + 1) };
   }
-  /** Applies (or stops applying) the ACL to packets arriving on `port`. */
-  bind(port: number, on = true): void {
+  /**
+   * Applies (or stops applying) the ACL to packets arriving on `port` (ingress) or to unicast
+   * packets forwarded out of it (egress; flooded frames are not filtered per flood port).
+   */
+  bind(port: number, on = true, direction: AclDirection = 'ingress'): void {
     checkInt(port, 'port', 0, 255);
-    this.core.aclBind(port, on ? 1 : 0);
+    if (direction !== 'ingress' && direction !== 'egress') {
+      throw new DatapathConfigError(
+        'direction',
+        `expected ingress or egress, got ${JSON.stringify(direction)}`,
+      );
+    }
+    this.core.aclBind(port, on ? 1 : 0, direction === 'egress' ? 1 : 0);
+  }
+  /**
+   * Drains the log ring: the sampled records of `log` rules since the last call, oldest
+   * first (at most ACL_LOG_CAPACITY; records that found the ring full are counted in
+   * `logLost`).
+   */
+  readLog(): AclLogRecord[] {
+    const n = this.core.aclLogCount();
+    const base = this.core.aclLogBase();
+    const out: AclLogRecord[] = [];
+    if (n === 0 || base === 0) return out;
+    const v = new DataView(this.core.memory.buffer);
+    const bytes = new Uint8Array(this.core.memory.buffer);
+    for (let i = 0; i < n; i++) out.push(decodeLogRecord(v, bytes, base + i * LOG_RECORD_SIZE));
+    this.core.aclLogClear();
+    return out;
+  }
+  /** Log records lost to a full ring since the datapath was created. */
+  get logLost(): number {
+    return Number(this.core.aclLogLost());
   }
 }

@@ -56,8 +56,12 @@ describe('fuzzing the WebAssembly datapath', () => {
       dp.nextHops.add(1, { port: 100, dstMac: '02:00:00:00:00:72', srcMac: '02:00:00:00:00:71' });
       dp.nextHops.add(2, { blackhole: true });
       dp.nextHops.add(3, { port: 4, dstMac: '02:00:00:00:00:73', srcMac: '02:00:00:00:00:71' });
-      // ACL on a bridged, the routed and a tunnel port: every field kind, both actions.
+      // ACL on a bridged, the routed and a tunnel port: every field kind, every action; egress
+      // rules on the routed next hop's port and a tunnel port.
       dp.acl.load([
+        { action: 'log', log: { sampleEvery: 10 } },
+        { action: 'count', direction: 'egress' },
+        { action: 'deny', direction: 'egress', port: 6, proto: 17, dport: [0, 30000] },
         { action: 'deny', src: '10.1.1.1/32', proto: 6, dport: [0, 1000] },
         { action: 'permit', dst: '10.2.2.0/24', proto: 17, sport: [1, 40000] },
         { action: 'deny', proto: 1, icmpType: 8 },
@@ -66,6 +70,8 @@ describe('fuzzing the WebAssembly datapath', () => {
         { action: 'deny', inPort: 5, proto: 17 },
       ]);
       for (const port of [0, 5, 100]) dp.acl.bind(port);
+      for (const port of [6, 100]) dp.acl.bind(port, true, 'egress');
+      let logged = 0;
       // A policer on a bridged and on the routed port: some traffic conforms, some exceeds.
       dp.policers.add(3, { rateBytesPerSec: 500_000, burstBytes: 5_000 });
       dp.policers.bind(1, 3);
@@ -268,6 +274,7 @@ describe('fuzzing the WebAssembly datapath', () => {
           }
         }
         if ((done / BATCH) % 64 === 0) {
+          logged += dp.acl.readLog().length;
           expect(configRegion()).toBe(configHash);
           expect(routingRegion()).toBe(routingHash);
           expect(staticRegion()).toBe(staticHash);
@@ -276,10 +283,11 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(configRegion()).toBe(configHash);
       expect(staticRegion()).toBe(staticHash);
       expect(routingRegion()).toBe(routingHash);
-      expect(dp.acl.setInfo.rules).toBe(6);
+      expect(dp.acl.setInfo.rules).toBe(9);
+      expect(logged).toBeGreaterThan(0);
       // Most rules matched something (which ones depends on the seed), and many packets did.
       const aclHits = dp.acl.hits().rules;
-      expect(aclHits.filter((h) => h > 0).length).toBeGreaterThanOrEqual(4);
+      expect(aclHits.filter((h) => h > 0).length).toBeGreaterThanOrEqual(6);
       expect(aclHits.reduce((a, b) => a + b, 0)).toBeGreaterThan(FRAMES / 1000);
       const policed = dp.policers.lookup(3)!;
       expect(Math.min(policed.conform.packets, policed.exceed.packets)).toBeGreaterThan(0);
@@ -292,7 +300,16 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(outsideChecks).toBeGreaterThan(0);
       // Every stage ran on fuzzed traffic, the VXLAN ones included.
       const stages = dp.stageCounters();
-      const stageNames = ['parse', 'vxlan-decap', 'policer', 'acl', 'l2', 'l3', 'vxlan-encap'];
+      const stageNames = [
+        'parse',
+        'vxlan-decap',
+        'policer',
+        'acl',
+        'l2',
+        'l3',
+        'acl-egress',
+        'vxlan-encap',
+      ];
       for (const name of [...stageNames, 'tx', 'drop']) {
         expect(stages[name]?.packets, name).toBeGreaterThan(FRAMES / 2000);
       }

@@ -50,8 +50,9 @@ describe('public API', () => {
         "vxlan-decap -> policer,acl,l2,l3,drop",
         "policer -> acl,l2,l3,drop",
         "acl -> l2,l3,drop",
-        "l2 -> vxlan-encap,tx,drop",
-        "l3 -> vxlan-encap,tx,drop",
+        "l2 -> acl-egress,vxlan-encap,tx,drop",
+        "l3 -> acl-egress,vxlan-encap,tx,drop",
+        "acl-egress -> vxlan-encap,tx,drop",
         "vxlan-encap -> tx,drop",
         "tx -> ",
         "drop -> ",
@@ -96,6 +97,7 @@ describe('public API', () => {
         "ttl-exceeded",
         "acl-deny",
         "policer",
+        "acl-egress-deny",
       ]
     `);
   });

@@ -25,6 +25,7 @@ export const pipelineConfigSchema = z.strictObject({
         address: z.string().nullable().optional(),
         mac: z.string().nullable().optional(),
         acl: z.boolean().optional(),
+        aclEgress: z.boolean().optional(),
         policer: z.number().int().min(0).max(255).optional(),
       }),
     )
@@ -89,6 +90,7 @@ export const pipelineConfigSchema = z.strictObject({
     .strictObject({
       rules: z.array(z.unknown()),
       defaultAction: z.enum(['permit', 'deny']).optional(),
+      egressDefaultAction: z.enum(['permit', 'deny']).optional(),
     })
     .optional(),
 });
@@ -137,7 +139,10 @@ export function applyPipelineConfig(dp: Datapath, config: PipelineConfig): void 
   config.policers.forEach((p, i) => at('policers', i, () => dp.policers.add(p.id, p)));
   if (config.acl) {
     try {
-      dp.acl.load(config.acl.rules as AclRule[], { defaultAction: config.acl.defaultAction });
+      dp.acl.load(config.acl.rules as AclRule[], {
+        defaultAction: config.acl.defaultAction,
+        egressDefaultAction: config.acl.egressDefaultAction,
+      });
     } catch (err) {
       if (err instanceof DatapathConfigError)
         throw new DatapathConfigError(`acl.${err.field}`, err.message.slice(err.field.length + 2));
@@ -154,6 +159,7 @@ export function applyPipelineConfig(dp: Datapath, config: PipelineConfig): void 
         mac: p.mac ?? null,
       });
       dp.acl.bind(p.port, p.acl ?? false);
+      dp.acl.bind(p.port, p.aclEgress ?? false, 'egress');
       if (p.policer !== undefined) dp.policers.bind(p.port, p.policer);
     }),
   );

@@ -15,8 +15,15 @@ import type {
 import { parseIp, parseMac } from '../net.js';
 import { parseFrame, ParseDrop, type RefFrame, type RefLayer } from './parser.js';
 import { ReferenceRouter, timeExceeded, arpReply } from './routing.js';
-import { referenceAclMatch } from './acl.js';
-import type { CheckedAclRule } from '../acl.js';
+import { referenceAclEvaluate } from './acl.js';
+import {
+  aclLogAddress,
+  ACL_LOG_CAPACITY,
+  type AclCounter,
+  type AclDirection,
+  type AclLogRecord,
+  type CheckedAclRule,
+} from '../acl.js';
 
 interface Bridge {
   floodLimit: number;
@@ -71,6 +78,8 @@ interface Packet {
   drop: string | null;
   outPort: number | null;
   bridge: number | null;
+  /** A reply made by the pipeline (ARP, ICMP error): not subject to the egress ACL. */
+  generated?: boolean;
 }
 
 const FLOOD_WINDOW_MS = 1000;
@@ -302,18 +311,27 @@ export class ReferenceDatapath {
     }
     for (const p of toDecap) if (this.decap(p)) ingress(p).push(p);
     for (const p of toPolicer) if (this.police(p, now)) afterPolicer(p).push(p);
-    for (const p of toAcl) if (this.classify(p)) forward(p).push(p);
+    for (const p of toAcl) if (this.classify(p, 'ingress', now)) forward(p).push(p);
     const toEncap: Packet[] = [];
+    const toEgressAcl: Packet[] = [];
+    const isTunnel = (p: Packet) => this.ports.get(p.outPort ?? -1)?.kind === 'tunnel';
+    // Unicast forwards out of an egress-bound port pass the egress ACL (not generated replies).
+    const afterForward = (p: Packet) => {
+      if (p.verdict !== 'forward') return;
+      if (!p.generated && this.aclRules !== null && this.aclEgressPorts.has(p.outPort ?? -1))
+        toEgressAcl.push(p);
+      else if (isTunnel(p)) toEncap.push(p);
+    };
     for (const p of toL2) {
       this.bridgePacket(p, now);
-      if (p.verdict === 'forward' && this.ports.get(p.outPort ?? -1)?.kind === 'tunnel')
-        toEncap.push(p);
+      afterForward(p);
     }
     for (const p of toL3) {
       this.routePacket(p);
-      if (p.verdict === 'forward' && this.ports.get(p.outPort ?? -1)?.kind === 'tunnel')
-        toEncap.push(p);
+      afterForward(p);
     }
+    for (const p of toEgressAcl)
+      if (this.classify(p, 'egress', now) && isTunnel(p)) toEncap.push(p);
     for (const p of toEncap) this.encap(p);
     for (const p of packets) this.transmit(p);
     return packets.map((p) => ({
@@ -467,35 +485,71 @@ export class ReferenceDatapath {
 
   private aclRules: CheckedAclRule[] | null = null;
   private aclDefaultDeny = false;
+  private aclEgressDefaultDeny = false;
   private readonly aclPorts = new Set<number>();
-  private aclHitCounts: number[] = [];
+  private readonly aclEgressPorts = new Set<number>();
+  // Per rule, then the ingress and the egress default.
+  private aclCounts: AclCounter[] = [];
+  private aclSamples: number[] = [];
+  private aclLog: AclLogRecord[] = [];
+  private aclLogLost = 0;
 
-  /** Installs a validated rule set (hit counters restart). */
-  loadAcl(rules: CheckedAclRule[], defaultDeny: boolean): void {
+  /** Installs a validated rule set (counters and log sampling restart). */
+  loadAcl(rules: CheckedAclRule[], defaultDeny: boolean, egressDefaultDeny = defaultDeny): void {
     this.aclRules = rules;
     this.aclDefaultDeny = defaultDeny;
-    this.aclHitCounts = new Array<number>(rules.length + 1).fill(0);
+    this.aclEgressDefaultDeny = egressDefaultDeny;
+    this.aclCounts = Array.from({ length: rules.length + 2 }, () => ({ packets: 0, bytes: 0 }));
+    this.aclSamples = new Array<number>(rules.length).fill(0);
   }
 
-  /** Applies the ACL to packets arriving on `port` (or stops). */
-  bindAcl(port: number, on: boolean): void {
-    if (on) this.aclPorts.add(port);
-    else this.aclPorts.delete(port);
+  /** Applies the ACL to packets arriving on (ingress) or forwarded out of (egress) `port`. */
+  bindAcl(port: number, on: boolean, direction: AclDirection = 'ingress'): void {
+    const ports = direction === 'egress' ? this.aclEgressPorts : this.aclPorts;
+    if (on) ports.add(port);
+    else ports.delete(port);
   }
 
-  /** Hits per rule and of the default action. */
-  aclHits(): { rules: number[]; default: number } {
+  /** Hits per rule and of the two default actions. */
+  aclHits(): { rules: number[]; default: number; egressDefault: number } {
+    const c = this.aclCounters();
+    return {
+      rules: c.rules.map((r) => r.packets),
+      default: c.default.packets,
+      egressDefault: c.egressDefault.packets,
+    };
+  }
+
+  /** Packets and bytes per rule and of the two default actions. */
+  aclCounters(): { rules: AclCounter[]; default: AclCounter; egressDefault: AclCounter } {
     const n = this.aclRules?.length ?? 0;
-    return { rules: this.aclHitCounts.slice(0, n), default: this.aclHitCounts[n] ?? 0 };
+    const at = (i: number) => ({ ...(this.aclCounts[i] ?? { packets: 0, bytes: 0 }) });
+    return {
+      rules: this.aclCounts.slice(0, n).map((c) => ({ ...c })),
+      default: at(n),
+      egressDefault: at(n + 1),
+    };
+  }
+
+  /** Drains the log records (as `Acl.readLog`). */
+  readAclLog(): AclLogRecord[] {
+    const out = this.aclLog;
+    this.aclLog = [];
+    return out;
+  }
+
+  /** Log records lost to a full ring. */
+  get aclLogLostRecords(): number {
+    return this.aclLogLost;
   }
 
   // First-match classification; returns whether the packet goes on.
-  private classify(p: Packet): boolean {
+  private classify(p: Packet, direction: AclDirection, now: number): boolean {
     const ip = p.layer?.ip;
     if (!this.aclRules || !ip) return true;
     const vni = p.parsed?.vxlan?.vni ?? null;
     const l4 = p.layer?.ports ? 1 : p.layer?.icmp ? 2 : 0;
-    const index = referenceAclMatch(this.aclRules, {
+    const packet = {
       version: ip.version,
       src: ip.src,
       dst: ip.dst,
@@ -504,12 +558,50 @@ export class ReferenceDatapath {
       a: p.layer?.ports?.sport ?? p.layer?.icmp?.type ?? 0,
       b: p.layer?.ports?.dport ?? p.layer?.icmp?.code ?? 0,
       vni,
-      inPort: p.inPort,
-    });
-    const slot = index < 0 ? this.aclRules.length : index;
-    this.aclHitCounts[slot] = (this.aclHitCounts[slot] ?? 0) + 1;
-    const deny = index < 0 ? this.aclDefaultDeny : this.aclRules[index]!.deny;
-    if (deny) this.dropPacket(p, 'acl-deny');
+      port: direction === 'egress' ? (p.outPort ?? 0) : p.inPort,
+    } as const;
+    const { terminal, matched } = referenceAclEvaluate(this.aclRules, packet, direction);
+    const n = this.aclRules.length;
+    const defaultDeny = direction === 'egress' ? this.aclEgressDefaultDeny : this.aclDefaultDeny;
+    const deny = terminal < 0 ? defaultDeny : this.aclRules[terminal]!.deny;
+    const count = (i: number) => {
+      const c = this.aclCounts[i]!;
+      c.packets++;
+      c.bytes += p.frame.length;
+    };
+    for (const i of matched) {
+      count(i);
+      const rule = this.aclRules[i]!;
+      if (rule.action !== 'log') continue;
+      const seen = this.aclSamples[i]!;
+      this.aclSamples[i] = seen + 1;
+      if (seen % rule.sampleEvery !== 0) continue;
+      if (this.aclLog.length >= ACL_LOG_CAPACITY) {
+        this.aclLogLost++;
+        continue;
+      }
+      const record: AclLogRecord = {
+        rule: i,
+        port: packet.port,
+        direction,
+        time: now >>> 0,
+        ipVersion: ip.version,
+        src: aclLogAddress(ip.src, ip.version),
+        dst: aclLogAddress(ip.dst, ip.version),
+        proto: ip.proto,
+        sport: l4 === 1 ? packet.a : 0,
+        dport: l4 === 1 ? packet.b : 0,
+        length: p.frame.length,
+        action: deny ? 'deny' : 'permit',
+      };
+      if (l4 === 2) {
+        record.icmpType = packet.a;
+        record.icmpCode = packet.b;
+      }
+      this.aclLog.push(record);
+    }
+    count(terminal < 0 ? n + (direction === 'egress' ? 1 : 0) : terminal);
+    if (deny) this.dropPacket(p, direction === 'egress' ? 'acl-egress-deny' : 'acl-deny');
     return !deny;
   }
 
@@ -519,6 +611,7 @@ export class ReferenceDatapath {
     if (vrf !== null && p.layer && (!ip || ip.version !== 4)) {
       const port = this.ports.get(p.inPort);
       if (port?.address && port.mac && arpReply(p.frame, p.layer, port.address, port.mac)) {
+        p.generated = true;
         p.verdict = 'forward';
         p.outPort = p.inPort;
         return;
@@ -531,6 +624,7 @@ export class ReferenceDatapath {
       const reply = timeExceeded(p.frame, p.layer, address);
       if (reply) {
         p.frame = reply;
+        p.generated = true;
         p.verdict = 'forward';
         p.outPort = p.inPort;
         return;
