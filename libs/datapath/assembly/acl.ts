@@ -53,8 +53,16 @@ const H_DEFAULT: u32 = 20; // u32 ingress default action, u32 egress default act
 // Four classifiers, u32 shape count and u32 shape offset each, at H_CLASS + c * 8 with
 // c = direction * 2 + (non-terminal ? 1 : 0).
 const H_CLASS: u32 = 28;
+// Four u32 offsets of the classifiers' candidate maps: u64 shape bits for IPv4 (M_V4) and
+// IPv6, then one u64 per value of the first source byte (M_SRC), first destination byte
+// (M_DST) and protocol (M_PROTO). Bit k stands for shape k.
+const H_MAPS: u32 = 60;
+const M_V4: u32 = 0;
+const M_SRC: u32 = 16;
+const M_DST: u32 = 16 + 2048;
+const M_PROTO: u32 = 16 + 4096;
 
-const SHAPE_SIZE: u32 = 112;
+const SHAPE_SIZE: u32 = 144;
 const S_VER: u32 = 0; // u8 4 or 6
 const S_PROTO_EXACT: u32 = 1; // u8 1: the protocol is part of the key
 const S_MIN_PRIO: u32 = 4; // u32 best (lowest) rule index in the shape
@@ -62,10 +70,11 @@ const S_TABLE_OFF: u32 = 8; // u32
 const S_TABLE_MASK: u32 = 12; // u32 slots - 1
 const S_SRC_MASK: u32 = 16; // 4 x u32 key masks (host order per 32-bit word)
 const S_DST_MASK: u32 = 32; // 4 x u32
-// Which first address bytes the shape's keys have (256-bit maps; all set when the prefix is
-// shorter than 8 bits): a packet whose bytes are absent skips the shape without hashing.
+// Which first address bytes and protocols the shape's rules allow (256-bit maps; the host
+// builds the classifier's candidate maps, H_MAPS, from them).
 const S_SRC_FIRST: u32 = 48;
 const S_DST_FIRST: u32 = 80;
+const S_PROTOS: u32 = 112; // 256-bit map of the protocols the shape's rules allow
 
 const RULE_SIZE: u32 = 96;
 const R_ACTION: u32 = 0; // u8
@@ -283,15 +292,6 @@ function shapeHash(k: usize, s: usize, sver: u32, words: u32, protoExact: bool):
   return fmix32((h ^ (protoExact ? <u32>load<u8>(k + K_PROTO) : 0)) * 0xc2b2ae3d);
 }
 
-function firstBytesPresent(k: usize, s: usize): bool {
-  const sf = load<u32>(k + K_SRC) >> 24;
-  const df = load<u32>(k + K_DST) >> 24;
-  return (
-    (load<u32>(s + S_SRC_FIRST + <usize>(sf >> 5) * 4) & ((<u32>1) << (sf & 31))) != 0 &&
-    (load<u32>(s + S_DST_FIRST + <usize>(df >> 5) * 4) & ((<u32>1) << (df & 31))) != 0
-  );
-}
-
 // Pass 1: every packet's fields (the port is the ingress or the egress port).
 function gatherKeys(vec: usize, n: i32, set: usize, direction: u32): void {
   for (let i: i32 = 0; i < n; i++) {
@@ -325,51 +325,73 @@ function gatherKeys(vec: usize, n: i32, set: usize, direction: u32): void {
   }
 }
 
-// Pass 2: the terminal classifier, shape by shape in order of their best rule, over the
-// packets still open to it.
+// The shapes of a classifier that may hold a rule matching packet `k` (bit k: shape k).
+function candidates(maps: usize, k: usize, ver: u32): u64 {
+  const sf = <usize>(load<u32>(k + K_SRC) >> 24);
+  const df = <usize>(load<u32>(k + K_DST) >> 24);
+  const pr = <usize>load<u8>(k + K_PROTO);
+  return (
+    load<u64>(maps + M_V4 + (ver == 6 ? 8 : 0)) &
+    load<u64>(maps + M_SRC + sf * 8) &
+    load<u64>(maps + M_DST + df * 8) &
+    load<u64>(maps + M_PROTO + pr * 8)
+  );
+}
+
+// Probes shape `s` for packet `k`: the best rule of its chains that matches and comes before
+// `best`, or `best`. Stores the new best rule and its action in the packet's state.
+function probe(rules: usize, set: usize, s: usize, k: usize, ver: u32, best: u32): u32 {
+  const words: u32 = ver == 4 ? 1 : 4;
+  const h = shapeHash(k, s, ver, words, load<u8>(s + S_PROTO_EXACT) != 0);
+  const table = set + <usize>load<u32>(s + S_TABLE_OFF);
+  const mask = load<u32>(s + S_TABLE_MASK);
+  let at = h & mask;
+  for (;;) {
+    const e = table + <usize>at * SLOT_SIZE;
+    let ri = load<u32>(e, 4);
+    if (ri == 0) break;
+    if (load<u32>(e) == h) {
+      // The chain holds the rules of one key in rule order: the first that matches is the
+      // best of this key.
+      while (ri != 0) {
+        const r = rules + <usize>(ri - 1) * RULE_SIZE;
+        const prio = load<u32>(r + R_PRIO);
+        if (prio >= best) break;
+        if (ruleMatches(r, k, words)) {
+          best = prio;
+          store<u32>(k + K_BEST, prio);
+          store<u32>(k + K_ACTION, <u32>load<u8>(r + R_ACTION));
+          break;
+        }
+        ri = load<u32>(r + R_NEXT);
+      }
+    }
+    at = (at + 1) & mask;
+  }
+  return best;
+}
+
+// Pass 2: the terminal classifier. Per packet, the candidate maps of its first address bytes,
+// protocol and IP version leave the shapes that may hold a matching rule; they are probed in
+// order of their best rule until none can beat the match in hand. A classifier has at most 41
+// shapes (key lengths 0/8/16/24 for IPv4, 0-64 in steps of 16 for IPv6), so 64 bits hold them.
 function classifyTerminal(n: i32, set: usize, c: u32): void {
   const rules = set + <usize>load<u32>(set + H_RULE_OFF);
   const nShapes = load<u32>(set + H_CLASS + <usize>c * 8);
+  if (nShapes == 0) return;
   const shapes = set + <usize>load<u32>(set + H_CLASS + <usize>c * 8 + 4);
-  for (let sk: u32 = 0; sk < nShapes; sk++) {
-    const s = shapes + <usize>sk * SHAPE_SIZE;
-    const minPrio = load<u32>(s + S_MIN_PRIO);
-    const sver = <u32>load<u8>(s + S_VER);
-    const words: u32 = sver == 4 ? 1 : 4;
-    const protoExact = load<u8>(s + S_PROTO_EXACT) != 0;
-    const table = set + <usize>load<u32>(s + S_TABLE_OFF);
-    const mask = load<u32>(s + S_TABLE_MASK);
-    for (let i: i32 = 0; i < n; i++) {
-      const k = packets + <usize>i * PKT_SIZE;
-      // No rule of this shape can beat the match in hand (or the packet is not of its version).
-      if (<u32>load<u8>(k + K_VER) != sver || load<u32>(k + K_BEST) <= minPrio) continue;
-      if (!firstBytesPresent(k, s)) continue;
-      const h = shapeHash(k, s, sver, words, protoExact);
-      let best = load<u32>(k + K_BEST);
-      let at = h & mask;
-      for (;;) {
-        const e = table + <usize>at * SLOT_SIZE;
-        const head = load<u32>(e, 4);
-        if (head == 0) break;
-        if (load<u32>(e) == h) {
-          // The chain holds the rules of one key in rule order: the first that matches is
-          // the best of this key.
-          let ri = head;
-          while (ri != 0) {
-            const r = rules + <usize>(ri - 1) * RULE_SIZE;
-            const prio = load<u32>(r + R_PRIO);
-            if (prio >= best) break;
-            if (ruleMatches(r, k, words)) {
-              best = prio;
-              store<u32>(k + K_BEST, prio);
-              store<u32>(k + K_ACTION, <u32>load<u8>(r + R_ACTION));
-              break;
-            }
-            ri = load<u32>(r + R_NEXT);
-          }
-        }
-        at = (at + 1) & mask;
-      }
+  const maps = set + <usize>load<u32>(set + H_MAPS + <usize>c * 4);
+  for (let i: i32 = 0; i < n; i++) {
+    const k = packets + <usize>i * PKT_SIZE;
+    const ver = <u32>load<u8>(k + K_VER);
+    if (ver == 0) continue;
+    let cand = candidates(maps, k, ver);
+    let best: u32 = 0xffffffff;
+    while (cand != 0) {
+      const s = shapes + <usize>ctz(cand) * SHAPE_SIZE;
+      cand &= cand - 1;
+      if (load<u32>(s + S_MIN_PRIO) >= best) break;
+      best = probe(rules, set, s, k, ver, best);
     }
   }
 }
@@ -429,6 +451,7 @@ function finish(vec: usize, n: i32, set: usize, direction: u32): void {
   const c = direction * 2 + 1;
   const nShapes = load<u32>(set + H_CLASS + <usize>c * 8);
   const shapes = set + <usize>load<u32>(set + H_CLASS + <usize>c * 8 + 4);
+  const maps = set + <usize>load<u32>(set + H_MAPS + <usize>c * 4);
   for (let i: i32 = 0; i < n; i++) {
     const k = packets + <usize>i * PKT_SIZE;
     const d = desc(<u32>load<u16>(vec + <usize>i * 2));
@@ -443,13 +466,13 @@ function finish(vec: usize, n: i32, set: usize, direction: u32): void {
     if (counting) {
       const len = <u64>load<u32>(d + D_LEN);
       // Shapes are in order of their best rule: stop at the first that starts after the match.
-      for (let sk: u32 = 0; sk < nShapes; sk++) {
-        const s = shapes + <usize>sk * SHAPE_SIZE;
+      let cand = nShapes == 0 ? 0 : candidates(maps, k, ver);
+      while (cand != 0) {
+        const s = shapes + <usize>ctz(cand) * SHAPE_SIZE;
+        cand &= cand - 1;
         if (load<u32>(s + S_MIN_PRIO) >= best) break;
-        const sver = <u32>load<u8>(s + S_VER);
-        if (sver != ver || !firstBytesPresent(k, s)) continue;
-        const words: u32 = sver == 4 ? 1 : 4;
-        const h = shapeHash(k, s, sver, words, load<u8>(s + S_PROTO_EXACT) != 0);
+        const words: u32 = ver == 4 ? 1 : 4;
+        const h = shapeHash(k, s, ver, words, load<u8>(s + S_PROTO_EXACT) != 0);
         const table = set + <usize>load<u32>(s + S_TABLE_OFF);
         const mask = load<u32>(s + S_TABLE_MASK);
         let at = h & mask;

@@ -125,9 +125,13 @@ const HEADER = {
   scratchOff: 16,
   defaults: 20,
   classifiers: 28,
+  maps: 60,
 };
+// Per classifier, the candidate maps (assembly/acl.ts M_*): u64 shape bits for IPv4 and IPv6,
+// then per value of the first source byte, first destination byte and protocol.
+const MAPS_SIZE = 16 + 3 * 256 * 8;
 const SHAPE = {
-  size: 112,
+  size: 144,
   ver: 0,
   protoExact: 1,
   minPrio: 4,
@@ -137,6 +141,7 @@ const SHAPE = {
   dst: 32,
   srcFirst: 48,
   dstFirst: 80,
+  protos: 112,
 };
 const RULE = {
   size: 96,
@@ -345,10 +350,14 @@ interface RuleRecord {
 
 interface Shape {
   version: 4 | 6;
-  protoExact: boolean;
+  /** Key prefix lengths (multiples of 8 bits, 16 for IPv6). */
+  srcLen: number;
+  dstLen: number;
   srcMasks: number[];
   dstMasks: number[];
   records: RuleRecord[];
+  /** Records per key: the chain lengths. */
+  chains: Map<string, number>;
 }
 
 function wordsOf(p: Prefix | null, version: 4 | 6): { words: number[]; masks: number[] } {
@@ -357,18 +366,34 @@ function wordsOf(p: Prefix | null, version: 4 | 6): { words: number[]; masks: nu
   return { words: p.words, masks: p.masks };
 }
 
-// Tuple merging: a shape's key uses the prefix lengths rounded down to a multiple of 8 bits
-// (16 for IPv6), so /24, /28 and /32 rules share one hash table and fewer tables are probed;
-// each rule's own prefix is checked on its chain.
-function keyMasks(p: Prefix | null, version: 4 | 6): number[] {
-  const step = version === 4 ? 8 : 16;
-  const len = p ? p.len - (p.len % step) : 0;
+function masksOf(len: number, version: 4 | 6): number[] {
   const out: number[] = [];
   for (let w = 0; w < (version === 4 ? 1 : 4); w++) {
     const bits = Math.max(0, Math.min(32, len - 32 * w));
     out.push(bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);
   }
   return out;
+}
+
+// Tuple merging: a shape's key uses the prefix lengths rounded down to a multiple of 8 bits
+// (16 for IPv6) and capped at 24 (64 for IPv6), so /24, /28 and /32 rules share one hash
+// table; the protocol is not part of the key, nor the destination when the source prefix is
+// selective (16 bits or more, 32 for IPv6) and the chain stays short. Each rule's own prefixes, protocol, ports, ICMP
+// fields, VNI and port are checked on its chain. Fewer, wider shapes mean fewer hash probes
+// per packet; the cap keeps host routes from opening a shape of their own.
+/** Longest chain a rule's destination prefix is merged into (see compileAcl). */
+const CHAIN_LIMIT = 16;
+
+function keyLength(len: number, version: 4 | 6): number {
+  const step = version === 4 ? 8 : 16;
+  return Math.min(len - (len % step), version === 4 ? 24 : 64);
+}
+
+// The first address byte values a prefix allows, as [low, high].
+function firstByteRange(p: { words: number[]; masks: number[] }): [number, number] {
+  const m = p.masks[0]! >>> 24;
+  const b = p.words[0]! >>> 24;
+  return [b & m, (b & m) | (~m & 0xff)];
 }
 
 /** Compiles checked rules into the core's layout (see assembly/acl.ts). */
@@ -385,32 +410,47 @@ export function compileAcl(
     for (const version of rule.version ? [rule.version] : ([4, 6] as const)) {
       const s = wordsOf(rule.src, version);
       const d = wordsOf(rule.dst, version);
-      const sk = keyMasks(rule.src, version);
-      const dk = keyMasks(rule.dst, version);
-      const srcKey = s.words.map((w, i) => (w & sk[i]!) >>> 0);
-      const dstKey = d.words.map((w, i) => (w & dk[i]!) >>> 0);
-      const protoExact = rule.proto !== null;
+      const keyOf = (shape: Shape) => {
+        const srcKey = s.words.map((w, i) => (w & shape.srcMasks[i]!) >>> 0);
+        const dstKey = d.words.map((w, i) => (w & shape.dstMasks[i]!) >>> 0);
+        return { srcKey, dstKey, text: `${srcKey.join(',')}|${dstKey.join(',')}` };
+      };
+      const shapeOf = (sl: number, dl: number) => {
+        const shapeKey = `${version}|${sl}|${dl}`;
+        let shape = group.get(shapeKey);
+        if (!shape) {
+          shape = {
+            version,
+            srcLen: sl,
+            dstLen: dl,
+            srcMasks: masksOf(sl, version),
+            dstMasks: masksOf(dl, version),
+            records: [],
+            chains: new Map(),
+          };
+        }
+        return shape;
+      };
+      const sl = keyLength(rule.src?.len ?? 0, version);
+      const dl = keyLength(rule.dst?.len ?? 0, version);
+      // A selective source prefix keys the rule alone (its destination is checked on the
+      // chain) unless that chain is already CHAIN_LIMIT long.
+      let shape = shapeOf(sl, dl);
+      if (dl > 0 && sl >= (version === 4 ? 16 : 32)) {
+        const merged = shapeOf(sl, 0);
+        if ((merged.chains.get(keyOf(merged).text) ?? 0) < CHAIN_LIMIT) shape = merged;
+      }
+      group.set(`${version}|${shape.srcLen}|${shape.dstLen}`, shape);
+      const { srcKey, dstKey, text } = keyOf(shape);
       // The core's key hash (assembly/acl.ts): multiply-xor chain, one finaliser.
       let h = (0x811c9dc5 ^ version) >>> 0;
       for (let w = 0; w < srcKey.length; w++) {
         h = Math.imul(h ^ srcKey[w]!, 0x9e3779b1) >>> 0;
         h = Math.imul(h ^ dstKey[w]!, 0x85ebca77) >>> 0;
       }
-      h = fmix32(Math.imul(h ^ (rule.proto ?? 0), 0xc2b2ae3d) >>> 0);
-      const shapeKey = `${version}|${sk.join(',')}|${dk.join(',')}|${protoExact}`;
-      let shape = group.get(shapeKey);
-      if (!shape) {
-        shape = { version, protoExact, srcMasks: sk, dstMasks: dk, records: [] };
-        group.set(shapeKey, shape);
-      }
-      const record: RuleRecord = {
-        rule,
-        version,
-        src: s,
-        dst: d,
-        hash: h,
-        key: `${srcKey.join(',')}|${dstKey.join(',')}|${rule.proto ?? 0}`,
-      };
+      h = fmix32(Math.imul(h, 0xc2b2ae3d) >>> 0);
+      const record: RuleRecord = { rule, version, src: s, dst: d, hash: h, key: text };
+      shape.chains.set(text, (shape.chains.get(text) ?? 0) + 1);
       shape.records.push(record);
       records.push(record);
     }
@@ -420,24 +460,34 @@ export function compileAcl(
     [...g.values()].sort((x, y) => x.records[0]!.rule.index - y.records[0]!.rule.index),
   );
   const ordered = classifiers.flat();
+  // Records are laid out chain by chain (each chain in rule order, contiguous), so that a
+  // chain walk reads consecutive memory rather than records scattered over the whole set.
+  const chains = ordered.map((shape) => {
+    const byKey = new Map<string, RuleRecord[]>();
+    for (const r of shape.records) {
+      const chain = byKey.get(r.key);
+      if (chain) chain.push(r);
+      else byKey.set(r.key, [r]);
+    }
+    return byKey;
+  });
+  records.length = 0;
+  for (const byKey of chains) for (const chain of byKey.values()) records.push(...chain);
   const recordIndex = new Map<RuleRecord, number>();
   records.forEach((r, i) => recordIndex.set(r, i));
   const next = new Array<number>(records.length).fill(0);
   const tables: { slots: Uint32Array; mask: number }[] = [];
-  for (const shape of ordered) {
-    // One chain per masked key, in rule order (records are already in rule order).
-    const heads = new Map<string, RuleRecord>();
-    const tails = new Map<string, RuleRecord>();
-    for (const r of shape.records) {
-      const tail = tails.get(r.key);
-      if (tail) next[recordIndex.get(tail)!] = recordIndex.get(r)! + 1;
-      else heads.set(r.key, r);
-      tails.set(r.key, r);
+  for (const byKey of chains) {
+    const heads: RuleRecord[] = [];
+    for (const chain of byKey.values()) {
+      heads.push(chain[0]!);
+      for (let i = 0; i + 1 < chain.length; i++)
+        next[recordIndex.get(chain[i]!)!] = recordIndex.get(chain[i + 1]!)! + 1;
     }
     let size = 2;
-    while (size < heads.size * 2) size *= 2;
+    while (size < heads.length * 2) size *= 2;
     const slots = new Uint32Array(size * 2);
-    for (const head of heads.values()) {
+    for (const head of heads) {
       let at = head.hash & (size - 1);
       while (slots[at * 2 + 1] !== 0) at = (at + 1) & (size - 1);
       slots[at * 2] = head.hash;
@@ -447,7 +497,7 @@ export function compileAcl(
   }
   const logRules = (direction: AclDirection) =>
     rules.filter((r) => r.action === 'log' && r.direction === direction).length;
-  const shapeOff = 64;
+  const shapeOff = 128;
   let off = shapeOff + ordered.length * SHAPE.size;
   const tableOffs = tables.map((t) => {
     const at = off;
@@ -458,7 +508,8 @@ export function compileAcl(
   const counterOff = ruleOff + records.length * RULE.size;
   const sampleOff = counterOff + (rules.length + 2) * 16;
   const scratchOff = sampleOff + rules.length * 4;
-  const total = scratchOff + Math.max(1, logRules('ingress'), logRules('egress')) * 4;
+  const mapsOff = (scratchOff + Math.max(1, logRules('ingress'), logRules('egress')) * 4 + 7) & ~7;
+  const total = mapsOff + 4 * MAPS_SIZE;
   const out = new Uint8Array(total);
   const v = new DataView(out.buffer);
   v.setUint32(HEADER.rules, rules.length, true);
@@ -472,31 +523,58 @@ export function compileAcl(
   classifiers.forEach((c, k) => {
     v.setUint32(HEADER.classifiers + k * 8, c.length, true);
     v.setUint32(HEADER.classifiers + k * 8 + 4, shapeOff + first * SHAPE.size, true);
+    v.setUint32(HEADER.maps + k * 4, mapsOff + k * MAPS_SIZE, true);
     first += c.length;
   });
   ordered.forEach((shape, k) => {
     const s = shapeOff + k * SHAPE.size;
     v.setUint8(s + SHAPE.ver, shape.version);
-    v.setUint8(s + SHAPE.protoExact, shape.protoExact ? 1 : 0);
+    // The protocol is checked on the chains, not hashed: rules with and without one share shapes.
+    v.setUint8(s + SHAPE.protoExact, 0);
     v.setUint32(s + SHAPE.minPrio, shape.records[0]!.rule.index, true);
     v.setUint32(s + SHAPE.tableOff, tableOffs[k]!, true);
     v.setUint32(s + SHAPE.tableMask, tables[k]!.mask, true);
     shape.srcMasks.forEach((m, w) => v.setUint32(s + SHAPE.src + w * 4, m, true));
     shape.dstMasks.forEach((m, w) => v.setUint32(s + SHAPE.dst + w * 4, m, true));
-    // First-byte maps: a packet whose first address byte no key has skips the shape.
-    const firstBytes = (offset: number, words: (r: RuleRecord) => number[], masks: number[]) => {
-      if (masks[0]! >>> 24 !== 0xff) {
-        out.fill(0xff, s + offset, s + offset + 32);
-        return;
-      }
-      for (const r of shape.records) {
-        const byte = words(r)[0]! >>> 24;
-        out[s + offset + (byte >> 3)]! |= 1 << (byte & 7);
-      }
+    // Maps of the first address bytes and the protocols the shape's rules allow (their own
+    // prefixes, not the key's): a packet outside them skips the shape without hashing.
+    const mark = (offset: number, lo: number, hi: number) => {
+      for (let byte = lo; byte <= hi; byte++) out[s + offset + (byte >> 3)]! |= 1 << (byte & 7);
     };
-    firstBytes(SHAPE.srcFirst, (r) => r.src.words, shape.srcMasks);
-    firstBytes(SHAPE.dstFirst, (r) => r.dst.words, shape.dstMasks);
+    for (const r of shape.records) {
+      mark(SHAPE.srcFirst, ...firstByteRange(r.src));
+      mark(SHAPE.dstFirst, ...firstByteRange(r.dst));
+      const proto = r.rule.proto;
+      if (proto === null) mark(SHAPE.protos, 0, 255);
+      else mark(SHAPE.protos, proto, proto);
+    }
     out.set(new Uint8Array(tables[k]!.slots.buffer), tableOffs[k]!);
+  });
+  // Candidate maps: bit k of a classifier's maps is its shape k (in order of their best rule);
+  // a packet ANDs four of them and probes the bits left.
+  first = 0;
+  classifiers.forEach((c, k) => {
+    // Key lengths are 0/8/16/24 (IPv4) and 0-64 by 16 (IPv6): 16 + 25 shapes at most.
+    if (c.length > 64) throw new Error(`ACL compiler: ${c.length} shapes in one classifier`);
+    const m = mapsOff + k * MAPS_SIZE;
+    const setBit = (at: number, bit: number) =>
+      v.setUint32(
+        at + (bit >> 5) * 4,
+        v.getUint32(at + (bit >> 5) * 4, true) | (1 << (bit & 31)),
+        true,
+      );
+    for (let bit = 0; bit < c.length; bit++) {
+      const s = shapeOff + (first + bit) * SHAPE.size;
+      setBit(m + (c[bit]!.version === 6 ? 8 : 0), bit);
+      for (let value = 0; value < 256; value++) {
+        const has = (offset: number) =>
+          (out[s + offset + (value >> 3)]! & (1 << (value & 7))) !== 0;
+        if (has(SHAPE.srcFirst)) setBit(m + 16 + value * 8, bit);
+        if (has(SHAPE.dstFirst)) setBit(m + 16 + 2048 + value * 8, bit);
+        if (has(SHAPE.protos)) setBit(m + 16 + 4096 + value * 8, bit);
+      }
+    }
+    first += c.length;
   });
   records.forEach((r, i) => {
     const p = ruleOff + i * RULE.size;
