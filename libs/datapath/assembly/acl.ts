@@ -31,7 +31,6 @@ import {
   F_DECAP,
   MAX_PORTS,
   counting,
-  vectorCapacity,
   desc,
   slotBase,
   be32,
@@ -90,12 +89,18 @@ const R_B_HI: u32 = 18;
 const R_NEXT: u32 = 20; // u32 next record + 1 with the same key (0: end)
 const R_PRIO: u32 = 24; // u32 rule index (a rule without addresses has a record per version)
 const R_SAMPLE: u32 = 28; // u32 log: one record per this many matches
-const R_SRC: u32 = 32; // 4 x u32 masked with the rule's own mask
-const R_DST: u32 = 48;
-const R_SRC_MASK: u32 = 64; // 4 x u32 the rule's own masks
-const R_DST_MASK: u32 = 80;
+// The first address words (all of IPv4) sit in the record's first 48 bytes with the fields
+// above, so an IPv4 chain walk touches one or two cache lines per record.
+const R_SRC: u32 = 32; // u32 source word 0, masked with the rule's own mask
+const R_DST: u32 = 36; // u32
+const R_SRC_MASK: u32 = 40; // u32 the rule's own masks, word 0
+const R_DST_MASK: u32 = 44; // u32
+const R_SRC_REST: u32 = 48; // 3 x u32 IPv6 words 1-3: source
+const R_DST_REST: u32 = 60; // 3 x u32 destination
+const R_SRC_MASK_REST: u32 = 72; // 3 x u32
+const R_DST_MASK_REST: u32 = 84; // 3 x u32
 
-// Hash slot: u32 key hash, u32 first rule index + 1 (0: empty).
+// Hash slot: u32 key hash, u32 first record + 1 (0: empty). One slot per hash value.
 const SLOT_SIZE: u32 = 8;
 
 /** Actions (codes 0 and 1 and every code from 4 up are terminal). */
@@ -141,7 +146,7 @@ const boundPorts = memory.data(64, 16);
 /** A block of `bytes` for the host to compile a rule set into (0 when out of memory). */
 export function aclAlloc(bytes: usize): usize {
   if (packets == 0) {
-    packets = heapAlloc(<usize>vectorCapacity * PKT_SIZE);
+    packets = heapAlloc(PKT_SIZE);
     if (packets == 0) return 0;
   }
   if (logRing == 0) {
@@ -232,15 +237,12 @@ function fmix32(x: u32): u32 {
   return x;
 }
 
-// Per-packet classification state for one vector (heap, not static data: batches must leave
-// the module's static data untouched). Shapes are probed shape by shape across the whole
-// vector, so each shape's fields stay in registers and the probes of different packets
-// overlap in memory.
+// Classification state of the packet in hand (heap, not static data: batches must leave the
+// module's static data untouched).
 let packets: usize = 0;
 const PKT_SIZE: u32 = 64;
 const K_SRC: u32 = 0; // 4 x u32 host order
 const K_DST: u32 = 16;
-const K_BEST: u32 = 32; // u32 best rule so far (0xffffffff: none)
 const K_ACTION: u32 = 36; // u32
 const K_VNI: u32 = 40; // u32
 const K_VER: u32 = 44; // u8 (0: not classified)
@@ -252,11 +254,20 @@ const K_A: u32 = 50; // u16
 const K_B: u32 = 52; // u16
 
 function ruleMatches(r: usize, k: usize, words: u32): bool {
-  for (let w: u32 = 0; w < words; w++) {
+  if ((load<u32>(k + K_SRC) & load<u32>(r + R_SRC_MASK)) != load<u32>(r + R_SRC)) return false;
+  if ((load<u32>(k + K_DST) & load<u32>(r + R_DST_MASK)) != load<u32>(r + R_DST)) return false;
+  for (let w: u32 = 1; w < words; w++) {
     const o = <usize>w * 4;
-    if ((load<u32>(k + K_SRC + o) & load<u32>(r + R_SRC_MASK + o)) != load<u32>(r + R_SRC + o))
+    const q = o - 4;
+    if (
+      (load<u32>(k + K_SRC + o) & load<u32>(r + R_SRC_MASK_REST + q)) !=
+      load<u32>(r + R_SRC_REST + q)
+    )
       return false;
-    if ((load<u32>(k + K_DST + o) & load<u32>(r + R_DST_MASK + o)) != load<u32>(r + R_DST + o))
+    if (
+      (load<u32>(k + K_DST + o) & load<u32>(r + R_DST_MASK_REST + q)) !=
+      load<u32>(r + R_DST_REST + q)
+    )
       return false;
   }
   const exact = <u32>load<u8>(r + R_EXACT);
@@ -284,7 +295,10 @@ function ruleMatches(r: usize, k: usize, words: u32): bool {
 // (cheaper than a finaliser per word). src/acl.ts computes the same for the rules.
 function shapeHash(k: usize, s: usize, sver: u32, words: u32, protoExact: bool): u32 {
   let h: u32 = 0x811c9dc5 ^ sver;
-  for (let w: u32 = 0; w < words; w++) {
+  // IPv4 (one word) without the loop.
+  h = (h ^ (load<u32>(k + K_SRC) & load<u32>(s + S_SRC_MASK))) * 0x9e3779b1;
+  h = (h ^ (load<u32>(k + K_DST) & load<u32>(s + S_DST_MASK))) * 0x85ebca77;
+  for (let w: u32 = 1; w < words; w++) {
     const o = <usize>w * 4;
     h = (h ^ (load<u32>(k + K_SRC + o) & load<u32>(s + S_SRC_MASK + o))) * 0x9e3779b1;
     h = (h ^ (load<u32>(k + K_DST + o) & load<u32>(s + S_DST_MASK + o))) * 0x85ebca77;
@@ -292,37 +306,31 @@ function shapeHash(k: usize, s: usize, sver: u32, words: u32, protoExact: bool):
   return fmix32((h ^ (protoExact ? <u32>load<u8>(k + K_PROTO) : 0)) * 0xc2b2ae3d);
 }
 
-// Pass 1: every packet's fields (the port is the ingress or the egress port).
-function gatherKeys(vec: usize, n: i32, set: usize, direction: u32): void {
-  for (let i: i32 = 0; i < n; i++) {
-    const slot = <u32>load<u16>(vec + <usize>i * 2);
-    const d = desc(slot);
-    const ver = <u32>load<u8>(d + D_OUTER + L_IP_VER);
-    const k = packets + <usize>i * PKT_SIZE;
-    store<u32>(k + K_BEST, 0xffffffff);
-    store<u32>(k + K_ACTION, load<u32>(set + H_DEFAULT + <usize>direction * 4));
-    // Only IP packets are classified.
-    store<u8>(k + K_VER, ver == 4 || ver == 6 ? <u8>ver : 0);
-    if (ver != 4 && ver != 6) continue;
-    const ip = slotBase(slot) + load<u32>(d + D_OFF) + <usize>load<u16>(d + D_OUTER + L_L3);
-    if (ver == 4) {
-      store<u32>(k + K_SRC, be32(ip + 12));
-      store<u32>(k + K_DST, be32(ip + 16));
-    } else {
-      for (let w: usize = 0; w < 4; w++) {
-        store<u32>(k + K_SRC + w * 4, be32(ip + 8 + w * 4));
-        store<u32>(k + K_DST + w * 4, be32(ip + 24 + w * 4));
-      }
+// A packet's fields into the key block `k` (the port is the ingress or the egress port).
+// Returns the IP version, 0 for packets that are not classified.
+function gatherKey(k: usize, d: usize, slot: u32, direction: u32): u32 {
+  const ver = <u32>load<u8>(d + D_OUTER + L_IP_VER);
+  if (ver != 4 && ver != 6) return 0;
+  store<u8>(k + K_VER, <u8>ver);
+  const ip = slotBase(slot) + load<u32>(d + D_OFF) + <usize>load<u16>(d + D_OUTER + L_L3);
+  if (ver == 4) {
+    store<u32>(k + K_SRC, be32(ip + 12));
+    store<u32>(k + K_DST, be32(ip + 16));
+  } else {
+    for (let w: usize = 0; w < 4; w++) {
+      store<u32>(k + K_SRC + w * 4, be32(ip + 8 + w * 4));
+      store<u32>(k + K_DST + w * 4, be32(ip + 24 + w * 4));
     }
-    const hasVni = (load<u8>(d + D_FLAGS) & (F_VXLAN | F_DECAP)) != 0;
-    store<u8>(k + K_PROTO, load<u8>(d + D_OUTER + L_PROTO));
-    store<u8>(k + K_HAS_VNI, hasVni ? 1 : 0);
-    store<u32>(k + K_VNI, hasVni ? load<u32>(d + D_VNI) : 0);
-    store<u16>(k + K_PORT, load<u16>(d + (direction == ACL_EGRESS ? D_OUT_PORT : D_IN_PORT)));
-    store<u8>(k + K_L4, load<u8>(d + D_OUTER + L_L4_KIND));
-    store<u16>(k + K_A, load<u16>(d + D_OUTER + L_SPORT));
-    store<u16>(k + K_B, load<u16>(d + D_OUTER + L_DPORT));
   }
+  const hasVni = (load<u8>(d + D_FLAGS) & (F_VXLAN | F_DECAP)) != 0;
+  store<u8>(k + K_PROTO, load<u8>(d + D_OUTER + L_PROTO));
+  store<u8>(k + K_HAS_VNI, hasVni ? 1 : 0);
+  store<u32>(k + K_VNI, hasVni ? load<u32>(d + D_VNI) : 0);
+  store<u16>(k + K_PORT, load<u16>(d + (direction == ACL_EGRESS ? D_OUT_PORT : D_IN_PORT)));
+  store<u8>(k + K_L4, load<u8>(d + D_OUTER + L_L4_KIND));
+  store<u16>(k + K_A, load<u16>(d + D_OUTER + L_SPORT));
+  store<u16>(k + K_B, load<u16>(d + D_OUTER + L_DPORT));
+  return ver;
 }
 
 // The shapes of a classifier that may hold a rule matching packet `k` (bit k: shape k).
@@ -351,49 +359,24 @@ function probe(rules: usize, set: usize, s: usize, k: usize, ver: u32, best: u32
     let ri = load<u32>(e, 4);
     if (ri == 0) break;
     if (load<u32>(e) == h) {
-      // The chain holds the rules of one key in rule order: the first that matches is the
-      // best of this key.
+      // The chain holds the rules whose keys hash to h, in rule order: the first that
+      // matches is the best of this shape.
       while (ri != 0) {
         const r = rules + <usize>(ri - 1) * RULE_SIZE;
         const prio = load<u32>(r + R_PRIO);
         if (prio >= best) break;
         if (ruleMatches(r, k, words)) {
           best = prio;
-          store<u32>(k + K_BEST, prio);
           store<u32>(k + K_ACTION, <u32>load<u8>(r + R_ACTION));
           break;
         }
         ri = load<u32>(r + R_NEXT);
       }
+      break;
     }
     at = (at + 1) & mask;
   }
   return best;
-}
-
-// Pass 2: the terminal classifier. Per packet, the candidate maps of its first address bytes,
-// protocol and IP version leave the shapes that may hold a matching rule; they are probed in
-// order of their best rule until none can beat the match in hand. A classifier has at most 41
-// shapes (key lengths 0/8/16/24 for IPv4, 0-64 in steps of 16 for IPv6), so 64 bits hold them.
-function classifyTerminal(n: i32, set: usize, c: u32): void {
-  const rules = set + <usize>load<u32>(set + H_RULE_OFF);
-  const nShapes = load<u32>(set + H_CLASS + <usize>c * 8);
-  if (nShapes == 0) return;
-  const shapes = set + <usize>load<u32>(set + H_CLASS + <usize>c * 8 + 4);
-  const maps = set + <usize>load<u32>(set + H_MAPS + <usize>c * 4);
-  for (let i: i32 = 0; i < n; i++) {
-    const k = packets + <usize>i * PKT_SIZE;
-    const ver = <u32>load<u8>(k + K_VER);
-    if (ver == 0) continue;
-    let cand = candidates(maps, k, ver);
-    let best: u32 = 0xffffffff;
-    while (cand != 0) {
-      const s = shapes + <usize>ctz(cand) * SHAPE_SIZE;
-      cand &= cand - 1;
-      if (load<u32>(s + S_MIN_PRIO) >= best) break;
-      best = probe(rules, set, s, k, ver, best);
-    }
-  }
 }
 
 function countRule(counters: usize, index: u32, len: u64): void {
@@ -440,112 +423,152 @@ function traceB(action: u32, ntCount: u32, ntFirst: u32, firstLogs: bool): u32 {
   );
 }
 
-// Pass 3: count/log rules matching before the terminal match (packet by packet, so log
-// records come in packet order and, within a packet, in rule order), counters, verdicts.
-function finish(vec: usize, n: i32, set: usize, direction: u32): void {
+// Count/log rules of classifier `c` matching packet `k` before its deciding rule `best`: each
+// counts; sampled log matches are kept in rule order in `scratch`. Returns how many matched,
+// the first of them and whether it is a log rule (packed as traceB wants them) and the
+// number of log records in the high 32 bits.
+function nonTerminal(set: usize, c: u32, k: usize, ver: u32, best: u32, len: u64): u64 {
+  const nShapes = load<u32>(set + H_CLASS + <usize>c * 8);
+  if (nShapes == 0) return 0;
   const rules = set + <usize>load<u32>(set + H_RULE_OFF);
   const counters = set + <usize>load<u32>(set + H_COUNTER_OFF);
   const samples = set + <usize>load<u32>(set + H_SAMPLE_OFF);
   const scratch = set + <usize>load<u32>(set + H_SCRATCH_OFF);
-  const nRules = load<u32>(set + H_RULES);
-  const c = direction * 2 + 1;
-  const nShapes = load<u32>(set + H_CLASS + <usize>c * 8);
   const shapes = set + <usize>load<u32>(set + H_CLASS + <usize>c * 8 + 4);
   const maps = set + <usize>load<u32>(set + H_MAPS + <usize>c * 4);
-  for (let i: i32 = 0; i < n; i++) {
-    const k = packets + <usize>i * PKT_SIZE;
-    const d = desc(<u32>load<u16>(vec + <usize>i * 2));
-    const best = load<u32>(k + K_BEST);
-    const action = load<u32>(k + K_ACTION);
-    const ver = <u32>load<u8>(k + K_VER);
-    if (ver == 0) continue;
-    let ntCount: u32 = 0;
-    let ntFirst: u32 = 0xffffffff;
-    let logged: u32 = 0;
-    let firstLogs = false;
-    if (counting) {
-      const len = <u64>load<u32>(d + D_LEN);
-      // Shapes are in order of their best rule: stop at the first that starts after the match.
-      let cand = nShapes == 0 ? 0 : candidates(maps, k, ver);
-      while (cand != 0) {
-        const s = shapes + <usize>ctz(cand) * SHAPE_SIZE;
-        cand &= cand - 1;
-        if (load<u32>(s + S_MIN_PRIO) >= best) break;
-        const words: u32 = ver == 4 ? 1 : 4;
-        const h = shapeHash(k, s, ver, words, load<u8>(s + S_PROTO_EXACT) != 0);
-        const table = set + <usize>load<u32>(s + S_TABLE_OFF);
-        const mask = load<u32>(s + S_TABLE_MASK);
-        let at = h & mask;
-        for (;;) {
-          const e = table + <usize>at * SLOT_SIZE;
-          let ri = load<u32>(e, 4);
-          if (ri == 0) break;
-          if (load<u32>(e) == h) {
-            while (ri != 0) {
-              const r = rules + <usize>(ri - 1) * RULE_SIZE;
-              const prio = load<u32>(r + R_PRIO);
-              if (prio >= best) break;
-              if (ruleMatches(r, k, words)) {
-                countRule(counters, prio, len);
-                ntCount++;
-                const logs = <u32>load<u8>(r + R_ACTION) == ACL_LOG;
-                if (prio < ntFirst) {
-                  ntFirst = prio;
-                  firstLogs = logs;
+  const words: u32 = ver == 4 ? 1 : 4;
+  let ntCount: u32 = 0;
+  let ntFirst: u32 = 0xffffffff;
+  let firstLogs = false;
+  let logged: u32 = 0;
+  // Shapes are in order of their best rule: stop at the first that starts after the match.
+  let cand = candidates(maps, k, ver);
+  while (cand != 0) {
+    const s = shapes + <usize>ctz(cand) * SHAPE_SIZE;
+    cand &= cand - 1;
+    if (load<u32>(s + S_MIN_PRIO) >= best) break;
+    const h = shapeHash(k, s, ver, words, load<u8>(s + S_PROTO_EXACT) != 0);
+    const table = set + <usize>load<u32>(s + S_TABLE_OFF);
+    const mask = load<u32>(s + S_TABLE_MASK);
+    let at = h & mask;
+    for (;;) {
+      const e = table + <usize>at * SLOT_SIZE;
+      let ri = load<u32>(e, 4);
+      if (ri == 0) break;
+      if (load<u32>(e) == h) {
+        while (ri != 0) {
+          const r = rules + <usize>(ri - 1) * RULE_SIZE;
+          const prio = load<u32>(r + R_PRIO);
+          if (prio >= best) break;
+          if (ruleMatches(r, k, words)) {
+            countRule(counters, prio, len);
+            ntCount++;
+            const logs = <u32>load<u8>(r + R_ACTION) == ACL_LOG;
+            if (prio < ntFirst) {
+              ntFirst = prio;
+              firstLogs = logs;
+            }
+            if (logs) {
+              const p = samples + <usize>prio * 4;
+              const seen = load<u32>(p);
+              store<u32>(p, seen + 1);
+              if (seen % load<u32>(r + R_SAMPLE) == 0) {
+                // Insertion in rule order (a packet matches few log rules).
+                let j = logged;
+                while (j > 0 && load<u32>(scratch + <usize>(j - 1) * 4) > prio) {
+                  store<u32>(scratch + <usize>j * 4, load<u32>(scratch + <usize>(j - 1) * 4));
+                  j--;
                 }
-                if (logs) {
-                  const p = samples + <usize>prio * 4;
-                  const seen = load<u32>(p);
-                  store<u32>(p, seen + 1);
-                  if (seen % load<u32>(r + R_SAMPLE) == 0) {
-                    // Insertion in rule order (a packet matches few log rules).
-                    let j = logged;
-                    while (j > 0 && load<u32>(scratch + <usize>(j - 1) * 4) > prio) {
-                      store<u32>(scratch + <usize>j * 4, load<u32>(scratch + <usize>(j - 1) * 4));
-                      j--;
-                    }
-                    store<u32>(scratch + <usize>j * 4, prio);
-                    logged++;
-                  }
-                }
+                store<u32>(scratch + <usize>j * 4, prio);
+                logged++;
               }
-              ri = load<u32>(r + R_NEXT);
             }
           }
-          at = (at + 1) & mask;
+          ri = load<u32>(r + R_NEXT);
         }
+        break;
       }
-      countRule(counters, best == 0xffffffff ? nRules + direction : best, len);
-      for (let j: u32 = 0; j < logged; j++)
-        writeLog(k, d, load<u32>(scratch + <usize>j * 4), direction, action);
-    }
-    store<u32>(d + D_TRACE_A, best);
-    store<u32>(d + D_TRACE_B, traceB(action, ntCount, ntFirst, firstLogs));
-    if (action == ACL_DENY) {
-      store<u8>(d + D_DROP, direction == ACL_EGRESS ? DROP_ACL_EGRESS_DENY : DROP_ACL_DENY);
-      store<u8>(d + D_NEXT, NODE_DROP);
+      at = (at + 1) & mask;
     }
   }
+  return ((<u64>logged) << 32) | (<u64>traceB(0, ntCount, ntFirst, firstLogs));
 }
 
+// Classifies the vector packet by packet: key, candidate shapes of the terminal classifier
+// probed in order of their best rule until none can beat the match in hand, then (when
+// counting) the count/log rules before the match, counters, log records, verdict.
 function classify(vec: usize, n: i32, direction: u32): void {
   const set = active;
-  // Defaults first: the set may have been removed since an earlier stage chose this one.
+  if (set == 0) {
+    // The set was removed since an earlier stage chose this one: everything passes.
+    for (let i: i32 = 0; i < n; i++) {
+      const d = desc(<u32>load<u16>(vec + <usize>i * 2));
+      store<u8>(
+        d + D_NEXT,
+        direction == ACL_EGRESS
+          ? tunnelOrTx(<u32>load<u16>(d + D_OUT_PORT))
+          : forwardNode(<u32>load<u16>(d + D_IN_PORT)),
+      );
+      store<u32>(d + D_TRACE_A, ACL_TRACE_DEFAULT);
+      store<u32>(d + D_TRACE_B, traceB(ACL_PERMIT, 0, 0xffffffff, false));
+    }
+    return;
+  }
+  const k = packets;
+  const c = direction * 2;
+  const rules = set + <usize>load<u32>(set + H_RULE_OFF);
+  const nShapes = load<u32>(set + H_CLASS + <usize>c * 8);
+  const ntShapes = load<u32>(set + H_CLASS + <usize>(c + 1) * 8);
+  const shapes = set + <usize>load<u32>(set + H_CLASS + <usize>c * 8 + 4);
+  const maps = set + <usize>load<u32>(set + H_MAPS + <usize>c * 4);
+  const counters = set + <usize>load<u32>(set + H_COUNTER_OFF);
+  const scratch = set + <usize>load<u32>(set + H_SCRATCH_OFF);
+  const defaultSlot = load<u32>(set + H_RULES) + direction;
+  const defaultAction = load<u32>(set + H_DEFAULT + <usize>direction * 4);
   for (let i: i32 = 0; i < n; i++) {
-    const d = desc(<u32>load<u16>(vec + <usize>i * 2));
-    store<u32>(d + D_TRACE_A, ACL_TRACE_DEFAULT);
-    store<u32>(d + D_TRACE_B, traceB(ACL_PERMIT, 0, 0xffffffff, false));
+    const slot = <u32>load<u16>(vec + <usize>i * 2);
+    const d = desc(slot);
     store<u8>(
       d + D_NEXT,
       direction == ACL_EGRESS
         ? tunnelOrTx(<u32>load<u16>(d + D_OUT_PORT))
         : forwardNode(<u32>load<u16>(d + D_IN_PORT)),
     );
+    // Non-IP packets pass unclassified.
+    const ver = gatherKey(k, d, slot, direction);
+    if (ver == 0) {
+      store<u32>(d + D_TRACE_A, ACL_TRACE_DEFAULT);
+      store<u32>(d + D_TRACE_B, traceB(ACL_PERMIT, 0, 0xffffffff, false));
+      continue;
+    }
+    let best: u32 = 0xffffffff;
+    let action = defaultAction;
+    if (nShapes != 0) {
+      let cand = candidates(maps, k, ver);
+      while (cand != 0) {
+        const s = shapes + <usize>ctz(cand) * SHAPE_SIZE;
+        cand &= cand - 1;
+        if (load<u32>(s + S_MIN_PRIO) >= best) break;
+        best = probe(rules, set, s, k, ver, best);
+      }
+      if (best != 0xffffffff) action = load<u32>(k + K_ACTION);
+    }
+    let nt: u64 = traceB(0, 0, 0xffffffff, false);
+    if (counting) {
+      const len = <u64>load<u32>(d + D_LEN);
+      if (ntShapes != 0) nt = nonTerminal(set, c + 1, k, ver, best, len);
+      countRule(counters, best == 0xffffffff ? defaultSlot : best, len);
+      const logged = <u32>(nt >> 32);
+      for (let j: u32 = 0; j < logged; j++)
+        writeLog(k, d, load<u32>(scratch + <usize>j * 4), direction, action);
+    }
+    store<u32>(d + D_TRACE_A, best);
+    store<u32>(d + D_TRACE_B, ((<u32>nt) & 0xffffff00) | (action & 0xff));
+    if (action == ACL_DENY) {
+      store<u8>(d + D_DROP, direction == ACL_EGRESS ? DROP_ACL_EGRESS_DENY : DROP_ACL_DENY);
+      store<u8>(d + D_NEXT, NODE_DROP);
+    }
   }
-  if (set == 0) return;
-  gatherKeys(vec, n, set, direction);
-  classifyTerminal(n, set, direction * 2);
-  finish(vec, n, set, direction);
 }
 
 /** ACL stage: classify each packet of the vector against the active set's ingress rules. */

@@ -159,9 +159,13 @@ const RULE = {
   prio: 24,
   sample: 28,
   src: 32,
-  dst: 48,
-  srcMask: 64,
-  dstMask: 80,
+  dst: 36,
+  srcMask: 40,
+  dstMask: 44,
+  srcRest: 48,
+  dstRest: 60,
+  srcMaskRest: 72,
+  dstMaskRest: 84,
 };
 
 function fmix32(x: number): number {
@@ -462,12 +466,15 @@ export function compileAcl(
   const ordered = classifiers.flat();
   // Records are laid out chain by chain (each chain in rule order, contiguous), so that a
   // chain walk reads consecutive memory rather than records scattered over the whole set.
+  // A chain holds the records whose keys hash alike (one key, or keys whose hashes collide:
+  // every record's own prefixes are checked anyway), so a lookup stops at the first slot
+  // with its hash.
   const chains = ordered.map((shape) => {
-    const byKey = new Map<string, RuleRecord[]>();
+    const byKey = new Map<number, RuleRecord[]>();
     for (const r of shape.records) {
-      const chain = byKey.get(r.key);
+      const chain = byKey.get(r.hash);
       if (chain) chain.push(r);
-      else byKey.set(r.key, [r]);
+      else byKey.set(r.hash, [r]);
     }
     return byKey;
   });
@@ -484,8 +491,9 @@ export function compileAcl(
       for (let i = 0; i + 1 < chain.length; i++)
         next[recordIndex.get(chain[i]!)!] = recordIndex.get(chain[i + 1]!)! + 1;
     }
-    let size = 2;
-    while (size < heads.length * 2) size *= 2;
+    // At most a quarter full: misses end on an empty slot after one or two probes.
+    let size = 4;
+    while (size < heads.length * 4) size *= 2;
     const slots = new Uint32Array(size * 2);
     for (const head of heads) {
       let at = head.hash & (size - 1);
@@ -590,10 +598,13 @@ export function compileAcl(
     v.setUint16(p + RULE.bHi, rule.b[1], true);
     v.setUint32(p + RULE.next, next[i]!, true);
     v.setUint32(p + RULE.sample, rule.sampleEvery, true);
-    r.src.words.forEach((w, k) => v.setUint32(p + RULE.src + k * 4, w, true));
-    r.dst.words.forEach((w, k) => v.setUint32(p + RULE.dst + k * 4, w, true));
-    r.src.masks.forEach((m, k) => v.setUint32(p + RULE.srcMask + k * 4, m, true));
-    r.dst.masks.forEach((m, k) => v.setUint32(p + RULE.dstMask + k * 4, m, true));
+    // Word 0 of each address next to the other fields, IPv6 words 1-3 after them.
+    const put = (first: number, rest: number, words: number[]) =>
+      words.forEach((w, k) => v.setUint32(p + (k === 0 ? first : rest + (k - 1) * 4), w, true));
+    put(RULE.src, RULE.srcRest, r.src.words);
+    put(RULE.dst, RULE.dstRest, r.dst.words);
+    put(RULE.srcMask, RULE.srcMaskRest, r.src.masks);
+    put(RULE.dstMask, RULE.dstMaskRest, r.dst.masks);
     v.setUint8(
       p + RULE.exact,
       (rule.proto !== null ? EXACT_PROTO : 0) |
