@@ -3,7 +3,7 @@
 // store; drains the log ring. The layout written here mirrors the constants at the top of
 // assembly/acl.ts.
 import { checkInt, DatapathConfigError, DatapathTableError } from './errors.js';
-import { parseIp } from './net.js';
+import { formatIp, parseIp } from './net.js';
 import type { CoreMemory } from './core/load.js';
 
 /** Exports of the core used by the ACL (see assembly/acl.ts). */
@@ -624,26 +624,6 @@ function shapeCount(blob: Uint8Array): number {
   return n;
 }
 
-function ipText(bytes: Uint8Array, version: 4 | 6): string {
-  if (version === 4) return [...bytes.subarray(0, 4)].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  // RFC 5952: the longest run (2 or more) of zero groups becomes "::".
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j === i ? i + 1 : j;
-  }
-  if (bestAt < 0) return groups.join(':');
-  return `${groups.slice(0, bestAt).join(':')}::${groups.slice(bestAt + bestLen).join(':')}`;
-}
-
 /** Decodes one record of the core's log ring. */
 function decodeLogRecord(v: DataView, bytes: Uint8Array, p: number): AclLogRecord {
   const version = v.getUint8(p + 15) === 6 ? 6 : 4;
@@ -656,8 +636,8 @@ function decodeLogRecord(v: DataView, bytes: Uint8Array, p: number): AclLogRecor
     direction: v.getUint8(p + 14) === 1 ? 'egress' : 'ingress',
     time: v.getUint32(p + 4, true),
     ipVersion: version,
-    src: ipText(bytes.subarray(p + 32, p + 48), version),
-    dst: ipText(bytes.subarray(p + 48, p + 64), version),
+    src: formatIp(bytes, p + 32, version),
+    dst: formatIp(bytes, p + 48, version),
     proto: v.getUint8(p + 16),
     sport: l4 === L4_PORTS ? a : 0,
     dport: l4 === L4_PORTS ? b : 0,
@@ -669,11 +649,6 @@ function decodeLogRecord(v: DataView, bytes: Uint8Array, p: number): AclLogRecor
     record.icmpCode = b;
   }
   return record;
-}
-
-/** Formats an IP address of a log record (for the reference, which has raw bytes). */
-export function aclLogAddress(bytes: Uint8Array, version: 4 | 6): string {
-  return ipText(bytes, version);
 }
 
 /**

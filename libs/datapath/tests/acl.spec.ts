@@ -109,6 +109,27 @@ describe('ACL', () => {
     // 5000 rules over a few prefix lengths and field combinations fall into far fewer shapes.
     expect(info.shapes).toBeLessThan(600);
     expect(rules.map((r, i) => checkAclRule(r, i)).length).toBe(5000);
+    // A selective source keys its rules alone (destinations on the chain) until the chain is
+    // 16 long; the rest open the source-and-destination shape. Both classify correctly.
+    const many: AclRule[] = Array.from({ length: 40 }, (_, i) => ({
+      action: i % 2 === 0 ? 'deny' : 'permit',
+      src: '10.0.0.0/24',
+      dst: `10.1.${i}.0/24`,
+    }));
+    expect(dp.acl.load(many).shapes).toBe(2);
+    configureAclNet(dp);
+    dp.acl.bind(0);
+    const verdicts = dp.process(
+      Array.from({ length: 40 }, (_, i) => ({
+        data: flowFrame({ src: '10.0.0.9', dst: `10.1.${i}.1` }),
+        port: 0,
+      })),
+      0,
+    );
+    expect(verdicts.map((r) => r.drop ?? r.verdict)).toEqual(
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 'acl-deny' : 'flood')),
+    );
+    expect(dp.acl.hits().rules).toEqual(new Array<number>(40).fill(1));
   });
 
   it(

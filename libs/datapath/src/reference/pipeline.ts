@@ -12,12 +12,11 @@ import type {
   Verdict,
   VxlanTunnelOptions,
 } from '../types.js';
-import { parseIp, parseMac } from '../net.js';
+import { formatIp, parseIp, parseMac } from '../net.js';
 import { parseFrame, ParseDrop, type RefFrame, type RefLayer } from './parser.js';
 import { ReferenceRouter, timeExceeded, arpReply } from './routing.js';
 import { referenceAclEvaluate } from './acl.js';
 import {
-  aclLogAddress,
   ACL_LOG_CAPACITY,
   type AclCounter,
   type AclDirection,
@@ -586,8 +585,8 @@ export class ReferenceDatapath {
         direction,
         time: now >>> 0,
         ipVersion: ip.version,
-        src: aclLogAddress(ip.src, ip.version),
-        dst: aclLogAddress(ip.dst, ip.version),
+        src: formatIp(ip.src, 0, ip.version),
+        dst: formatIp(ip.dst, 0, ip.version),
         proto: ip.proto,
         sport: l4 === 1 ? packet.a : 0,
         dport: l4 === 1 ? packet.b : 0,
