@@ -46,7 +46,8 @@ describe('benchmark harness', () => {
         (e): e is [string, Record<string, number | null>] =>
           typeof e[1] === 'object' && e[1] !== null && 'wasm_mpps' in e[1],
       );
-      expect(packetCases).toHaveLength(8);
+      expect(packetCases.map(([name]) => name)).toContain('acl1k_count_log');
+      expect(packetCases.length).toBeGreaterThanOrEqual(9);
       for (const [name, r] of packetCases) {
         expect(r.wasm_mpps, name).toBeGreaterThan(0);
         expect(r.ts_mpps, name).toBeGreaterThan(0);
