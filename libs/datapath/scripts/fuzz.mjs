@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Long fuzz campaign: the CI fuzz and differential specs (parse/L2/VXLAN, L3, ACL, policers)
-// with more frames and rounds and a chosen seed.
+// Long fuzz campaign: the CI fuzz and differential specs (parse/L2/VXLAN, L3, ACL and its
+// count/log/egress rules, policers) with more frames and rounds and a chosen seed.
 //   node scripts/fuzz.mjs [--frames N] [--seed S]      (or: npx nx run datapath:fuzz -- --frames N)
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -28,6 +28,7 @@ const result = spawnSync(
     'tests/differential.spec.ts',
     'tests/routing.spec.ts',
     'tests/acl.spec.ts',
+    'tests/acl-actions.spec.ts',
     'tests/policer.spec.ts',
   ],
   {
