@@ -46,7 +46,7 @@ import { tunnelOrTx } from './egress';
 const H_RULES: u32 = 0; // u32 number of rules
 const H_RULE_OFF: u32 = 4; // u32
 const H_COUNTER_OFF: u32 = 8; // u32 per rule u64 packets, u64 bytes; then ingress, egress default
-const H_SAMPLE_OFF: u32 = 12; // u32 per rule: matches so far (log sampling)
+const H_SAMPLE_OFF: u32 = 12; // u32 per rule: matches left before the next log record
 const H_SCRATCH_OFF: u32 = 16; // u32 per log rule of one direction: a packet's sampled rules
 const H_DEFAULT: u32 = 20; // u32 ingress default action, u32 egress default action
 // Four classifiers, u32 shape count and u32 shape offset each, at H_CLASS + c * 8 with
@@ -63,7 +63,6 @@ const M_PROTO: u32 = 16 + 4096;
 
 const SHAPE_SIZE: u32 = 144;
 const S_VER: u32 = 0; // u8 4 or 6
-const S_PROTO_EXACT: u32 = 1; // u8 1: the protocol is part of the key
 const S_MIN_PRIO: u32 = 4; // u32 best (lowest) rule index in the shape
 const S_TABLE_OFF: u32 = 8; // u32
 const S_TABLE_MASK: u32 = 12; // u32 slots - 1
@@ -253,10 +252,9 @@ const K_PORT: u32 = 48; // u16
 const K_A: u32 = 50; // u16
 const K_B: u32 = 52; // u16
 
-function ruleMatches(r: usize, k: usize, words: u32): bool {
-  if ((load<u32>(k + K_SRC) & load<u32>(r + R_SRC_MASK)) != load<u32>(r + R_SRC)) return false;
-  if ((load<u32>(k + K_DST) & load<u32>(r + R_DST_MASK)) != load<u32>(r + R_DST)) return false;
-  for (let w: u32 = 1; w < words; w++) {
+// IPv6 address words 1-3 of rule `r` against packet `k` (word 0 is checked first, inline).
+function restMatches6(r: usize, k: usize): bool {
+  for (let w: u32 = 1; w < 4; w++) {
     const o = <usize>w * 4;
     const q = o - 4;
     if (
@@ -270,6 +268,18 @@ function ruleMatches(r: usize, k: usize, words: u32): bool {
     )
       return false;
   }
+  return true;
+}
+
+function ruleMatches(r: usize, k: usize, words: u32): bool {
+  if ((load<u32>(k + K_SRC) & load<u32>(r + R_SRC_MASK)) != load<u32>(r + R_SRC)) return false;
+  if ((load<u32>(k + K_DST) & load<u32>(r + R_DST_MASK)) != load<u32>(r + R_DST)) return false;
+  if (words > 1 && !restMatches6(r, k)) return false;
+  return fieldsMatch(r, k);
+}
+
+// Everything but the addresses: protocol, VNI, port, ports or ICMP fields.
+function fieldsMatch(r: usize, k: usize): bool {
   const exact = <u32>load<u8>(r + R_EXACT);
   if (exact != 0) {
     if ((exact & 1) != 0 && <u32>load<u8>(k + K_PROTO) != <u32>load<u8>(r + R_PROTO)) return false;
@@ -293,7 +303,7 @@ function ruleMatches(r: usize, k: usize, words: u32): bool {
 
 // The key hash of a packet for a shape: multiply-xor chain, one finaliser at the end
 // (cheaper than a finaliser per word). src/acl.ts computes the same for the rules.
-function shapeHash(k: usize, s: usize, sver: u32, words: u32, protoExact: bool): u32 {
+function shapeHash(k: usize, s: usize, sver: u32, words: u32): u32 {
   let h: u32 = 0x811c9dc5 ^ sver;
   // IPv4 (one word) without the loop.
   h = (h ^ (load<u32>(k + K_SRC) & load<u32>(s + S_SRC_MASK))) * 0x9e3779b1;
@@ -303,7 +313,7 @@ function shapeHash(k: usize, s: usize, sver: u32, words: u32, protoExact: bool):
     h = (h ^ (load<u32>(k + K_SRC + o) & load<u32>(s + S_SRC_MASK + o))) * 0x9e3779b1;
     h = (h ^ (load<u32>(k + K_DST + o) & load<u32>(s + S_DST_MASK + o))) * 0x85ebca77;
   }
-  return fmix32((h ^ (protoExact ? <u32>load<u8>(k + K_PROTO) : 0)) * 0xc2b2ae3d);
+  return fmix32(h * 0xc2b2ae3d);
 }
 
 // A packet's fields into the key block `k` (the port is the ingress or the egress port).
@@ -349,8 +359,18 @@ function candidates(maps: usize, k: usize, ver: u32): u64 {
 // Probes shape `s` for packet `k`: the best rule of its chains that matches and comes before
 // `best`, or `best`. Stores the new best rule and its action in the packet's state.
 function probe(rules: usize, set: usize, s: usize, k: usize, ver: u32, best: u32): u32 {
-  const words: u32 = ver == 4 ? 1 : 4;
-  const h = shapeHash(k, s, ver, words, load<u8>(s + S_PROTO_EXACT) != 0);
+  const src = load<u32>(k + K_SRC);
+  const dst = load<u32>(k + K_DST);
+  let h: u32 = 0x811c9dc5 ^ ver;
+  h = (h ^ (src & load<u32>(s + S_SRC_MASK))) * 0x9e3779b1;
+  h = (h ^ (dst & load<u32>(s + S_DST_MASK))) * 0x85ebca77;
+  if (ver == 6) {
+    for (let w: usize = 1; w < 4; w++) {
+      h = (h ^ (load<u32>(k + K_SRC + w * 4) & load<u32>(s + S_SRC_MASK + w * 4))) * 0x9e3779b1;
+      h = (h ^ (load<u32>(k + K_DST + w * 4) & load<u32>(s + S_DST_MASK + w * 4))) * 0x85ebca77;
+    }
+  }
+  h = fmix32(h * 0xc2b2ae3d);
   const table = set + <usize>load<u32>(s + S_TABLE_OFF);
   const mask = load<u32>(s + S_TABLE_MASK);
   let at = h & mask;
@@ -360,12 +380,17 @@ function probe(rules: usize, set: usize, s: usize, k: usize, ver: u32, best: u32
     if (ri == 0) break;
     if (load<u32>(e) == h) {
       // The chain holds the rules whose keys hash to h, in rule order: the first that
-      // matches is the best of this shape.
+      // matches is the best of this shape. Address word 0 (all of IPv4) is compared here.
       while (ri != 0) {
         const r = rules + <usize>(ri - 1) * RULE_SIZE;
         const prio = load<u32>(r + R_PRIO);
         if (prio >= best) break;
-        if (ruleMatches(r, k, words)) {
+        if (
+          (src & load<u32>(r + R_SRC_MASK)) == load<u32>(r + R_SRC) &&
+          (dst & load<u32>(r + R_DST_MASK)) == load<u32>(r + R_DST) &&
+          (ver == 4 || restMatches6(r, k)) &&
+          fieldsMatch(r, k)
+        ) {
           best = prio;
           store<u32>(k + K_ACTION, <u32>load<u8>(r + R_ACTION));
           break;
@@ -447,7 +472,7 @@ function nonTerminal(set: usize, c: u32, k: usize, ver: u32, best: u32, len: u64
     const s = shapes + <usize>ctz(cand) * SHAPE_SIZE;
     cand &= cand - 1;
     if (load<u32>(s + S_MIN_PRIO) >= best) break;
-    const h = shapeHash(k, s, ver, words, load<u8>(s + S_PROTO_EXACT) != 0);
+    const h = shapeHash(k, s, ver, words);
     const table = set + <usize>load<u32>(s + S_TABLE_OFF);
     const mask = load<u32>(s + S_TABLE_MASK);
     let at = h & mask;
@@ -469,10 +494,11 @@ function nonTerminal(set: usize, c: u32, k: usize, ver: u32, best: u32, len: u64
               firstLogs = logs;
             }
             if (logs) {
+              // Matches left before the next record (0: this one), so no division per match.
               const p = samples + <usize>prio * 4;
-              const seen = load<u32>(p);
-              store<u32>(p, seen + 1);
-              if (seen % load<u32>(r + R_SAMPLE) == 0) {
+              const left = load<u32>(p);
+              store<u32>(p, left == 0 ? load<u32>(r + R_SAMPLE) - 1 : left - 1);
+              if (left == 0) {
                 // Insertion in rule order (a packet matches few log rules).
                 let j = logged;
                 while (j > 0 && load<u32>(scratch + <usize>(j - 1) * 4) > prio) {

@@ -133,7 +133,6 @@ const MAPS_SIZE = 16 + 3 * 256 * 8;
 const SHAPE = {
   size: 144,
   ver: 0,
-  protoExact: 1,
   minPrio: 4,
   tableOff: 8,
   tableMask: 12,
@@ -537,8 +536,6 @@ export function compileAcl(
   ordered.forEach((shape, k) => {
     const s = shapeOff + k * SHAPE.size;
     v.setUint8(s + SHAPE.ver, shape.version);
-    // The protocol is checked on the chains, not hashed: rules with and without one share shapes.
-    v.setUint8(s + SHAPE.protoExact, 0);
     v.setUint32(s + SHAPE.minPrio, shape.records[0]!.rule.index, true);
     v.setUint32(s + SHAPE.tableOff, tableOffs[k]!, true);
     v.setUint32(s + SHAPE.tableMask, tables[k]!.mask, true);
