@@ -1,14 +1,15 @@
 // ACL stages (`acl` on ingress, `acl-egress` after L2/L3): ordered rule sets, first terminal
-// match wins, classified by tuple-space search. The host compiles a rule set (src/acl.ts)
-// into one block of linear memory with four classifiers: terminal (permit/deny) and
-// non-terminal (count/log) rules of each direction. Rules are grouped by "shape" (IP
-// version, source and destination prefix lengths, whether the protocol is given), one hash
-// table per shape keyed by the masked addresses and protocol; ports, ICMP fields, VNI and
-// port are checked on the chain of rules sharing a key. A packet probes each terminal shape
-// once, in order of the shape's best rule, and stops as soon as no remaining shape can hold
-// an earlier rule; then the non-terminal shapes whose best rule comes before the terminal
-// match, collecting every match before it. Its cost follows the number of shapes, not of
-// rules. Activating a compiled set is one store: batches see the old set or the new one.
+// match wins, classified by tuple-space search with tuple merging. The host compiles a rule
+// set (src/acl.ts) into one block of linear memory with four classifiers: terminal
+// (permit/deny) and non-terminal (count/log) rules of each direction. Rules are grouped by
+// "shape" (IP version and the source and destination prefix lengths of the key), one hash
+// table per shape keyed by the masked addresses; each rule's own prefixes, protocol, ports,
+// ICMP fields, VNI and port are checked on the chain of rules sharing a hash. Per packet,
+// candidate maps (first address bytes, protocol, version) leave the shapes that may match;
+// they are probed in order of their best rule until none can hold an earlier rule than the
+// match in hand; then the count/log shapes before that match, collecting every match. The
+// cost follows the number of shapes a packet can match, not the number of rules. Activating
+// a compiled set is one store: batches see the old set or the new one, never a mix.
 import {
   D_OFF,
   D_LEN,
@@ -238,7 +239,7 @@ function fmix32(x: u32): u32 {
 
 // Classification state of the packet in hand (heap, not static data: batches must leave the
 // module's static data untouched).
-let packets: usize = 0;
+let packets: usize = 0; // the key block (one packet's fields)
 const PKT_SIZE: u32 = 64;
 const K_SRC: u32 = 0; // 4 x u32 host order
 const K_DST: u32 = 16;

@@ -378,15 +378,15 @@ function masksOf(len: number, version: 4 | 6): number[] {
   return out;
 }
 
-// Tuple merging: a shape's key uses the prefix lengths rounded down to a multiple of 8 bits
-// (16 for IPv6) and capped at 24 (64 for IPv6), so /24, /28 and /32 rules share one hash
-// table; the protocol is not part of the key, nor the destination when the source prefix is
-// selective (16 bits or more, 32 for IPv6) and the chain stays short. Each rule's own prefixes, protocol, ports, ICMP
-// fields, VNI and port are checked on its chain. Fewer, wider shapes mean fewer hash probes
-// per packet; the cap keeps host routes from opening a shape of their own.
-/** Longest chain a rule's destination prefix is merged into (see compileAcl). */
+/** Longest chain a rule's destination prefix is merged into (see keyLength). */
 const CHAIN_LIMIT = 16;
 
+// Tuple merging: a shape's key uses the prefix lengths rounded down to a multiple of 8 bits
+// (16 for IPv6) and capped at 24 (64 for IPv6), so /24, /28 and /32 rules share one hash
+// table and host routes open no shape of their own. The protocol is not part of the key, nor
+// the destination when the source prefix is selective (16 bits or more, 32 for IPv6) and the
+// chain stays under CHAIN_LIMIT. Each rule's own prefixes, protocol, ports, ICMP fields, VNI
+// and port are checked on its chain. Fewer, wider shapes mean fewer hash probes per packet.
 function keyLength(len: number, version: 4 | 6): number {
   const step = version === 4 ? 8 : 16;
   return Math.min(len - (len % step), version === 4 ? 24 : 64);

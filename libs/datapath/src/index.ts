@@ -12,8 +12,16 @@ export {
   parseIpv4Prefix,
 } from './routes.js';
 export type { Ipv4Route, PackedIpv4Routes, NextHop, RouteTableOptions } from './routes.js';
-export { Acl } from './acl.js';
-export type { AclRule, AclLoadOptions, AclSetInfo } from './acl.js';
+export { Acl, ACL_LOG_CAPACITY } from './acl.js';
+export type {
+  AclRule,
+  AclLoadOptions,
+  AclSetInfo,
+  AclAction,
+  AclDirection,
+  AclLogRecord,
+  AclCounter,
+} from './acl.js';
 export { PolicerTable, MAX_POLICERS } from './policers.js';
 export type { PolicerOptions, PolicerState } from './policers.js';
 export type {

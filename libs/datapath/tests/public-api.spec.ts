@@ -5,6 +5,7 @@ describe('public API', () => {
   it('exports exactly the documented runtime names (hal-sim and opictl depend on them)', () => {
     expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
       [
+        "ACL_LOG_CAPACITY",
         "Acl",
         "CaptureFormatError",
         "Datapath",
