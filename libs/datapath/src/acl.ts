@@ -378,18 +378,24 @@ function masksOf(len: number, version: 4 | 6): number[] {
   return out;
 }
 
-/** Longest chain a rule's destination prefix is merged into (see keyLength). */
+/** Longest chain a rule is merged into with a shorter key than its own (see keyLength). */
 const CHAIN_LIMIT = 16;
 
 // Tuple merging: a shape's key uses the prefix lengths rounded down to a multiple of 8 bits
 // (16 for IPv6) and capped at 24 (64 for IPv6), so /24, /28 and /32 rules share one hash
 // table and host routes open no shape of their own. The protocol is not part of the key, nor
-// the destination when the source prefix is selective (16 bits or more, 32 for IPv6) and the
-// chain stays under CHAIN_LIMIT. Each rule's own prefixes, protocol, ports, ICMP fields, VNI
-// and port are checked on its chain. Fewer, wider shapes mean fewer hash probes per packet.
-function keyLength(len: number, version: 4 | 6): number {
+// the destination when the source prefix is selective (16 bits or more, 32 for IPv6). Each
+// rule's own prefixes, protocol, ports, ICMP fields, VNI and port are checked on its chain.
+// Fewer, wider shapes mean fewer hash probes per packet; CHAIN_LIMIT bounds the walk: a rule
+// whose merged chain is full is keyed by its own lengths instead.
+// Key length of a prefix: rounded down to 8 bits (16 for IPv6), capped at /24 (/64); the
+// uncapped form (for rules whose capped chain is full) keeps /32 but not IPv6 /65-/127, so a
+// classifier has at most 5 x 5 IPv4 and 6 x 6 IPv6 shapes: 61, which 64-bit maps hold.
+function keyLength(len: number, version: 4 | 6, capped: boolean): number {
   const step = version === 4 ? 8 : 16;
-  return Math.min(len - (len % step), version === 4 ? 24 : 64);
+  const cap = Math.min(len - (len % step), version === 4 ? 24 : 64);
+  if (capped) return cap;
+  return len === (version === 4 ? 32 : 128) ? len : cap;
 }
 
 // The first address byte values a prefix allows, as [low, high].
@@ -434,14 +440,25 @@ export function compileAcl(
         }
         return shape;
       };
-      const sl = keyLength(rule.src?.len ?? 0, version);
-      const dl = keyLength(rule.dst?.len ?? 0, version);
-      // A selective source prefix keys the rule alone (its destination is checked on the
-      // chain) unless that chain is already CHAIN_LIMIT long.
-      let shape = shapeOf(sl, dl);
-      if (dl > 0 && sl >= (version === 4 ? 16 : 32)) {
-        const merged = shapeOf(sl, 0);
-        if ((merged.chains.get(keyOf(merged).text) ?? 0) < CHAIN_LIMIT) shape = merged;
+      // Candidate shapes, widest first: source key alone when it is selective, both keys
+      // capped, both keys at the rule's own (rounded) lengths. A rule goes to the first whose
+      // chain for its key is shorter than CHAIN_LIMIT, else to the last.
+      const sl = keyLength(rule.src?.len ?? 0, version, true);
+      const dl = keyLength(rule.dst?.len ?? 0, version, true);
+      const options: [number, number][] = [];
+      if (dl > 0 && sl >= (version === 4 ? 16 : 32)) options.push([sl, 0]);
+      options.push([sl, dl]);
+      options.push([
+        keyLength(rule.src?.len ?? 0, version, false),
+        keyLength(rule.dst?.len ?? 0, version, false),
+      ]);
+      let shape = shapeOf(...options[options.length - 1]!);
+      for (const [a, b] of options) {
+        const candidate = shapeOf(a, b);
+        if ((candidate.chains.get(keyOf(candidate).text) ?? 0) < CHAIN_LIMIT) {
+          shape = candidate;
+          break;
+        }
       }
       group.set(`${version}|${shape.srcLen}|${shape.dstLen}`, shape);
       const { srcKey, dstKey, text } = keyOf(shape);
@@ -559,7 +576,7 @@ export function compileAcl(
   // a packet ANDs four of them and probes the bits left.
   first = 0;
   classifiers.forEach((c, k) => {
-    // Key lengths are 0/8/16/24 (IPv4) and 0-64 by 16 (IPv6): 16 + 25 shapes at most.
+    // At most 25 IPv4 and 36 IPv6 shapes (see keyLength).
     if (c.length > 64) throw new Error(`ACL compiler: ${c.length} shapes in one classifier`);
     const m = mapsOff + k * MAPS_SIZE;
     const setBit = (at: number, bit: number) =>

@@ -130,6 +130,81 @@ describe('ACL', () => {
       Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 'acl-deny' : 'flood')),
     );
     expect(dp.acl.hits().rules).toEqual(new Array<number>(40).fill(1));
+    // Host rules in one /24 share its key until the chain is full, then get /32 keys.
+    const hosts: AclRule[] = Array.from({ length: 40 }, (_, i) => ({
+      action: i % 2 === 0 ? 'deny' : 'permit',
+      dst: `10.2.0.${i}/32`,
+    }));
+    expect(dp.acl.load(hosts).shapes).toBe(2);
+    const hostVerdicts = dp.process(
+      Array.from({ length: 40 }, (_, i) => ({
+        data: flowFrame({ src: '10.0.0.9', dst: `10.2.0.${i}` }),
+        port: 0,
+      })),
+      0,
+    );
+    expect(hostVerdicts.map((r) => r.drop ?? r.verdict)).toEqual(
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 'acl-deny' : 'flood')),
+    );
+  });
+
+  it('any prefix length, crowded keys: chains bounded, shapes within 64, same as a scan', () => {
+    const rand = prng(SEED ^ 0x5ca1e);
+    const v4 = (len: number, last: number) => {
+      const a = (0x0a000000 | (randInt(rand, 2) << 8) | last) >>> 0;
+      const m = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+      const b = (a & m) >>> 0;
+      return `${b >>> 24}.${(b >>> 16) & 0xff}.${(b >>> 8) & 0xff}.${b & 0xff}/${len}`;
+    };
+    const v6 = (len: number, last: number) => {
+      // 2001:db8:0:X::Y with the host bits cut at whole groups, then trimmed to `len` bits.
+      const words = [0x2001, 0x0db8, 0, randInt(rand, 2), 0, 0, 0, last];
+      const bytes = words.flatMap((w) => [w >> 8, w & 0xff]);
+      for (let bit = len; bit < 128; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
+      const groups = [];
+      for (let g = 0; g < 8; g++)
+        groups.push(((bytes[2 * g]! << 8) | bytes[2 * g + 1]!).toString(16));
+      return `${groups.join(':')}/${len}`;
+    };
+    const rules: AclRule[] = Array.from({ length: 3000 }, () => {
+      const six = rand() < 0.4;
+      const len = () => randInt(rand, six ? 129 : 33);
+      const pick = () => (six ? v6(len(), randInt(rand, 4)) : v4(len(), randInt(rand, 4)));
+      const rule: AclRule = { action: rand() < 0.5 ? 'permit' : 'deny', src: pick() };
+      if (rand() < 0.7) rule.dst = pick();
+      if (rand() < 0.5) rule.proto = 17;
+      return rule;
+    });
+    const dp = createDatapath({ batchSize: 64 });
+    const ref = new ReferenceDatapath(64);
+    configureAclNet(dp);
+    configureAclNet(ref);
+    dp.acl.bind(0);
+    ref.bindAcl(0, true);
+    // One classifier: more than the 41 capped shapes (full chains fell back to their own
+    // lengths), fewer than the 61 that 64-bit candidate maps must hold.
+    const { shapes } = dp.acl.load(rules);
+    expect(shapes).toBeGreaterThan(41);
+    expect(shapes).toBeLessThanOrEqual(61);
+    ref.loadAcl(
+      rules.map((r, i) => checkAclRule(r, i)),
+      false,
+    );
+    const host = (six: boolean) =>
+      six
+        ? `2001:db8:0:${randInt(rand, 2)}::${randInt(rand, 4)}`
+        : `10.0.${randInt(rand, 2)}.${randInt(rand, 4)}`;
+    for (let round = 0; round < 20; round++) {
+      const batch: FrameIn[] = Array.from({ length: 64 }, () => {
+        const six = rand() < 0.4;
+        return { data: flowFrame({ v6: six, src: host(six), dst: host(six) }), port: 0 };
+      });
+      expect(dp.process(batch, round).map(comparable)).toEqual(
+        ref.process(batch, round).map(comparable),
+      );
+    }
+    expect(dp.acl.hits()).toEqual(ref.aclHits());
+    expect(dp.acl.hits().rules.filter((h) => h > 0).length).toBeGreaterThan(3);
   });
 
   it(
