@@ -55,7 +55,8 @@ const H_DEFAULT: u32 = 20; // u32 ingress default action, u32 egress default act
 const H_CLASS: u32 = 28;
 // Four u32 offsets of the classifiers' candidate maps: u64 shape bits for IPv4 (M_V4) and
 // IPv6, then one u64 per value of the first source byte (M_SRC), first destination byte
-// (M_DST) and protocol (M_PROTO). Bit k stands for shape k.
+// (M_DST) and protocol (M_PROTO). Bit k stands for shape k: a classifier has at most 61
+// shapes (src/acl.ts keyLength), so 64 bits hold them.
 const H_MAPS: u32 = 60;
 const M_V4: u32 = 0;
 const M_SRC: u32 = 16;
