@@ -273,13 +273,6 @@ function restMatches6(r: usize, k: usize): bool {
   return true;
 }
 
-function ruleMatches(r: usize, k: usize, words: u32): bool {
-  if ((load<u32>(k + K_SRC) & load<u32>(r + R_SRC_MASK)) != load<u32>(r + R_SRC)) return false;
-  if ((load<u32>(k + K_DST) & load<u32>(r + R_DST_MASK)) != load<u32>(r + R_DST)) return false;
-  if (words > 1 && !restMatches6(r, k)) return false;
-  return fieldsMatch(r, k);
-}
-
 // Everything but the addresses: protocol, VNI, port, ports or ICMP fields.
 function fieldsMatch(r: usize, k: usize): bool {
   const exact = <u32>load<u8>(r + R_EXACT);
@@ -475,6 +468,8 @@ function nonTerminal(set: usize, c: u32, k: usize, ver: u32, best: u32, len: u64
     cand &= cand - 1;
     if (load<u32>(s + S_MIN_PRIO) >= best) break;
     const h = shapeHash(k, s, ver, words);
+    const src = load<u32>(k + K_SRC);
+    const dst = load<u32>(k + K_DST);
     const table = set + <usize>load<u32>(s + S_TABLE_OFF);
     const mask = load<u32>(s + S_TABLE_MASK);
     let at = h & mask;
@@ -487,7 +482,12 @@ function nonTerminal(set: usize, c: u32, k: usize, ver: u32, best: u32, len: u64
           const r = rules + <usize>(ri - 1) * RULE_SIZE;
           const prio = load<u32>(r + R_PRIO);
           if (prio >= best) break;
-          if (ruleMatches(r, k, words)) {
+          if (
+            (src & load<u32>(r + R_SRC_MASK)) == load<u32>(r + R_SRC) &&
+            (dst & load<u32>(r + R_DST_MASK)) == load<u32>(r + R_DST) &&
+            (ver == 4 || restMatches6(r, k)) &&
+            fieldsMatch(r, k)
+          ) {
             countRule(counters, prio, len);
             ntCount++;
             const logs = <u32>load<u8>(r + R_ACTION) == ACL_LOG;
