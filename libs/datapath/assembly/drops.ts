@@ -48,7 +48,8 @@ export const DROP_ND_NOT_HANDLED: u8 = 43;
 export const DROP_FRAG_NEEDED: u8 = 44;
 export const DROP_MTU_EXCEEDED: u8 = 45;
 export const DROP_TUNNEL_MTU_EXCEEDED: u8 = 46;
-export const DROP_REASON_COUNT: i32 = 47;
+export const DROP_ACL_EGRESS_DENY: u8 = 47;
+export const DROP_REASON_COUNT: i32 = 48;
 
 /** Name of drop reason `code` ('' past the last one). */
 export function dropReasonName(code: i32): string {
@@ -147,6 +148,8 @@ export function dropReasonName(code: i32): string {
       return 'mtu-exceeded';
     case 46:
       return 'tunnel-mtu-exceeded';
+    case 47:
+      return 'acl-egress-deny';
     default:
       return '';
   }

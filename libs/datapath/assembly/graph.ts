@@ -48,6 +48,7 @@ import {
   NODE_L2,
   NODE_L3,
   NODE_L3V6,
+  NODE_ACL_EGRESS,
   NODE_VXLAN_ENCAP,
   NODE_TX,
   NODE_DROP,
@@ -58,7 +59,7 @@ import { l2Stage, setNow } from './l2';
 import { vxlanDecapStage, vxlanEncapStage } from './vxlan';
 import { l3Stage } from './l3';
 import { l3v6Stage } from './l3v6';
-import { aclStage } from './acl';
+import { aclStage, aclEgressStage } from './acl';
 import { policerStage } from './policer';
 import { conntrackStage } from './conntrack';
 import { gatewayStage } from './gateway';
@@ -91,6 +92,8 @@ export function nodeName(id: i32): string {
       return 'l3';
     case NODE_L3V6:
       return 'l3v6';
+    case NODE_ACL_EGRESS:
+      return 'acl-egress';
     case NODE_VXLAN_ENCAP:
       return 'vxlan-encap';
     case NODE_TX:
@@ -118,10 +121,12 @@ export function nodeNextNames(id: i32): string {
     case NODE_GATEWAY:
       return 'l2,vxlan-encap,tx';
     case NODE_L2:
-      return 'vxlan-encap,tx,drop';
+      return 'acl-egress,vxlan-encap,tx,drop';
     case NODE_L3:
-      return 'l3v6,vxlan-encap,tx,drop';
+      return 'l3v6,acl-egress,vxlan-encap,tx,drop';
     case NODE_L3V6:
+      return 'acl-egress,vxlan-encap,tx,drop';
+    case NODE_ACL_EGRESS:
       return 'vxlan-encap,tx,drop';
     case NODE_VXLAN_ENCAP:
       return 'tx,drop';
@@ -194,6 +199,8 @@ function runStage(node: i32, vec: usize, n: i32): i32 {
       return l3Stage(vec, n);
     case NODE_L3V6:
       return l3v6Stage(vec, n);
+    case NODE_ACL_EGRESS:
+      return aclEgressStage(vec, n);
     case NODE_VXLAN_ENCAP:
       return vxlanEncapStage(vec, n);
     case NODE_TX:

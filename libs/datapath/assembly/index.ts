@@ -84,7 +84,17 @@ export {
 export { l3v6SetPort } from './l3v6';
 export { nhAdd, nhDelete, nhReset, nhSize, nhEntryPtr, l3SetPortAddress, l3SetPortMac } from './l3';
 export { scratchReserve, heapUsed } from './heap';
-export { aclAlloc, aclActivate, aclClear, aclActive, aclBind } from './acl';
+export {
+  aclAlloc,
+  aclActivate,
+  aclClear,
+  aclActive,
+  aclBind,
+  aclLogBase,
+  aclLogCount,
+  aclLogLost,
+  aclLogClear,
+} from './acl';
 export {
   ctCreate,
   ctFree,

@@ -10,7 +10,6 @@ import {
   D_TRACE_A,
   D_TRACE_B,
   P_BRIDGE,
-  P_KIND,
   B_USED,
   B_FLOOD_LIMIT,
   B_WINDOW_START,
@@ -18,7 +17,6 @@ import {
   NONE16,
   V_FORWARD,
   V_FLOOD,
-  PORT_KIND_TUNNEL,
   C_LEARNED,
   C_MOVES,
   C_FLOODS,
@@ -40,7 +38,8 @@ import {
   DROP_EGRESS_NOT_IN_BRIDGE,
   DROP_FLOOD_LIMIT,
 } from './drops';
-import { NODE_DROP, NODE_TX, NODE_VXLAN_ENCAP } from './nodes';
+import { NODE_DROP, NODE_TX } from './nodes';
+import { egressNode } from './acl';
 import { macFind, macAdd, entryPort, entryIsStatic, entrySetPort, entryTouch } from './mactable';
 
 /** Time of the running batch. */
@@ -117,10 +116,7 @@ export function l2Stage(vec: usize, n: i32): i32 {
         countBridge(bridge, C_FORWARDS, 1);
         store<u16>(d + D_OUT_PORT, <u16>out);
         store<u8>(d + D_VERDICT, V_FORWARD);
-        store<u8>(
-          d + D_NEXT,
-          load<u8>(portEntry(out) + P_KIND) == PORT_KIND_TUNNEL ? NODE_VXLAN_ENCAP : NODE_TX,
-        );
+        store<u8>(d + D_NEXT, egressNode(out));
         continue;
       }
     }

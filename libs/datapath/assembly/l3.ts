@@ -14,13 +14,11 @@ import {
   D_OUTER,
   L_L3,
   L_IP_VER,
-  P_KIND,
   P_ROUTED,
   P_VRF,
   NONE16,
   MAX_PORTS,
   V_FORWARD,
-  PORT_KIND_TUNNEL,
   D_LEN,
   D_FLAGS,
   F_FRAGMENT,
@@ -42,7 +40,8 @@ import {
   DROP_BLACKHOLE,
   DROP_TTL_EXCEEDED,
 } from './drops';
-import { NODE_DROP, NODE_TX, NODE_VXLAN_ENCAP, NODE_L3V6 } from './nodes';
+import { NODE_DROP, NODE_TX, NODE_L3V6 } from './nodes';
+import { egressNode } from './acl';
 import { heapAlloc } from './heap';
 import { lookupScratch, lpmFirstLevelPtr, lpmIsGroup, lpmResolve, lpmResolveEntry } from './lpm4';
 import { l3TooBig } from './mtu';
@@ -372,10 +371,7 @@ export function l3Stage(vec: usize, n: i32): i32 {
     const out = <u32>load<u16>(e + NH_PORT);
     store<u16>(d + D_OUT_PORT, <u16>out);
     store<u8>(d + D_VERDICT, V_FORWARD);
-    store<u8>(
-      d + D_NEXT,
-      load<u8>(portEntry(out) + P_KIND) == PORT_KIND_TUNNEL ? NODE_VXLAN_ENCAP : NODE_TX,
-    );
+    store<u8>(d + D_NEXT, egressNode(out));
   }
   return n;
 }

@@ -51,7 +51,8 @@ import {
   DROP_ND_INVALID,
   DROP_ND_NOT_HANDLED,
 } from './drops';
-import { NODE_DROP, NODE_TX, NODE_VXLAN_ENCAP, NODE_L3V6 } from './nodes';
+import { NODE_DROP, NODE_TX, NODE_L3V6 } from './nodes';
+import { egressNode } from './acl';
 import { heapAlloc } from './heap';
 import { nhBase, MAX_NEXT_HOPS, NH_SIZE, NH_KIND, NH_PORT, NH_DST_MAC, NH_SRC_MAC } from './l3';
 import { NH_KIND_FORWARD, NH_KIND_BLACKHOLE } from './l3';
@@ -425,10 +426,7 @@ export function l3v6Stage(vec: usize, n: i32): i32 {
     const out = <u32>load<u16>(e + NH_PORT);
     store<u16>(d + D_OUT_PORT, <u16>out);
     store<u8>(d + D_VERDICT, V_FORWARD);
-    store<u8>(
-      d + D_NEXT,
-      load<u8>(portEntry(out) + P_KIND) == PORT_KIND_TUNNEL ? NODE_VXLAN_ENCAP : NODE_TX,
-    );
+    store<u8>(d + D_NEXT, egressNode(out));
   }
   return n;
 }

@@ -21,6 +21,7 @@ import {
 } from './l3-bench.mjs';
 import { conntrackCases } from './ct-bench.mjs';
 import { gwCases } from './gw-bench.mjs';
+import { aclActionCases } from './acl-bench.mjs';
 
 const quick = process.argv.includes('--quick');
 // DATAPATH_BENCH_SECONDS overrides the measurement time (the smoke test uses a tiny one).
@@ -380,6 +381,7 @@ Object.assign(extra, ct.extra);
 const gw = gwCases(measure, SECONDS);
 Object.assign(results, gw.results);
 Object.assign(extra, gw.extra);
+Object.assign(results, aclActionCases(l3, measure));
 for (const r of Object.values(results)) for (const k of Object.keys(r)) r[k] = round(r[k]);
 for (const k of Object.keys(extra)) extra[k] = round(extra[k]);
 

@@ -414,7 +414,7 @@ export function aclCase({ dests }, set, measure, seconds) {
         a: parsed.outer.l4.sport,
         b: parsed.outer.l4.dport,
         vni: null,
-        inPort: ROUTED_PORT,
+        port: ROUTED_PORT,
       });
     }
   }, batch);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Long fuzz campaign: the CI fuzz and differential specs (parse/L2/VXLAN, L3, L3 IPv6, ACL,
-// policers, connection tracking)
-// with more frames and rounds and a chosen seed.
+// Long fuzz campaign: the CI fuzz and differential specs (parse/L2/VXLAN, L3, L3 IPv6, ACL and
+// its count/log/egress rules, policers, gateways, MTU, connection tracking) with more frames and
+// rounds and a chosen seed.
 //   node scripts/fuzz.mjs [--frames N] [--seed S]      (or: npx nx run datapath:fuzz -- --frames N)
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -30,6 +30,7 @@ const result = spawnSync(
     'tests/routing.spec.ts',
     'tests/routing6.spec.ts',
     'tests/acl.spec.ts',
+    'tests/acl-actions.spec.ts',
     'tests/policer.spec.ts',
     'tests/conntrack.spec.ts',
     'tests/gw-differential.spec.ts',

@@ -14,8 +14,16 @@ export {
 export type { Ipv4Route, PackedIpv4Routes, NextHop, RouteTableOptions } from './routes.js';
 export { Ipv6RouteTable, parseIpv6, formatIpv6, parseIpv6Prefix } from './routes6.js';
 export type { Ipv6Route, PackedIpv6Routes, Route6TableOptions } from './routes6.js';
-export { Acl } from './acl.js';
-export type { AclRule, AclLoadOptions, AclSetInfo } from './acl.js';
+export { Acl, ACL_LOG_CAPACITY } from './acl.js';
+export type {
+  AclRule,
+  AclLoadOptions,
+  AclSetInfo,
+  AclAction,
+  AclDirection,
+  AclLogRecord,
+  AclCounter,
+} from './acl.js';
 export { PolicerTable, MAX_POLICERS } from './policers.js';
 export { ConnTrackTable, DEFAULT_CONNTRACK_TIMEOUTS } from './conntrack.js';
 export type {

@@ -12,6 +12,21 @@ type TraceFormatter = (a: number, b: number, ctx: TraceFormatContext) => string;
 
 const hex4 = (n: number) => `0x${n.toString(16).padStart(4, '0')}`;
 
+const ACL_ACTIONS = ['permit', 'deny', 'count', 'log', 'permit-stateful'];
+
+// ACL trace words: A the deciding rule (0xffffffff: the default); B its action in the low
+// byte, the number of count/log rules that matched before it in bits 8-14, whether the first
+// of those is a log rule in bit 15 and its index in the high 16 bits (0xffff: none).
+function aclTrace(a: number, b: number): string {
+  const action = ACL_ACTIONS[b & 0xff] ?? `action ${b & 0xff}`;
+  const decision = `${a === 0xffffffff ? 'default' : `rule ${a}`} ${action}`;
+  const matched = (b >>> 8) & 0x7f;
+  const first = b >>> 16;
+  if (matched === 0 || first === 0xffff) return decision;
+  const more = matched > 1 ? ` (+${matched - 1})` : '';
+  return `rule ${first} ${(b & 0x8000) !== 0 ? 'log' : 'count'}${more}, ${decision}`;
+}
+
 const formatters: Record<string, TraceFormatter> = {
   parse: (a) => `ethertype ${hex4(a & 0xffff)} proto ${(a >>> 16) & 0xff}`,
   'vxlan-decap': (a, b) => (a === 0xffffffff ? `vni ${b}: no tunnel` : `vni ${b}: tunnel ${a}`),
@@ -23,8 +38,8 @@ const formatters: Record<string, TraceFormatter> = {
   gateway: (a, b) =>
     `bridge ${a} ` +
     (b === 1 ? 'arp reply' : b === 2 ? 'na reply' : b === 3 ? 'invalid ns: to l2' : 'to l2'),
-  acl: (a, b) =>
-    `${a === 0xffffffff ? 'default' : `rule ${a}`} ${b === 1 ? 'deny' : b === 2 ? 'permit-stateful' : 'permit'}`,
+  acl: (a, b) => aclTrace(a, b),
+  'acl-egress': (a, b) => `egress ${aclTrace(a, b)}`,
   conntrack: (a) => formatConntrackTrace(a),
   l3: (a, b) =>
     b === 0xfffffffd

@@ -3,130 +3,23 @@ import {
   createDatapath,
   DatapathConfigError,
   type AclRule,
-  type Datapath,
   type FrameIn,
   type PacketResult,
 } from '../src/index.js';
 import { checkAclRule } from '../src/acl.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { flowFrame, mutateFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
+import { configureAclNet, randomAclPacket, randomAclRule } from './acl-gen.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
-
-const v4 = (a: number) => `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
-const mask = (len: number) => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
-
-/** A random rule over a small address space, so that rules overlap and shapes repeat. */
-function randomRule(rand: () => number): AclRule {
-  const rule: AclRule = { action: rand() < 0.5 ? 'permit' : 'deny' };
-  const six = rand() < 0.25;
-  const prefix = () => {
-    if (six) {
-      const len = [0, 32, 48, 64, 128][randInt(rand, 5)]!;
-      const groups = [
-        '2001',
-        'db8',
-        randInt(rand, 3).toString(16),
-        '0',
-        '0',
-        '0',
-        '0',
-        randInt(rand, 3).toString(16),
-      ];
-      // Zero the host bits group by group (whole 16-bit groups: lengths are multiples of 16).
-      return `${groups.map((g, i) => (i * 16 < len ? g : '0')).join(':')}/${len}`;
-    }
-    const len = [0, 8, 16, 24, 28, 32][randInt(rand, 6)]!;
-    const addr =
-      (0x0a000000 | (randInt(rand, 4) << 16) | (randInt(rand, 4) << 8) | randInt(rand, 8)) >>> 0;
-    return `${v4((addr & mask(len)) >>> 0)}/${len}`;
-  };
-  if (rand() < 0.7) rule.src = prefix();
-  if (rand() < 0.7) rule.dst = prefix();
-  if (six && !rule.src && !rule.dst) rule.dst = prefix();
-  const l4 = randInt(rand, 5);
-  if (l4 === 0 || l4 === 1) {
-    rule.proto = l4 === 0 ? 6 : 17;
-    if (rand() < 0.6) {
-      const lo = randInt(rand, 2000);
-      rule.dport = rand() < 0.5 ? lo : [lo, lo + randInt(rand, 500)];
-    }
-    if (rand() < 0.3) rule.sport = [1000, 1000 + randInt(rand, 3000)];
-  } else if (l4 === 2) {
-    rule.proto = six ? 58 : 1;
-    if (rand() < 0.7) rule.icmpType = [8, 0, 128, 129][randInt(rand, 4)]!;
-    if (rand() < 0.3) rule.icmpCode = 0;
-  } else if (l4 === 3 && rand() < 0.5) {
-    rule.proto = [6, 17, 1, 58][randInt(rand, 4)]!;
-  }
-  if (rand() < 0.1) rule.vni = 5001;
-  if (rand() < 0.15) rule.inPort = [0, 1, 2, 100][randInt(rand, 4)]!;
-  return rule;
-}
-
-function randomPacket(rand: () => number): Uint8Array {
-  const six = rand() < 0.25;
-  const addr = () =>
-    six
-      ? `2001:db8:${randInt(rand, 3).toString(16)}::${randInt(rand, 3).toString(16)}`
-      : v4(
-          (0x0a000000 | (randInt(rand, 4) << 16) | (randInt(rand, 4) << 8) | randInt(rand, 8)) >>>
-            0,
-        );
-  const kind = randInt(rand, 3);
-  const l4 =
-    kind === 0
-      ? { proto: 'tcp' as const, sport: 1000 + randInt(rand, 4000), dport: randInt(rand, 2600) }
-      : kind === 1
-        ? { proto: 'udp' as const, sport: 1000 + randInt(rand, 4000), dport: randInt(rand, 2600) }
-        : {
-            proto: 'icmp' as const,
-            type: [8, 0, 128, 129][randInt(rand, 4)]!,
-            code: randInt(rand, 2),
-          };
-  return flowFrame({
-    src: addr(),
-    dst: addr(),
-    v6: six,
-    l4,
-    dstMac: '02:00:00:00:00:02',
-    srcMac: `02:00:00:00:00:${(10 + randInt(rand, 6)).toString(16)}`,
-  });
-}
-
-function configure(t: Datapath | ReferenceDatapath): void {
-  t.addBridge(1);
-  for (const p of [0, 1, 2]) t.setPort(p, { bridge: 1 });
-  t.setPort(3, { vrf: 1 });
-  t.setPort(9, {});
-  t.addVxlanTunnel(0, {
-    port: 100,
-    bridge: 1,
-    vni: 5001,
-    local: '192.168.0.1',
-    remote: '192.168.0.2',
-    localMac: '02:00:00:00:aa:01',
-    remoteMac: '02:00:00:00:aa:02',
-    underlayPort: 9,
-  });
-  if (t instanceof ReferenceDatapath) {
-    t.router.setNextHop(0, { port: 2, dstMac: '02:00:00:00:00:05', srcMac: '02:00:00:00:00:06' });
-    t.router.createVrf(1);
-    t.router.addRoute(1, 0x0a000000, 8, 0);
-  } else {
-    t.nextHops.add(0, { port: 2, dstMac: '02:00:00:00:00:05', srcMac: '02:00:00:00:00:06' });
-    t.routes.create(1);
-    t.routes.add(1, '10.0.0.0/8', 0);
-  }
-}
 
 const comparable = (r: PacketResult) => ({ ...r, frame: Buffer.from(r.frame).toString('hex') });
 
 describe('ACL', () => {
   it('first match wins, default action, hit counters, verbs', () => {
     const dp = createDatapath({ batchSize: 16 });
-    configure(dp);
+    configureAclNet(dp);
     dp.acl.bind(0);
     const info = dp.acl.load(
       [
@@ -158,7 +51,7 @@ describe('ACL', () => {
       'flood',
       'acl-deny',
     ]);
-    expect(dp.acl.hits()).toEqual({ rules: [1, 1, 2], default: 1 });
+    expect(dp.acl.hits()).toEqual({ rules: [1, 1, 2], default: 1, egressDefault: 0 });
     expect([...dp.acl.iterate()].map((e) => e.hits)).toEqual([1, 1, 2]);
     // Verbs recompile and swap; counters restart with the new set.
     dp.acl.add({ action: 'permit', proto: 17 }, 0);
@@ -209,13 +102,109 @@ describe('ACL', () => {
 
   it('classification is not a scan: shapes, not rules, bound the probes', () => {
     const rand = prng(SEED ^ 0xac1);
-    const rules = Array.from({ length: 5000 }, () => randomRule(rand));
+    const rules = Array.from({ length: 5000 }, () => randomAclRule(rand));
     const dp = createDatapath({ batchSize: 16 });
     const info = dp.acl.load(rules);
     expect(info.rules).toBe(5000);
     // 5000 rules over a few prefix lengths and field combinations fall into far fewer shapes.
     expect(info.shapes).toBeLessThan(600);
     expect(rules.map((r, i) => checkAclRule(r, i)).length).toBe(5000);
+    // A selective source keys its rules alone (destinations on the chain) until the chain is
+    // 16 long; the rest open the source-and-destination shape. Both classify correctly.
+    const many: AclRule[] = Array.from({ length: 40 }, (_, i) => ({
+      action: i % 2 === 0 ? 'deny' : 'permit',
+      src: '10.0.0.0/24',
+      dst: `10.1.${i}.0/24`,
+    }));
+    expect(dp.acl.load(many).shapes).toBe(2);
+    configureAclNet(dp);
+    dp.acl.bind(0);
+    const verdicts = dp.process(
+      Array.from({ length: 40 }, (_, i) => ({
+        data: flowFrame({ src: '10.0.0.9', dst: `10.1.${i}.1` }),
+        port: 0,
+      })),
+      0,
+    );
+    expect(verdicts.map((r) => r.drop ?? r.verdict)).toEqual(
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 'acl-deny' : 'flood')),
+    );
+    expect(dp.acl.hits().rules).toEqual(new Array<number>(40).fill(1));
+    // Host rules in one /24 share its key until the chain is full, then get /32 keys.
+    const hosts: AclRule[] = Array.from({ length: 40 }, (_, i) => ({
+      action: i % 2 === 0 ? 'deny' : 'permit',
+      dst: `10.2.0.${i}/32`,
+    }));
+    expect(dp.acl.load(hosts).shapes).toBe(2);
+    const hostVerdicts = dp.process(
+      Array.from({ length: 40 }, (_, i) => ({
+        data: flowFrame({ src: '10.0.0.9', dst: `10.2.0.${i}` }),
+        port: 0,
+      })),
+      0,
+    );
+    expect(hostVerdicts.map((r) => r.drop ?? r.verdict)).toEqual(
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 'acl-deny' : 'flood')),
+    );
+  });
+
+  it('any prefix length, crowded keys: chains bounded, shapes within 64, same as a scan', () => {
+    const rand = prng(SEED ^ 0x5ca1e);
+    const v4 = (len: number, last: number) => {
+      const a = (0x0a000000 | (randInt(rand, 2) << 8) | last) >>> 0;
+      const m = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+      const b = (a & m) >>> 0;
+      return `${b >>> 24}.${(b >>> 16) & 0xff}.${(b >>> 8) & 0xff}.${b & 0xff}/${len}`;
+    };
+    const v6 = (len: number, last: number) => {
+      // 2001:db8:0:X::Y with the host bits cut at whole groups, then trimmed to `len` bits.
+      const words = [0x2001, 0x0db8, 0, randInt(rand, 2), 0, 0, 0, last];
+      const bytes = words.flatMap((w) => [w >> 8, w & 0xff]);
+      for (let bit = len; bit < 128; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
+      const groups = [];
+      for (let g = 0; g < 8; g++)
+        groups.push(((bytes[2 * g]! << 8) | bytes[2 * g + 1]!).toString(16));
+      return `${groups.join(':')}/${len}`;
+    };
+    const rules: AclRule[] = Array.from({ length: 3000 }, () => {
+      const six = rand() < 0.4;
+      const len = () => randInt(rand, six ? 129 : 33);
+      const pick = () => (six ? v6(len(), randInt(rand, 4)) : v4(len(), randInt(rand, 4)));
+      const rule: AclRule = { action: rand() < 0.5 ? 'permit' : 'deny', src: pick() };
+      if (rand() < 0.7) rule.dst = pick();
+      if (rand() < 0.5) rule.proto = 17;
+      return rule;
+    });
+    const dp = createDatapath({ batchSize: 64 });
+    const ref = new ReferenceDatapath(64);
+    configureAclNet(dp);
+    configureAclNet(ref);
+    dp.acl.bind(0);
+    ref.bindAcl(0, true);
+    // One classifier: more than the 41 capped shapes (full chains fell back to their own
+    // lengths), fewer than the 61 that 64-bit candidate maps must hold.
+    const { shapes } = dp.acl.load(rules);
+    expect(shapes).toBeGreaterThan(41);
+    expect(shapes).toBeLessThanOrEqual(61);
+    ref.loadAcl(
+      rules.map((r, i) => checkAclRule(r, i)),
+      false,
+    );
+    const host = (six: boolean) =>
+      six
+        ? `2001:db8:0:${randInt(rand, 2)}::${randInt(rand, 4)}`
+        : `10.0.${randInt(rand, 2)}.${randInt(rand, 4)}`;
+    for (let round = 0; round < 20; round++) {
+      const batch: FrameIn[] = Array.from({ length: 64 }, () => {
+        const six = rand() < 0.4;
+        return { data: flowFrame({ v6: six, src: host(six), dst: host(six) }), port: 0 };
+      });
+      expect(dp.process(batch, round).map(comparable)).toEqual(
+        ref.process(batch, round).map(comparable),
+      );
+    }
+    expect(dp.acl.hits()).toEqual(ref.aclHits());
+    expect(dp.acl.hits().rules.filter((h) => h > 0).length).toBeGreaterThan(3);
   });
 
   it(
@@ -224,8 +213,8 @@ describe('ACL', () => {
     () => {
       const dp = createDatapath({ batchSize: 64 });
       const ref = new ReferenceDatapath(64);
-      configure(dp);
-      configure(ref);
+      configureAclNet(dp);
+      configureAclNet(ref);
       for (const p of [0, 1, 3, 100]) {
         dp.acl.bind(p);
         ref.bindAcl(p, true);
@@ -237,7 +226,7 @@ describe('ACL', () => {
         if (round % 25 === 0) {
           if (round > 0) expect(dp.acl.hits()).toEqual(ref.aclHits());
           hitRules = Math.max(hitRules, dp.acl.hits().rules.filter((h) => h > 0).length);
-          const rules = Array.from({ length: 20 + randInt(rand, 300) }, () => randomRule(rand));
+          const rules = Array.from({ length: 20 + randInt(rand, 300) }, () => randomAclRule(rand));
           const defaultAction = rand() < 0.5 ? 'permit' : 'deny';
           dp.acl.load(rules, { defaultAction });
           ref.loadAcl(
@@ -250,10 +239,13 @@ describe('ACL', () => {
           const k = randInt(rand, 10);
           const port = [0, 1, 2, 3, 9][randInt(rand, 5)]!;
           let data: Uint8Array;
-          if (k < 6) data = randomPacket(rand);
+          if (k < 6) data = randomAclPacket(rand);
           else if (k < 7)
-            data = vxlanFrame(randomPacket(rand), 5001, { src: '192.168.0.2', dst: '192.168.0.1' });
-          else if (k < 8) data = mutateFrame(rand, randomPacket(rand));
+            data = vxlanFrame(randomAclPacket(rand), 5001, {
+              src: '192.168.0.2',
+              dst: '192.168.0.1',
+            });
+          else if (k < 8) data = mutateFrame(rand, randomAclPacket(rand));
           else data = randomValidFrame(rand);
           batch.push({ data, port });
         }

@@ -49,6 +49,7 @@ describe('benchmark harness', () => {
       // The part I/II cases above plus the modules' own (policer_flow64, …).
       expect(packetCases.length).toBeGreaterThanOrEqual(9);
       expect(result.policer_flow64?.wasm_mpps).toBeGreaterThan(0);
+      expect(packetCases.map(([name]) => name)).toContain('acl1k_count_log');
       for (const [name, r] of packetCases) {
         expect(r.wasm_mpps, name).toBeGreaterThan(0);
         expect(r.ts_mpps, name).toBeGreaterThan(0);

@@ -72,8 +72,12 @@ describe('fuzzing the WebAssembly datapath', () => {
       dp.routes6.add(1, '2001:db8:2::2/128', 2);
       dp.routes6.add(1, '2001:db8:1::/64', 3);
       dp.routes6.add(1, 'fd00::/8', 77);
-      // ACL on a bridged, the routed and a tunnel port: every field kind, both actions.
+      // ACL on a bridged, the routed and a tunnel port: every field kind, every action; egress
+      // rules on the routed next hop's port and a tunnel port.
       dp.acl.load([
+        { action: 'log', log: { sampleEvery: 10 } },
+        { action: 'count', direction: 'egress' },
+        { action: 'deny', direction: 'egress', port: 6, proto: 17, dport: [0, 30000] },
         { action: 'deny', src: '10.1.1.1/32', proto: 6, dport: [0, 1000] },
         { action: 'permit', dst: '10.2.2.0/24', proto: 17, sport: [1, 40000] },
         { action: 'deny', proto: 1, icmpType: 8 },
@@ -85,6 +89,8 @@ describe('fuzzing the WebAssembly datapath', () => {
       for (const port of [0, 5, 100]) dp.acl.bind(port);
       // Connection tracking on the bound ports, small enough to evict.
       dp.conntrack.create({ capacity: 4096 });
+      for (const port of [6, 100]) dp.acl.bind(port, true, 'egress');
+      let logged = 0;
       // A policer on a bridged and on the routed port: some traffic conforms, some exceeds.
       dp.policers.add(3, { rateBytesPerSec: 500_000, burstBytes: 5_000 });
       dp.policers.bind(1, 3);
@@ -324,6 +330,7 @@ describe('fuzzing the WebAssembly datapath', () => {
           }
         }
         if ((done / BATCH) % 64 === 0) {
+          logged += dp.acl.readLog().length;
           expect(configRegion()).toBe(configHash);
           expect(routingRegion()).toBe(routingHash);
           expect(staticRegion()).toBe(staticHash);
@@ -332,10 +339,11 @@ describe('fuzzing the WebAssembly datapath', () => {
       expect(configRegion()).toBe(configHash);
       expect(staticRegion()).toBe(staticHash);
       expect(routingRegion()).toBe(routingHash);
-      expect(dp.acl.setInfo.rules).toBe(7);
+      expect(dp.acl.setInfo.rules).toBe(10);
+      expect(logged).toBeGreaterThan(0);
       // Most rules matched something (which ones depends on the seed), and many packets did.
       const aclHits = dp.acl.hits().rules;
-      expect(aclHits.filter((h) => h > 0).length).toBeGreaterThanOrEqual(4);
+      expect(aclHits.filter((h) => h > 0).length).toBeGreaterThanOrEqual(6);
       expect(aclHits.reduce((a, b) => a + b, 0)).toBeGreaterThan(FRAMES / 1000);
       const ct = dp.conntrack.stats();
       expect(Math.min(ct.created, ct.hits, ct.evicted)).toBeGreaterThan(0);
@@ -368,6 +376,7 @@ describe('fuzzing the WebAssembly datapath', () => {
         'l2',
         'l3',
         'l3v6',
+        'acl-egress',
         'vxlan-encap',
       ];
       for (const name of [...stageNames, 'tx', 'drop']) {

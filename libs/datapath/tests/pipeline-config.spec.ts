@@ -74,6 +74,9 @@ describe('pipeline configuration', () => {
     );
     expect(field('routes: [{ vrf: 1, prefix: 10.0.0.0/8, nextHop: -1 }]')).toBe('routes.0.nextHop');
     expect(field('acl: { rules: [{ action: allow }] }')).toBe('acl.rules[0].action');
+    expect(field('acl: { rules: [{ action: log, direction: out }] }')).toBe(
+      'acl.rules[0].direction',
+    );
     expect(field('ports: [{ port: 1, address: 10.0.0.1 }]')).toBe('ports.0.address');
     expect(field('ports: [{ port: 1, policer: 3 }]')).toBe('ports.0.id');
   });

@@ -5,6 +5,7 @@ describe('public API', () => {
   it('exports exactly the documented runtime names (hal-sim and opictl depend on them)', () => {
     expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
       [
+        "ACL_LOG_CAPACITY",
         "Acl",
         "CaptureFormatError",
         "ConnTrackTable",
@@ -60,9 +61,10 @@ describe('public API', () => {
         "conntrack -> acl,gateway,l2,l3",
         "acl -> gateway,l2,l3,drop",
         "gateway -> l2,vxlan-encap,tx",
-        "l2 -> vxlan-encap,tx,drop",
-        "l3 -> l3v6,vxlan-encap,tx,drop",
-        "l3v6 -> vxlan-encap,tx,drop",
+        "l2 -> acl-egress,vxlan-encap,tx,drop",
+        "l3 -> l3v6,acl-egress,vxlan-encap,tx,drop",
+        "l3v6 -> acl-egress,vxlan-encap,tx,drop",
+        "acl-egress -> vxlan-encap,tx,drop",
         "vxlan-encap -> tx,drop",
         "tx -> ",
         "drop -> ",
@@ -116,6 +118,7 @@ describe('public API', () => {
         "frag-needed",
         "mtu-exceeded",
         "tunnel-mtu-exceeded",
+        "acl-egress-deny",
       ]
     `);
   });

@@ -39,6 +39,7 @@ export const pipelineConfigSchema = z.strictObject({
         address: z.string().nullable().optional(),
         mac: z.string().nullable().optional(),
         acl: z.boolean().optional(),
+        aclEgress: z.boolean().optional(),
         policer: z.number().int().min(0).max(255).optional(),
         mtu: z.number().int().min(68).max(65535).optional(),
         flowPolicer: z
@@ -112,6 +113,7 @@ export const pipelineConfigSchema = z.strictObject({
     .strictObject({
       rules: z.array(z.unknown()),
       defaultAction: z.enum(['permit', 'deny']).optional(),
+      egressDefaultAction: z.enum(['permit', 'deny']).optional(),
     })
     .optional(),
 });
@@ -166,7 +168,10 @@ export function applyPipelineConfig(dp: Datapath, config: PipelineConfig): void 
   );
   if (config.acl) {
     try {
-      dp.acl.load(config.acl.rules as AclRule[], { defaultAction: config.acl.defaultAction });
+      dp.acl.load(config.acl.rules as AclRule[], {
+        defaultAction: config.acl.defaultAction,
+        egressDefaultAction: config.acl.egressDefaultAction,
+      });
     } catch (err) {
       if (err instanceof DatapathConfigError)
         throw new DatapathConfigError(`acl.${err.field}`, err.message.slice(err.field.length + 2));
@@ -184,6 +189,7 @@ export function applyPipelineConfig(dp: Datapath, config: PipelineConfig): void 
         ...(p.mtu === undefined ? {} : { mtu: p.mtu }),
       });
       dp.acl.bind(p.port, p.acl ?? false);
+      dp.acl.bind(p.port, p.aclEgress ?? false, 'egress');
       if (p.policer !== undefined) dp.policers.bind(p.port, p.policer);
       if (p.flowPolicer) dp.policers.bindFlows(p.port, p.flowPolicer);
     }),

@@ -12,7 +12,7 @@ import type {
   Verdict,
   VxlanTunnelOptions,
 } from '../types.js';
-import { parseIp, parseMac } from '../net.js';
+import { formatIp, parseIp, parseMac } from '../net.js';
 import { parseFrame, ParseDrop, type RefFrame, type RefLayer } from './parser.js';
 import { ReferenceRouter, timeExceeded, arpReply, icmpError4 } from './routing.js';
 import { referenceGateway, type RefGateway } from './gateway.js';
@@ -25,8 +25,14 @@ import {
   timeExceeded6,
   unroutable6,
 } from './routing6.js';
-import { referenceAclMatch } from './acl.js';
-import type { CheckedAclRule } from '../acl.js';
+import { referenceAclEvaluate } from './acl.js';
+import {
+  ACL_LOG_CAPACITY,
+  type AclCounter,
+  type AclDirection,
+  type AclLogRecord,
+  type CheckedAclRule,
+} from '../acl.js';
 import { ReferenceConnTrack, type ConnTrackPacket } from './conntrack.js';
 
 interface Bridge {
@@ -85,6 +91,8 @@ interface Packet {
   drop: string | null;
   outPort: number | null;
   bridge: number | null;
+  /** A reply made by the pipeline (ARP, ICMP error): not subject to the egress ACL. */
+  generated?: boolean;
 }
 
 const FLOOD_WINDOW_MS = 1000;
@@ -336,29 +344,39 @@ export class ReferenceDatapath {
       const packet = this.conntrackPacket(p);
       (packet && this.conntrack.track(packet, now).hit ? forward(p) : toAcl).push(p);
     }
-    for (const p of toAcl) if (this.classify(p, now)) forward(p).push(p);
+    for (const p of toAcl) if (this.classify(p, 'ingress', now)) forward(p).push(p);
     const toEncap: Packet[] = [];
+    const toEgressAcl: Packet[] = [];
+    const isTunnel = (p: Packet) => this.ports.get(p.outPort ?? -1)?.kind === 'tunnel';
+    // Unicast forwards out of an egress-bound port pass the egress ACL (not generated replies).
+    const afterForward = (p: Packet) => {
+      if (p.verdict !== 'forward') return;
+      if (!p.generated && this.aclRules !== null && this.aclEgressPorts.has(p.outPort ?? -1))
+        toEgressAcl.push(p);
+      else if (isTunnel(p)) toEncap.push(p);
+    };
     for (const p of toGateway) {
       if (!this.answerGateway(p)) toL2.push(p);
       else if (this.ports.get(p.inPort)?.kind === 'tunnel') toEncap.push(p);
     }
     for (const p of toL2) {
       this.bridgePacket(p, now);
-      if (p.verdict === 'forward' && this.ports.get(p.outPort ?? -1)?.kind === 'tunnel')
-        toEncap.push(p);
+      afterForward(p);
     }
     for (const p of toL3) {
       // IPv6 on a routed port goes on to the l3v6 stage.
       if (this.ports.get(p.inPort)?.vrf != null && p.layer?.ip?.version === 6) toL3v6.push(p);
-      else this.routePacket(p);
-      if (p.verdict === 'forward' && this.ports.get(p.outPort ?? -1)?.kind === 'tunnel')
-        toEncap.push(p);
+      else {
+        this.routePacket(p);
+        afterForward(p);
+      }
     }
     for (const p of toL3v6) {
       this.routePacket6(p);
-      if (p.verdict === 'forward' && this.ports.get(p.outPort ?? -1)?.kind === 'tunnel')
-        toEncap.push(p);
+      afterForward(p);
     }
+    for (const p of toEgressAcl)
+      if (this.classify(p, 'egress', now) && isTunnel(p)) toEncap.push(p);
     for (const p of toEncap) this.encap(p);
     for (const p of packets) this.transmit(p);
     return packets.map((p) => ({
@@ -634,26 +652,62 @@ export class ReferenceDatapath {
 
   private aclRules: CheckedAclRule[] | null = null;
   private aclDefaultDeny = false;
+  private aclEgressDefaultDeny = false;
   private readonly aclPorts = new Set<number>();
-  private aclHitCounts: number[] = [];
+  private readonly aclEgressPorts = new Set<number>();
+  // Per rule, then the ingress and the egress default.
+  private aclCounts: AclCounter[] = [];
+  private aclSamples: number[] = [];
+  private aclLog: AclLogRecord[] = [];
+  private aclLogLost = 0;
 
-  /** Installs a validated rule set (hit counters restart). */
-  loadAcl(rules: CheckedAclRule[], defaultDeny: boolean): void {
+  /** Installs a validated rule set (counters and log sampling restart). */
+  loadAcl(rules: CheckedAclRule[], defaultDeny: boolean, egressDefaultDeny = defaultDeny): void {
     this.aclRules = rules;
     this.aclDefaultDeny = defaultDeny;
-    this.aclHitCounts = new Array<number>(rules.length + 1).fill(0);
+    this.aclEgressDefaultDeny = egressDefaultDeny;
+    this.aclCounts = Array.from({ length: rules.length + 2 }, () => ({ packets: 0, bytes: 0 }));
+    this.aclSamples = new Array<number>(rules.length).fill(0);
   }
 
-  /** Applies the ACL to packets arriving on `port` (or stops). */
-  bindAcl(port: number, on: boolean): void {
-    if (on) this.aclPorts.add(port);
-    else this.aclPorts.delete(port);
+  /** Applies the ACL to packets arriving on (ingress) or forwarded out of (egress) `port`. */
+  bindAcl(port: number, on: boolean, direction: AclDirection = 'ingress'): void {
+    const ports = direction === 'egress' ? this.aclEgressPorts : this.aclPorts;
+    if (on) ports.add(port);
+    else ports.delete(port);
   }
 
-  /** Hits per rule and of the default action. */
-  aclHits(): { rules: number[]; default: number } {
+  /** Hits per rule and of the two default actions. */
+  aclHits(): { rules: number[]; default: number; egressDefault: number } {
+    const c = this.aclCounters();
+    return {
+      rules: c.rules.map((r) => r.packets),
+      default: c.default.packets,
+      egressDefault: c.egressDefault.packets,
+    };
+  }
+
+  /** Packets and bytes per rule and of the two default actions. */
+  aclCounters(): { rules: AclCounter[]; default: AclCounter; egressDefault: AclCounter } {
     const n = this.aclRules?.length ?? 0;
-    return { rules: this.aclHitCounts.slice(0, n), default: this.aclHitCounts[n] ?? 0 };
+    const at = (i: number) => ({ ...(this.aclCounts[i] ?? { packets: 0, bytes: 0 }) });
+    return {
+      rules: this.aclCounts.slice(0, n).map((c) => ({ ...c })),
+      default: at(n),
+      egressDefault: at(n + 1),
+    };
+  }
+
+  /** Drains the log records (as `Acl.readLog`). */
+  readAclLog(): AclLogRecord[] {
+    const out = this.aclLog;
+    this.aclLog = [];
+    return out;
+  }
+
+  /** Log records lost to a full ring. */
+  get aclLogLostRecords(): number {
+    return this.aclLogLost;
   }
 
   // First-match classification; returns whether the packet goes on.
@@ -690,12 +744,12 @@ export class ReferenceDatapath {
     };
   }
 
-  private classify(p: Packet, now: number): boolean {
+  private classify(p: Packet, direction: AclDirection, now: number): boolean {
     const ip = p.layer?.ip;
     if (!this.aclRules || !ip) return true;
     const vni = p.parsed?.vxlan?.vni ?? null;
     const l4 = p.layer?.ports ? 1 : p.layer?.icmp ? 2 : 0;
-    const index = referenceAclMatch(this.aclRules, {
+    const packet = {
       version: ip.version,
       src: ip.src,
       dst: ip.dst,
@@ -704,15 +758,53 @@ export class ReferenceDatapath {
       a: p.layer?.ports?.sport ?? p.layer?.icmp?.type ?? 0,
       b: p.layer?.ports?.dport ?? p.layer?.icmp?.code ?? 0,
       vni,
-      inPort: p.inPort,
-    });
-    const slot = index < 0 ? this.aclRules.length : index;
-    this.aclHitCounts[slot] = (this.aclHitCounts[slot] ?? 0) + 1;
-    const deny = index < 0 ? this.aclDefaultDeny : this.aclRules[index]!.deny;
-    if (deny) this.dropPacket(p, 'acl-deny');
-    else if (index >= 0 && this.aclRules[index]!.stateful) {
-      const packet = this.conntrackPacket(p);
-      if (packet) this.conntrack.open(packet, now);
+      port: direction === 'egress' ? (p.outPort ?? 0) : p.inPort,
+    } as const;
+    const { terminal, matched } = referenceAclEvaluate(this.aclRules, packet, direction);
+    const n = this.aclRules.length;
+    const defaultDeny = direction === 'egress' ? this.aclEgressDefaultDeny : this.aclDefaultDeny;
+    const deny = terminal < 0 ? defaultDeny : this.aclRules[terminal]!.deny;
+    const count = (i: number) => {
+      const c = this.aclCounts[i]!;
+      c.packets++;
+      c.bytes += p.frame.length;
+    };
+    for (const i of matched) {
+      count(i);
+      const rule = this.aclRules[i]!;
+      if (rule.action !== 'log') continue;
+      const seen = this.aclSamples[i]!;
+      this.aclSamples[i] = seen + 1;
+      if (seen % rule.sampleEvery !== 0) continue;
+      if (this.aclLog.length >= ACL_LOG_CAPACITY) {
+        this.aclLogLost++;
+        continue;
+      }
+      const record: AclLogRecord = {
+        rule: i,
+        port: packet.port,
+        direction,
+        time: now >>> 0,
+        ipVersion: ip.version,
+        src: formatIp(ip.src, 0, ip.version),
+        dst: formatIp(ip.dst, 0, ip.version),
+        proto: ip.proto,
+        sport: l4 === 1 ? packet.a : 0,
+        dport: l4 === 1 ? packet.b : 0,
+        length: p.frame.length,
+        action: deny ? 'deny' : 'permit',
+      };
+      if (l4 === 2) {
+        record.icmpType = packet.a;
+        record.icmpCode = packet.b;
+      }
+      this.aclLog.push(record);
+    }
+    count(terminal < 0 ? n + (direction === 'egress' ? 1 : 0) : terminal);
+    if (deny) this.dropPacket(p, direction === 'egress' ? 'acl-egress-deny' : 'acl-deny');
+    else if (terminal >= 0 && this.aclRules[terminal]!.action === 'permit-stateful') {
+      const tracked = this.conntrackPacket(p);
+      if (tracked) this.conntrack.open(tracked, now);
     }
     return !deny;
   }
@@ -723,6 +815,7 @@ export class ReferenceDatapath {
     if (vrf !== null && p.layer && (!ip || ip.version !== 4)) {
       const port = this.ports.get(p.inPort);
       if (port?.address && port.mac && arpReply(p.frame, p.layer, port.address, port.mac)) {
+        p.generated = true;
         p.verdict = 'forward';
         p.outPort = p.inPort;
         return;
@@ -742,6 +835,7 @@ export class ReferenceDatapath {
         const reply = address ? icmpError4(original, p.layer, address, 3, 4, mtu & 0xffff) : null;
         if (!reply) return this.dropPacket(p, 'frag-needed');
         p.frame = reply;
+        p.generated = true;
         p.verdict = 'forward';
         p.outPort = p.inPort;
         return;
@@ -751,6 +845,7 @@ export class ReferenceDatapath {
       const reply = timeExceeded(p.frame, p.layer, address);
       if (reply) {
         p.frame = reply;
+        p.generated = true;
         p.verdict = 'forward';
         p.outPort = p.inPort;
         return;
@@ -769,6 +864,7 @@ export class ReferenceDatapath {
       const nd = neighborDiscovery(p.frame, layer, port.address6, port.mac);
       if ('drop' in nd) return this.dropPacket(p, nd.drop);
       p.frame = nd.reply;
+      p.generated = true;
       p.verdict = 'forward';
       p.outPort = p.inPort;
       return;
@@ -786,6 +882,7 @@ export class ReferenceDatapath {
       const reply = timeExceeded6(p.frame, layer, port.address6);
       if (reply) {
         p.frame = reply;
+        p.generated = true;
         p.verdict = 'forward';
         p.outPort = p.inPort;
         return;
