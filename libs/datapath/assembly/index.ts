@@ -85,7 +85,6 @@ export {
   ctLastDir,
   ctIterate,
   ctEntryPtr,
-  ctBytesPtr,
   ctAge,
   ctNow,
 } from './conntrack';
