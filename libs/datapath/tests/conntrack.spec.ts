@@ -20,6 +20,7 @@ import {
   prng,
   randInt,
   randomValidFrame,
+  vxlanFrame,
 } from './frames.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
@@ -380,6 +381,16 @@ describe('connection tracking', () => {
       t.setPort(0, { bridge: 1 });
       t.setPort(1, { bridge: 1 });
       t.setPort(2, { vrf: 1 });
+      t.addVxlanTunnel(0, {
+        port: 100,
+        bridge: 1,
+        vni: 5001,
+        local: '192.168.0.1',
+        remote: '192.168.0.2',
+        localMac: '02:00:00:00:aa:01',
+        remoteMac: '02:00:00:00:aa:02',
+        underlayPort: 9,
+      });
       if (t instanceof ReferenceDatapath) {
         t.addMac(1, IN_MAC, 0, true);
         t.addMac(1, OUT_MAC, 1, true);
@@ -387,7 +398,7 @@ describe('connection tracking', () => {
           rules.map((r, i) => checkAclRule(r, i)),
           true,
         );
-        for (const p of [0, 1, 2]) t.bindAcl(p, true);
+        for (const p of [0, 1, 2, 100]) t.bindAcl(p, true);
         t.conntrack.create(16, { UNREPLIED: 3000, SYN_SENT: 4000, CLOSE: 1000, ICMP: 2000 });
         t.router.createVrf(1);
         t.router.setNextHop(0, { port: 1, dstMac: OUT_MAC, srcMac: IN_MAC });
@@ -396,7 +407,7 @@ describe('connection tracking', () => {
         t.macTable.add(1, IN_MAC, 0, { static: true });
         t.macTable.add(1, OUT_MAC, 1, { static: true });
         t.acl.load(rules, { defaultAction: 'deny' });
-        for (const p of [0, 1, 2]) t.acl.bind(p);
+        for (const p of [0, 1, 2, 100]) t.acl.bind(p);
         t.conntrack.create({
           capacity: 16,
           timeouts: { udpUnreplied: 3, tcpSynSent: 4, tcpClose: 1, icmp: 2 },
@@ -486,9 +497,10 @@ describe('connection tracking', () => {
             data = mutateFrame(rand, tcp({ src, dst, sport: sp, dport: dp2, flags: ACK }));
           else data = randomValidFrame(rand);
         }
-        // Inside traffic arrives on port 0, outside on 1, some on the routed port 2.
-        const port = rand() < 0.1 ? 2 : fwd ? 0 : 1;
-        batch.push({ data, port });
+        // Inside traffic arrives on port 0, outside on 1, some on the routed port 2; some
+        // outside traffic comes through the VXLAN tunnel (its port 100 is bound too).
+        if (!fwd && rand() < 0.15) batch.push({ data: vxlanFrame(data, 5001), port: 9 });
+        else batch.push({ data, port: rand() < 0.1 ? 2 : fwd ? 0 : 1 });
       }
       const got = dp.process(batch, now).map(comparable);
       const want = ref.process(batch, now).map(comparable);

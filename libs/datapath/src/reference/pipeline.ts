@@ -501,7 +501,6 @@ export class ReferenceDatapath {
     return { rules: this.aclHitCounts.slice(0, n), default: this.aclHitCounts[n] ?? 0 };
   }
 
-  // First-match classification; returns whether the packet goes on.
   // The 5-tuple, TCP flags and length the tracker sees (null for non-IP packets).
   private conntrackPacket(p: Packet): ConnTrackPacket | null {
     const layer = p.layer;
@@ -535,6 +534,7 @@ export class ReferenceDatapath {
     };
   }
 
+  // First-match classification; returns whether the packet goes on.
   private classify(p: Packet, now: number): boolean {
     const ip = p.layer?.ip;
     if (!this.aclRules || !ip) return true;
