@@ -565,9 +565,9 @@ export function conntrackStage(vec: usize, n: i32): i32 {
     store<u32>(k + P_B1, b1);
     store<u32>(k + P_B2, altBucket(b1, sigOf(h)));
   }
-  // Pass 2: both buckets' signature lines of every packet, then the first matching entry and
-  // its byte counters: loads independent of each other, so that their cache misses overlap
-  // (WebAssembly has no prefetch instruction).
+  // Pass 2: both buckets' signature lines of every packet, then the first matching entry (one
+  // cache line with everything a hit updates): loads independent of each other, so that their
+  // cache misses overlap (WebAssembly has no prefetch instruction).
   for (let i: i32 = 0; i < n; i++) {
     const k = scratch + <usize>i * PKT_SIZE;
     if (load<u8>(k + P_VALID) == 0) continue;
