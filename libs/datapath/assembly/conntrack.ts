@@ -66,12 +66,15 @@ const K_PORT_B: u32 = 34;
 const K_PROTO: u32 = 36;
 const K_VER: u32 = 37;
 // Entry = key + state.
+// Everything a packet updates is in the entry's one cache line: the key's last two bytes (zero
+// in a key) hold the state and the direction bits.
+const E_STATE: u32 = 38; // u8
+// u8 bit 0: direction bit of the packet that opened the flow; bit 1: FIN seen from the
+// original side, bit 2: from the reply side.
+const E_ORIG: u32 = 39;
 const E_SEEN: u32 = 40; // u32 ms of the last packet
-const E_STATE: u32 = 44; // u8
-const E_ORIG: u32 = 45; // u8 direction bit of the packet that opened the flow
-const E_FIN: u32 = 46; // u8 bit 0: FIN from the original side, bit 1: from the reply side
-const E_PKTS: u32 = 48; // 2 x u64 packets [original, reply]
-const BYTES_SIZE: u32 = 16; // side array: 2 x u64 bytes [original, reply]
+const E_PKTS: u32 = 44; // 2 x u32 packets [original, reply] (modulo 2^32)
+const E_BYTES: u32 = 52; // 2 x u48 bytes [original, reply] (modulo 2^48)
 
 let buckets: u32 = 0;
 let mask: u32 = 0;
@@ -80,7 +83,6 @@ let block: usize = 0;
 let blockBytes: usize = 0;
 let sigBase: usize = 0;
 let entryBase: usize = 0;
-let byteBase: usize = 0;
 // Per-packet scratch of the stage (heap: batches leave static data alone) + one key for the
 // ACL's flow creation + one for host calls.
 let scratch: usize = 0;
@@ -135,7 +137,7 @@ export function ctCreate(capacity: u32): i32 {
     scratch = heapAlloc(<usize>(vectorCapacity + 2) * PKT_SIZE);
     if (scratch == 0) return -1;
   }
-  const bytes = <usize>b * (SIG_LINE + WAYS * (CT_ENTRY_SIZE + BYTES_SIZE));
+  const bytes = <usize>b * (SIG_LINE + WAYS * CT_ENTRY_SIZE);
   const p = heapAlloc(bytes);
   if (p == 0) return -1;
   block = p;
@@ -144,7 +146,6 @@ export function ctCreate(capacity: u32): i32 {
   mask = b - 1;
   sigBase = p;
   entryBase = p + <usize>b * SIG_LINE;
-  byteBase = entryBase + <usize>b * WAYS * CT_ENTRY_SIZE;
   ctReset();
   return 0;
 }
@@ -269,7 +270,7 @@ function keyEq(e: usize, k: usize): bool {
     load<u64>(e + 8) == load<u64>(k + 8) &&
     load<u64>(e + 16) == load<u64>(k + 16) &&
     load<u64>(e + 24) == load<u64>(k + 24) &&
-    load<u64>(e + 32) == load<u64>(k + 32)
+    ((load<u64>(e + 32) ^ load<u64>(k + 32)) & 0xffffffffffff) == 0
   );
 }
 
@@ -347,15 +348,12 @@ function writeEntry(s: u32, k: usize, h: u32, state: u8, orig: u8, t: u32): usiz
   setSig(s, sigOf(h));
   const e = entryAt(s);
   memory.copy(e, k, KEY_SIZE);
-  store<u32>(e + E_SEEN, t);
   store<u8>(e + E_STATE, state);
   store<u8>(e + E_ORIG, orig);
-  store<u8>(e + E_FIN, 0);
+  store<u32>(e + E_SEEN, t);
   store<u64>(e + E_PKTS, 0);
-  store<u64>(e + E_PKTS + 8, 0);
-  const bytes = byteBase + <usize>s * BYTES_SIZE;
-  store<u64>(bytes, 0);
-  store<u64>(bytes + 8, 0);
+  store<u64>(e + E_BYTES, 0);
+  store<u32>(e + E_BYTES + 8, 0);
   return e;
 }
 
@@ -366,13 +364,15 @@ const TCP_RST: u32 = 0x04;
 const TCP_ACK: u32 = 0x10;
 
 /** Advances a flow's state for one packet (reply: it goes against the opening direction). */
-function advance(e: usize, reply: bool, flags: u32, len: u32, t: u32, s: u32): void {
+function advance(e: usize, reply: bool, flags: u32, len: u32, t: u32): void {
   store<u32>(e + E_SEEN, t);
-  const dir = reply ? 1 : 0;
-  const pk = e + E_PKTS + <usize>dir * 8;
-  store<u64>(pk, load<u64>(pk) + 1);
-  const by = byteBase + <usize>s * BYTES_SIZE + <usize>dir * 8;
-  store<u64>(by, load<u64>(by) + <u64>len);
+  const dir: usize = reply ? 1 : 0;
+  const pk = e + E_PKTS + dir * 4;
+  store<u32>(pk, load<u32>(pk) + 1);
+  const by = e + E_BYTES + dir * 6;
+  const total = ((<u64>load<u32>(by)) | ((<u64>load<u16>(by + 4)) << 32)) + <u64>len;
+  store<u32>(by, <u32>total);
+  store<u16>(by + 4, <u16>(total >> 32));
   let state = load<u8>(e + E_STATE);
   if (state <= CT_TCP_CLOSE) {
     if ((flags & TCP_RST) != 0) {
@@ -388,9 +388,9 @@ function advance(e: usize, reply: bool, flags: u32, len: u32, t: u32, s: u32): v
         state = CT_TCP_ESTABLISHED;
       }
       if ((state == CT_TCP_ESTABLISHED || state == CT_TCP_FIN_WAIT) && (flags & TCP_FIN) != 0) {
-        const fin = load<u8>(e + E_FIN) | (reply ? 2 : 1);
-        store<u8>(e + E_FIN, fin);
-        state = fin == 3 ? CT_TCP_TIME_WAIT : CT_TCP_FIN_WAIT;
+        const bits = load<u8>(e + E_ORIG) | (reply ? 4 : 2);
+        store<u8>(e + E_ORIG, bits);
+        state = (bits & 6) == 6 ? CT_TCP_TIME_WAIT : CT_TCP_FIN_WAIT;
       }
     }
   } else if (state == CT_UDP_UNREPLIED && reply) {
@@ -527,7 +527,7 @@ export function ctFromAcl(d: usize, slot: u32): void {
   let s = locate(k, h);
   if (s >= 0 && !isExpired(entryAt(<u32>s), t)) {
     const e = entryAt(<u32>s);
-    advance(e, dir != load<u8>(e + E_ORIG), flags, len, t, <u32>s);
+    advance(e, dir != (load<u8>(e + E_ORIG) & 1), flags, len, t);
     return;
   }
   const state = initialState(<u32>load<u8>(k + K_PROTO), <u32>load<u8>(k + K_VER), flags);
@@ -538,7 +538,7 @@ export function ctFromAcl(d: usize, slot: u32): void {
   if (s >= 0) stExpired++;
   else s = <i32>claim(h, t);
   const e = writeEntry(<u32>s, k, h, state, dir, t);
-  advance(e, false, flags, len, t, <u32>s);
+  advance(e, false, flags, len, t);
   stCreated++;
 }
 
@@ -565,9 +565,9 @@ export function conntrackStage(vec: usize, n: i32): i32 {
     store<u32>(k + P_B1, b1);
     store<u32>(k + P_B2, altBucket(b1, sigOf(h)));
   }
-  // Pass 2: both buckets' signature lines of every packet, then the first matching entry and
-  // its byte counters: loads independent of each other, so that their cache misses overlap
-  // (WebAssembly has no prefetch instruction).
+  // Pass 2: both buckets' signature lines of every packet, then the first matching entry (one
+  // cache line with everything a hit updates): loads independent of each other, so that their
+  // cache misses overlap (WebAssembly has no prefetch instruction).
   for (let i: i32 = 0; i < n; i++) {
     const k = scratch + <usize>i * PKT_SIZE;
     if (load<u8>(k + P_VALID) == 0) continue;
@@ -587,7 +587,7 @@ export function conntrackStage(vec: usize, n: i32): i32 {
   for (let i: i32 = 0; i < n; i++) {
     const c = load<i32>(scratch + <usize>i * PKT_SIZE + P_CAND);
     if (load<u8>(scratch + <usize>i * PKT_SIZE + P_VALID) == 0 || c < 0) continue;
-    touched += load<u64>(entryAt(<u32>c)) + load<u64>(byteBase + <usize>c * BYTES_SIZE);
+    touched += load<u64>(entryAt(<u32>c));
   }
   touchSink = touched;
   // Pass 3: resolve in vector order (flows change state as packets are seen).
@@ -607,8 +607,8 @@ export function conntrackStage(vec: usize, n: i32): i32 {
       continue;
     }
     const e = entryAt(<u32>s);
-    const reply = load<u8>(k + P_DIR) != load<u8>(e + E_ORIG);
-    advance(e, reply, <u32>load<u8>(k + P_FLAGS), load<u32>(d + D_LEN), t, <u32>s);
+    const reply = load<u8>(k + P_DIR) != (load<u8>(e + E_ORIG) & 1);
+    advance(e, reply, <u32>load<u8>(k + P_FLAGS), load<u32>(d + D_LEN), t);
     stHits++;
     store<u32>(
       d + D_TRACE_A,
@@ -730,14 +730,9 @@ export function ctIterate(cursor: u32): i32 {
   return -1;
 }
 
-/** Address of the entry in `slot` (key, state, packets); its bytes are at ctBytesPtr. */
+/** Address of the entry in `slot` (key, state, counters). */
 export function ctEntryPtr(slot: u32): usize {
   return entryAt(slot);
-}
-
-/** Address of the byte counters [original, reply] of `slot`. */
-export function ctBytesPtr(slot: u32): usize {
-  return byteBase + <usize>slot * BYTES_SIZE;
 }
 
 /** Removes the flows expired at time t; returns how many (counted as expired). */

@@ -113,7 +113,6 @@ export {
   ctLastDir,
   ctIterate,
   ctEntryPtr,
-  ctBytesPtr,
   ctAge,
   ctNow,
 } from './conntrack';

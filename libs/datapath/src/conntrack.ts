@@ -25,7 +25,6 @@ export interface ConnTrackCoreExports {
   ctLastDir(): number;
   ctIterate(cursor: number): number;
   ctEntryPtr(slot: number): number;
-  ctBytesPtr(slot: number): number;
   ctAge(now: number): number;
   ctNow(): number;
 }
@@ -132,7 +131,9 @@ export interface ConnTrackEntry {
   ageMs: number;
   /** Whether the flow's timeout has passed (iterate shows such flows until swept). */
   expired: boolean;
+  /** Packets per direction (kept modulo 2^32). */
   packets: { original: number; reply: number };
+  /** Frame bytes per direction (kept modulo 2^48). */
   bytes: { original: number; reply: number };
 }
 
@@ -152,7 +153,17 @@ export interface ConnTrackStats {
   untracked: number;
 }
 
-const ENTRY = { portA: 32, portB: 34, proto: 36, ver: 37, seen: 40, state: 44, orig: 45, pkts: 48 };
+const ENTRY = {
+  portA: 32,
+  portB: 34,
+  proto: 36,
+  ver: 37,
+  state: 38,
+  orig: 39,
+  seen: 40,
+  pkts: 44,
+  bytes: 52,
+};
 const TUPLE_SIZE = 40;
 const MAX_TIMEOUT_S = Math.floor(0x7fffffff / 1000);
 
@@ -381,7 +392,11 @@ export class ConnTrackTable {
       const slot = this.core.ctIterate(cursor);
       if (slot < 0) return;
       const e = this.core.ctEntryPtr(slot);
-      yield this.read(slot, now, new DataView(this.core.memory.buffer).getUint8(e + ENTRY.orig));
+      yield this.read(
+        slot,
+        now,
+        new DataView(this.core.memory.buffer).getUint8(e + ENTRY.orig) & 1,
+      );
       cursor = slot + 1;
     }
   }
@@ -406,11 +421,10 @@ export class ConnTrackTable {
 
   private read(slot: number, now: number, dir: number): ConnTrackEntry {
     const e = this.core.ctEntryPtr(slot);
-    const b = this.core.ctBytesPtr(slot);
     const mem = new Uint8Array(this.core.memory.buffer);
     const v = new DataView(this.core.memory.buffer);
     const version = v.getUint8(e + ENTRY.ver) as 4 | 6;
-    const orig = v.getUint8(e + ENTRY.orig);
+    const orig = v.getUint8(e + ENTRY.orig) & 1;
     const ends = [
       { addr: formatIp(mem, e, version), port: v.getUint16(e + ENTRY.portA, true) },
       { addr: formatIp(mem, e + 16, version), port: v.getUint16(e + ENTRY.portB, true) },
@@ -418,6 +432,7 @@ export class ConnTrackTable {
     const from = ends[orig]!;
     const to = ends[1 - orig]!;
     const code = v.getUint8(e + ENTRY.state);
+    const u48 = (at: number) => v.getUint32(at, true) + v.getUint16(at + 4, true) * 2 ** 32;
     const seen = v.getUint32(e + ENTRY.seen, true);
     const age = (now - seen) >>> 0;
     return {
@@ -434,12 +449,12 @@ export class ConnTrackTable {
       ageMs: age,
       expired: age > this.core.ctTimeout(code),
       packets: {
-        original: Number(v.getBigUint64(e + ENTRY.pkts, true)),
-        reply: Number(v.getBigUint64(e + ENTRY.pkts + 8, true)),
+        original: v.getUint32(e + ENTRY.pkts, true),
+        reply: v.getUint32(e + ENTRY.pkts + 4, true),
       },
       bytes: {
-        original: Number(v.getBigUint64(b, true)),
-        reply: Number(v.getBigUint64(b + 8, true)),
+        original: u48(e + ENTRY.bytes),
+        reply: u48(e + ENTRY.bytes + 6),
       },
     };
   }

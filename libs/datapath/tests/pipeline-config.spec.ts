@@ -29,6 +29,43 @@ ports:
 `;
 
 describe('pipeline configuration', () => {
+  it('turns on connection tracking for permit-stateful rules', () => {
+    const dp = createDatapath({ batchSize: 16 });
+    applyPipelineConfig(
+      dp,
+      parsePipelineConfig(`
+bridges: [{ id: 1 }]
+acl: { defaultAction: deny, rules: [{ action: permit-stateful, inPort: 0 }] }
+conntrack: { capacity: 64, timeouts: { udpUnreplied: 5 } }
+ports: [{ port: 0, bridge: 1, acl: true }, { port: 1, bridge: 1, acl: true }]
+`),
+    );
+    const a = { srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02' };
+    const b = { srcMac: '02:00:00:00:00:02', dstMac: '02:00:00:00:00:01' };
+    const there = flowFrame({
+      ...a,
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      l4: { proto: 'udp', sport: 7, dport: 8 },
+    });
+    const back = flowFrame({
+      ...b,
+      src: '10.0.0.2',
+      dst: '10.0.0.1',
+      l4: { proto: 'udp', sport: 8, dport: 7 },
+    });
+    expect(dp.process([{ data: back, port: 1 }], 0)[0]!.drop).toBe('acl-deny');
+    expect(dp.process([{ data: there, port: 0 }], 0)[0]!.verdict).toBe('flood');
+    expect(dp.process([{ data: back, port: 1 }], 10)[0]!.verdict).toBe('forward');
+    expect(dp.conntrack.timeouts.udpUnreplied).toBe(5);
+    expect(() =>
+      applyPipelineConfig(
+        createDatapath({ batchSize: 16 }),
+        parsePipelineConfig('conntrack: { capacity: 8, timeouts: { tcpBogus: 1 } }'),
+      ),
+    ).toThrow(/conntrack\.timeouts\.tcpBogus/);
+  });
+
   it('programs routes, next hops, policers, the ACL and routed ports', () => {
     const dp = createDatapath({ batchSize: 16 });
     applyPipelineConfig(dp, parsePipelineConfig(config));

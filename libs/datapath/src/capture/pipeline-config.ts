@@ -116,6 +116,13 @@ export const pipelineConfigSchema = z.strictObject({
       egressDefaultAction: z.enum(['permit', 'deny']).optional(),
     })
     .optional(),
+  // Connection tracking for ACL-bound ports (rules with action permit-stateful open flows).
+  conntrack: z
+    .strictObject({
+      capacity: z.number().int().min(1),
+      timeouts: z.record(z.string(), z.number()).optional(),
+    })
+    .optional(),
 });
 
 /** A validated pipeline configuration. */
@@ -175,6 +182,18 @@ export function applyPipelineConfig(dp: Datapath, config: PipelineConfig): void 
     } catch (err) {
       if (err instanceof DatapathConfigError)
         throw new DatapathConfigError(`acl.${err.field}`, err.message.slice(err.field.length + 2));
+      throw err;
+    }
+  }
+  if (config.conntrack) {
+    try {
+      dp.conntrack.create(config.conntrack);
+    } catch (err) {
+      if (err instanceof DatapathConfigError)
+        throw new DatapathConfigError(
+          `conntrack.${err.field}`,
+          err.message.slice(err.field.length + 2),
+        );
       throw err;
     }
   }

@@ -710,7 +710,6 @@ export class ReferenceDatapath {
     return this.aclLogLost;
   }
 
-  // First-match classification; returns whether the packet goes on.
   // The 5-tuple, TCP flags and length the tracker sees (null for non-IP packets).
   private conntrackPacket(p: Packet): ConnTrackPacket | null {
     const layer = p.layer;
@@ -744,6 +743,7 @@ export class ReferenceDatapath {
     };
   }
 
+  // First-match classification; returns whether the packet goes on.
   private classify(p: Packet, direction: AclDirection, now: number): boolean {
     const ip = p.layer?.ip;
     if (!this.aclRules || !ip) return true;
