@@ -22,6 +22,7 @@ import {
 import { conntrackCases } from './ct-bench.mjs';
 import { gwCases } from './gw-bench.mjs';
 import { aclActionCases } from './acl-bench.mjs';
+import { pipelineStageCases, STAGE_KEYS } from './pipeline-bench.mjs';
 
 const quick = process.argv.includes('--quick');
 // DATAPATH_BENCH_SECONDS overrides the measurement time (the smoke test uses a tiny one).
@@ -327,9 +328,13 @@ const results = {
 aclSets(l3);
 const acl1k = aclCase(l3, l3.acl.set1k, measure, SECONDS);
 const acl10k = aclCase(l3, l3.acl.set10k, measure, SECONDS);
+// The memory-bound L3 cases wait for the native LPM process: while it loads 1 M routes into
+// rte_lpm it competes for the shared last-level cache (the WebAssembly LPM measured 234 M
+// lookups/s alongside it, 255-295 alone, on the same loaded machine).
+const natL3 = await l3.native;
 const lpm = lpmCases(l3, measure);
 const routed = pipelineCases(l3, measure);
-const natL3 = await l3.native;
+const routedStages = pipelineStageCases(l3, measure, ['host', 'parse', 'l3', 'encap']);
 if (natL3 && natL3.rte_fib_hash !== undefined && natL3.rte_fib_hash !== lpm.wasmHash)
   throw new Error('rte_fib and the WebAssembly LPM found different next hops');
 const lpmFull = natL3?.rte_lpm_routes === l3.routes.addrs.length;
@@ -374,6 +379,7 @@ const extra = {
   acl10k_shapes: acl10k.shapes,
   acl10k_rules_hit: acl10k.matched,
   acl_build_10k_rte_acl_s: acl10k.native?.build_s ?? null,
+  ...Object.fromEntries(Object.entries(routedStages).map(([k, v]) => [STAGE_KEYS[k], v])),
 };
 const ct = conntrackCases(measure, SECONDS, quick);
 Object.assign(results, ct.results);

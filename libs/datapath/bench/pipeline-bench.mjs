@@ -18,6 +18,15 @@ export const STAGE_SUBSETS = {
   full: ['parse', 'acl', 'l3', 'vxlan-encap'],
 };
 
+/** Keys of the stage subsets in the benchmark's JSON line (pipeline64 = all with the ACL). */
+export const STAGE_KEYS = {
+  host: 'pipeline64_host_only_mpps',
+  parse: 'pipeline64_parse_mpps',
+  l3: 'pipeline64_parse_l3_mpps',
+  encap: 'pipeline64_no_acl_mpps',
+  full: 'pipeline64_full_mpps',
+};
+
 /**
  * Runs the pipeline64 traffic through each subset in `cases` (names of STAGE_SUBSETS); the
  * `full` case binds the ACL; `host` runs no stage (the host's per-batch work). Returns Mpps by case.
@@ -37,13 +46,17 @@ export function pipelineStageCases({ routes, dests, acl }, measure, cases) {
     const subset = STAGE_SUBSETS[name];
     const mask = [...subset, 'tx', 'drop'].reduce((m, s) => m | bit(s), 0);
     dp.acl.bind(ROUTED_PORT, name === 'full');
+    let buffer = null;
+    let u32, u16, u8, vec;
     const run = (i) => {
       const base = (i * BATCH) % frames.length;
-      const buffer = dp.core.memory.buffer;
-      const u32 = new Uint32Array(buffer);
-      const u16 = new Uint16Array(buffer);
-      const u8 = new Uint8Array(buffer);
-      const vec = new Uint16Array(buffer, r.inputVectorBase, BATCH);
+      if (buffer !== dp.core.memory.buffer) {
+        buffer = dp.core.memory.buffer;
+        u32 = new Uint32Array(buffer);
+        u16 = new Uint16Array(buffer);
+        u8 = new Uint8Array(buffer);
+        vec = new Uint16Array(buffer, r.inputVectorBase, BATCH);
+      }
       // What pipelineCases restores per batch (frame start, length, port, TTL, checksum).
       for (let k = 0; k < BATCH; k++) {
         const slot = base + k;
