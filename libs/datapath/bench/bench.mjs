@@ -19,6 +19,7 @@ import {
   aclCase,
   QUICK_RTE_LPM_ROUTES,
 } from './l3-bench.mjs';
+import { lpm6Cases } from './lpm6-bench.mjs';
 
 const quick = process.argv.includes('--quick');
 // DATAPATH_BENCH_SECONDS overrides the measurement time (the smoke test uses a tiny one).
@@ -372,6 +373,9 @@ const extra = {
   acl10k_rules_hit: acl10k.matched,
   acl_build_10k_rte_acl_s: acl10k.native?.build_s ?? null,
 };
+const v6 = lpm6Cases(measure, SECONDS, quick);
+Object.assign(results, v6.results);
+Object.assign(extra, v6.extra);
 for (const r of Object.values(results)) for (const k of Object.keys(r)) r[k] = round(r[k]);
 for (const k of Object.keys(extra)) extra[k] = round(extra[k]);
 

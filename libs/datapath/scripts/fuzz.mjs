@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// Long fuzz campaign: the CI fuzz and differential specs (parse/L2/VXLAN, L3, L3 IPv6, ACL,
-// policers)
-// with more frames and rounds and a chosen seed.
+// Long fuzz campaign: the CI fuzz and differential specs (parse/L2/VXLAN, L3 for IPv4 and
+// IPv6, ACL, policers) with more frames and rounds and a chosen seed.
 //   node scripts/fuzz.mjs [--frames N] [--seed S]      (or: npx nx run datapath:fuzz -- --frames N)
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
