@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createDatapath } from '../dist/index.js';
 import { ReferenceDatapath } from '../dist/reference/pipeline.js';
 import { hashHops, xorshift } from './lpm-traffic.mjs';
@@ -318,6 +318,12 @@ export function lpm6Cases(measure, seconds, quick) {
       u8[r.poolBase + slots[k] * r.slotSize + r.slotDataStart + 21] = 64;
     fdp.processSlots(slots, 0, 'all');
   }, batch);
+  const ports = Uint32Array.from({ length: n }, (_, slot) => {
+    const res = fdp.readResult(slot);
+    return res.verdict === 'forward' ? res.outPort : 0xffffffff;
+  });
+  if (native && native.forward62_ports_hash !== hashHops(ports))
+    throw new Error('the native and WebAssembly IPv6 forwarding sent packets to different ports');
   const hits = wasmHops.findIndex((h) => h !== 0xffffffff);
   const sample = fdp.readResult(hits);
   if (sample.verdict !== 'forward')
@@ -338,7 +344,11 @@ export function lpm6Cases(measure, seconds, quick) {
         ts_mlookups: ts,
         native_mlookups: native?.rte_lpm6_mlookups ?? null,
       },
-      route6_forward62: { wasm_mpps: fwdWasm, ts_mpps: fwdTs, native_mpps: null },
+      route6_forward62: {
+        wasm_mpps: fwdWasm,
+        ts_mpps: fwdTs,
+        native_mpps: native?.forward62_mpps ?? null,
+      },
     },
     extra: {
       route6_load_100k_s: loadSeconds,
@@ -347,4 +357,32 @@ export function lpm6Cases(measure, seconds, quick) {
       lpm6_100k_groups: groups,
     },
   };
+}
+
+// Standalone: `node bench/lpm6-bench.mjs [--quick]` runs only the IPv6 cases (after the build)
+// and prints their JSON keys; bench/bench.mjs calls lpm6Cases with the shared measure().
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const quick = process.argv.includes('--quick');
+  const seconds = Number(process.env.DATAPATH_BENCH_SECONDS ?? (quick ? 0.3 : 2));
+  const measure = (step, perStep) => {
+    for (let i = 0; i < 3; i++) step(i);
+    let n = 0;
+    let i = 0;
+    const c0 = process.cpuUsage();
+    let elapsed = 0;
+    do {
+      for (let k = 0; k < 16; k++) {
+        step(i++);
+        n += perStep;
+      }
+      const c = process.cpuUsage(c0);
+      elapsed = (c.user + c.system) / 1e6;
+    } while (elapsed < seconds);
+    return n / elapsed / 1e6;
+  };
+  const { results, extra } = lpm6Cases(measure, seconds, quick);
+  const round = (x) => (x === null ? null : Math.round(x * 1000) / 1000);
+  for (const r of Object.values(results)) for (const k of Object.keys(r)) r[k] = round(r[k]);
+  for (const k of Object.keys(extra)) extra[k] = round(extra[k]);
+  console.log(JSON.stringify({ ...results, ...extra }));
 }
