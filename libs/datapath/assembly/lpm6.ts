@@ -146,6 +146,9 @@ export function lpm6Reset(vrf: u32): void {
   const v = vrfEntry(vrf);
   const top = <usize>load<u32>(v + V_TOP);
   const bits = <u32>load<u8>(v + V_TOP_BITS);
+  // Without routes or groups every entry is already 0 (deletes restore the covering value,
+  // 0 when there is none): skip rewriting up to 64 MiB, e.g. before a first bulk load.
+  if (load<u32>(v + V_ROUTES) == 0 && load<u32>(v + V_GROUPS) == 0) return;
   if (load<u32>(v + V_GROUPS) != 0) releaseGroupsUnder(top, (<u32>1) << bits);
   memory.fill(top, 0, topBytes(bits));
   store<u32>(v + V_ROUTES, 0);
@@ -479,6 +482,9 @@ export function lpm6Load(vrf: u32, routes: usize, n: u32, sorted: usize): i32 {
   const v = vrfEntry(vrf);
   const top = <usize>load<u32>(v + V_TOP);
   const bits = <u32>load<u8>(v + V_TOP_BITS);
+  // Counted before writing: a load that fails part-way leaves a non-empty count, so that the
+  // reset that follows does clear the entries written so far.
+  store<u32>(v + V_ROUTES, n);
   for (let k: u32 = 0; k < n; k++) {
     const i = load<u32>(sorted + <usize>k * 4);
     const r = routes + <usize>i * LOAD_RECORD;
@@ -496,7 +502,6 @@ export function lpm6Load(vrf: u32, routes: usize, n: u32, sorted: usize): i32 {
       return LPM6_ERR_MEMORY;
     }
   }
-  store<u32>(v + V_ROUTES, n);
   return 0;
 }
 
