@@ -186,16 +186,26 @@ function runNative(routes, dests, seconds, tbl8s) {
     }
     file.set(dests, 8 + n * 24);
     writeFileSync(join(dir, 'routes6.bin'), file);
-    const out = execFileSync(bin, [join(dir, 'routes6.bin'), String(seconds), String(tbl8s)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    const result = JSON.parse(out.trim().split('\n').pop());
-    if (result.error) {
-      console.log(`rte_lpm6 baseline failed: ${result.error}`);
-      return null;
+    // One retry: EAL start-up can fail transiently on a machine shared with other DPDK runs.
+    for (let attempt = 1; ; attempt++) {
+      let result;
+      try {
+        const out = execFileSync(bin, [join(dir, 'routes6.bin'), String(seconds), String(tbl8s)], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        result = JSON.parse(out.trim().split('\n').pop());
+      } catch (err) {
+        result = {
+          error: String(err.stderr || err.message)
+            .trim()
+            .slice(0, 300),
+        };
+      }
+      if (!result.error) return result;
+      console.log(`rte_lpm6 baseline failed (attempt ${attempt}): ${result.error}`);
+      if (attempt === 2) return null;
     }
-    return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -46,7 +46,7 @@ describe('benchmark harness', () => {
         (e): e is [string, Record<string, number | null>] =>
           typeof e[1] === 'object' && e[1] !== null && 'wasm_mpps' in e[1],
       );
-      expect(packetCases).toHaveLength(8);
+      expect(packetCases).toHaveLength(9);
       for (const [name, r] of packetCases) {
         expect(r.wasm_mpps, name).toBeGreaterThan(0);
         expect(r.ts_mpps, name).toBeGreaterThan(0);
@@ -61,7 +61,14 @@ describe('benchmark harness', () => {
         expect(result.lpm1m?.native_rte_fib_mlookups).toBeGreaterThan(0);
         expect(result.pipeline64?.native_mpps).toBeGreaterThan(0);
         expect(result.acl10k?.native_mpps).toBeGreaterThan(0);
+        expect(result.lpm6_100k?.native_mlookups).toBeGreaterThan(0);
+        expect(result.route6_forward62?.native_mpps).toBeGreaterThan(0);
+        expect(parsed.route6_load_100k_rte_lpm6_s).toBeGreaterThan(0);
       }
+      expect(result.lpm6_100k?.wasm_mlookups).toBeGreaterThan(0);
+      expect(result.lpm6_100k?.ts_mlookups).toBeGreaterThan(0);
+      expect(parsed.route6_load_100k_s).toBeGreaterThan(0);
+      expect(parsed.lpm6_100k_table_mib).toBeGreaterThan(64);
       expect(lines.some((l) => l.startsWith('parse64'))).toBe(true);
     },
   );
