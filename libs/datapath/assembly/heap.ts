@@ -41,8 +41,10 @@ export function heapAlloc(bytes: usize): usize {
   const needPages = <i32>((end + 0xffff) >> 16);
   const havePages = memory.size();
   if (needPages > havePages) {
-    // Grow by at least 16 MiB: every grow costs the host a new buffer object.
-    const step = max(needPages - havePages, 256);
+    // Grow by at least 16 MiB, and geometrically (half the current size, at most 256 MiB more)
+    // for big tables: every grow is expensive for the host (a 100 k-route IPv6 load spent
+    // ≈ 0.4 s in sixteen 16 MiB steps). Untouched pages cost address space, not RAM.
+    const step = max(needPages - havePages, max(256, min(havePages >> 1, 4096)));
     if (memory.grow(step) < 0 && memory.grow(needPages - havePages) < 0) return 0;
   }
   const p = heapTop;

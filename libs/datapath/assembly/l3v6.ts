@@ -56,7 +56,15 @@ import { egressNode } from './acl';
 import { heapAlloc } from './heap';
 import { nhBase, MAX_NEXT_HOPS, NH_SIZE, NH_KIND, NH_PORT, NH_DST_MAC, NH_SRC_MAC } from './l3';
 import { NH_KIND_FORWARD, NH_KIND_BLACKHOLE } from './l3';
-import { lookupScratch6, lpm6FirstLevelPtr, lpm6Resolve, lpm6AddrBuf } from './lpm6';
+import {
+  lookupScratch6,
+  lpm6FirstLevelPtr,
+  lpm6FirstByte,
+  lpm6IsGroup,
+  lpm6Step,
+  lpm6HopOf,
+  lpm6AddrBuf,
+} from './lpm6';
 
 /** Trace word B: no route. */
 export const L3V6_TRACE_MISS: u32 = 0xffffffff;
@@ -350,8 +358,9 @@ function beforeLookup(d: usize, slot: u32, f: usize, ip: usize, inPort: u32): bo
 /** l3v6 stage: route each IPv6 packet of the vector in its ingress port's VRF. */
 export function l3v6Stage(vec: usize, n: i32): i32 {
   // Pass 1 decides what needs no lookup and finds each other packet's first-level entry;
-  // pass 2 loads those entries in a tight loop so that their cache misses overlap; pass 3
-  // finishes the lookups and forwards.
+  // pass 2 loads those entries, then walks every lookup of the vector one level (address
+  // byte) per round, so that the cache misses of all packets at one level overlap; pass 3
+  // forwards.
   const entries = lookupScratch6;
   for (let i: i32 = 0; i < n; i++) {
     const slot = <u32>load<u16>(vec + <usize>i * 2);
@@ -363,7 +372,7 @@ export function l3v6Stage(vec: usize, n: i32): i32 {
     store<u32>(d + D_TRACE_A, 0);
     store<u32>(d + D_TRACE_B, L3V6_TRACE_NOT_ROUTED);
     store<u8>(d + D_NEXT, NODE_L3V6);
-    if (entries != 0) store<u32>(entries + <usize>i * 4, 0);
+    if (entries != 0) store<u32>(entries + <usize>i * 8, 0);
     if (load<u8>(pe + P_ROUTED) == 0 || load<u8>(d + D_OUTER + L_IP_VER) != 6) {
       drop(d, DROP_NOT_ROUTABLE);
       continue;
@@ -372,16 +381,33 @@ export function l3v6Stage(vec: usize, n: i32): i32 {
     store<u32>(d + D_TRACE_A, be32(ip + 24));
     if (beforeLookup(d, slot, f, ip, inPort)) continue;
     store<u32>(d + D_TRACE_B, L3V6_TRACE_MISS);
-    if (entries != 0)
-      store<u32>(
-        entries + <usize>i * 4,
-        <u32>lpm6FirstLevelPtr(<u32>load<u16>(pe + P_VRF), ip + 24),
-      );
+    if (entries != 0) {
+      const vrf = <u32>load<u16>(pe + P_VRF);
+      store<u32>(entries + <usize>i * 8, <u32>lpm6FirstLevelPtr(vrf, ip + 24));
+      store<u32>(entries + <usize>i * 8 + 4, <u32>(ip + 24 + lpm6FirstByte(vrf)));
+    }
   }
   if (entries != 0) {
+    let more = false;
     for (let i: i32 = 0; i < n; i++) {
-      const p = <usize>load<u32>(entries + <usize>i * 4);
-      if (p != 0) store<u32>(entries + <usize>i * 4, load<u32>(p));
+      const p = <usize>load<u32>(entries + <usize>i * 8);
+      if (p == 0) continue;
+      const e = load<u32>(p);
+      store<u32>(entries + <usize>i * 8, e);
+      more = more || lpm6IsGroup(e);
+    }
+    while (more) {
+      more = false;
+      for (let i: i32 = 0; i < n; i++) {
+        const at = entries + <usize>i * 8;
+        const e = load<u32>(at);
+        if (!lpm6IsGroup(e)) continue;
+        const p = <usize>load<u32>(at + 4);
+        const next = lpm6Step(e, <u32>load<u8>(p));
+        store<u32>(at, next);
+        store<u32>(at + 4, <u32>(p + 1));
+        more = more || lpm6IsGroup(next);
+      }
     }
   }
   for (let i: i32 = 0; i < n; i++) {
@@ -393,9 +419,7 @@ export function l3v6Stage(vec: usize, n: i32): i32 {
     const f = slotBase(slot) + load<u32>(d + D_OFF);
     const ip = f + <usize>load<u16>(d + D_OUTER + L_L3);
     // A VRF without an IPv6 table has no first-level entry: no route.
-    const first = entries == 0 ? 0 : load<u32>(entries + <usize>i * 4);
-    const nh =
-      entries == 0 || first == 0 ? -1 : lpm6Resolve(<u32>load<u16>(pe + P_VRF), first, ip + 24);
+    const nh = entries == 0 ? -1 : lpm6HopOf(load<u32>(entries + <usize>i * 8));
     if (nh < 0) {
       drop(d, DROP_NO_ROUTE);
       continue;

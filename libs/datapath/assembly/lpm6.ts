@@ -45,8 +45,9 @@ export function lpm6AddrBuf(): usize {
 }
 
 /**
- * One u32 per vector entry for the l3v6 stage, which looks up a whole vector before using
- * any result; allocated with the first IPv6 route table, 0 before.
+ * Two u32 per vector entry (entry, address of the next address byte) for the l3v6 stage,
+ * which walks the lookups of a whole vector level by level; allocated with the first IPv6
+ * route table, 0 before.
  */
 export let lookupScratch6: usize = 0;
 
@@ -115,7 +116,7 @@ export function lpm6Create(vrf: u32, topBits: u32): i32 {
   if (vrf >= <u32>MAX_VRFS6 || (topBits != 16 && topBits != 24)) return LPM6_ERR_ARGS;
   if (lpm6Exists(vrf)) lpm6Free(vrf);
   if (lookupScratch6 == 0) {
-    lookupScratch6 = heapAlloc(<usize>vectorCapacity * 4);
+    lookupScratch6 = heapAlloc(<usize>vectorCapacity * 8);
     if (lookupScratch6 == 0) return LPM6_ERR_MEMORY;
   }
   const top = heapAlloc(topBytes(topBits));
@@ -145,6 +146,9 @@ export function lpm6Reset(vrf: u32): void {
   const v = vrfEntry(vrf);
   const top = <usize>load<u32>(v + V_TOP);
   const bits = <u32>load<u8>(v + V_TOP_BITS);
+  // Without routes or groups every entry is already 0 (deletes restore the covering value,
+  // 0 when there is none): skip rewriting up to 64 MiB, e.g. before a first bulk load.
+  if (load<u32>(v + V_ROUTES) == 0 && load<u32>(v + V_GROUPS) == 0) return;
   if (load<u32>(v + V_GROUPS) != 0) releaseGroupsUnder(top, (<u32>1) << bits);
   memory.fill(top, 0, topBytes(bits));
   store<u32>(v + V_ROUTES, 0);
@@ -213,6 +217,26 @@ export function lpm6FirstLevelPtr(vrf: u32, a: usize): usize {
   return top + ((<usize>topIndex(a, <u32>load<u8>(v + V_TOP_BITS))) << 2);
 }
 
+/** Byte of the address the first level of `vrf` stops at (2 or 3; 0 without a table). */
+export function lpm6FirstByte(vrf: u32): u32 {
+  return vrf < <u32>MAX_VRFS6 ? (<u32>load<u8>(vrfEntry(vrf) + V_TOP_BITS)) >> 3 : 0;
+}
+
+/** True when entry `e` points to a group (the lookup goes on with the next address byte). */
+export function lpm6IsGroup(e: u32): bool {
+  return isGroup(e);
+}
+
+/** The entry for address byte `byte` in the group entry `e` points to. */
+export function lpm6Step(e: u32, byte: u32): u32 {
+  return load<u32>(groupOf(e) + ((<usize>byte) << 2));
+}
+
+/** Next hop (or -1) of a final (non-group) entry. */
+export function lpm6HopOf(e: u32): i32 {
+  return <i32>(e & HOP_MASK) - 1;
+}
+
 /** Second half: the next hop (or -1) from first-level entry `e` of `vrf` for the address at `a`. */
 export function lpm6Resolve(vrf: u32, e: u32, a: usize): i32 {
   if (isGroup(e)) {
@@ -227,7 +251,7 @@ export function lpm6Resolve(vrf: u32, e: u32, a: usize): i32 {
 
 /**
  * Looks up `n` addresses (16 bytes each at `addrs`) in `vrf` and writes n i32 next hops
- * (-1: no route) at `out`. Returns the number of hits. Four lookups advance level by level
+ * (-1: no route) at `out`. Returns the number of hits. Eight lookups advance level by level
  * together so that their cache misses overlap (WebAssembly has no prefetch instruction).
  */
 export function lpm6LookupBulk(vrf: u32, addrs: usize, n: u32, out: usize): u32 {
@@ -241,33 +265,47 @@ export function lpm6LookupBulk(vrf: u32, addrs: usize, n: u32, out: usize): u32 
   const bits = <u32>load<u8>(v + V_TOP_BITS);
   const start = <usize>(bits >> 3);
   let i: u32 = 0;
-  for (; i + 4 <= n; i += 4) {
+  for (; i + 8 <= n; i += 8) {
     const a0 = addrs + <usize>i * 16;
-    const a1 = a0 + 16;
-    const a2 = a0 + 32;
-    const a3 = a0 + 48;
     let e0 = load<u32>(top + ((<usize>topIndex(a0, bits)) << 2));
-    let e1 = load<u32>(top + ((<usize>topIndex(a1, bits)) << 2));
-    let e2 = load<u32>(top + ((<usize>topIndex(a2, bits)) << 2));
-    let e3 = load<u32>(top + ((<usize>topIndex(a3, bits)) << 2));
-    let pos = start;
-    while (((e0 | e1 | e2 | e3) & GROUP_FLAG) != 0) {
-      if (isGroup(e0)) e0 = load<u32>(groupOf(e0) + ((<usize>load<u8>(a0 + pos)) << 2));
-      if (isGroup(e1)) e1 = load<u32>(groupOf(e1) + ((<usize>load<u8>(a1 + pos)) << 2));
-      if (isGroup(e2)) e2 = load<u32>(groupOf(e2) + ((<usize>load<u8>(a2 + pos)) << 2));
-      if (isGroup(e3)) e3 = load<u32>(groupOf(e3) + ((<usize>load<u8>(a3 + pos)) << 2));
-      pos++;
+    let e1 = load<u32>(top + ((<usize>topIndex(a0 + 16, bits)) << 2));
+    let e2 = load<u32>(top + ((<usize>topIndex(a0 + 32, bits)) << 2));
+    let e3 = load<u32>(top + ((<usize>topIndex(a0 + 48, bits)) << 2));
+    let e4 = load<u32>(top + ((<usize>topIndex(a0 + 64, bits)) << 2));
+    let e5 = load<u32>(top + ((<usize>topIndex(a0 + 80, bits)) << 2));
+    let e6 = load<u32>(top + ((<usize>topIndex(a0 + 96, bits)) << 2));
+    let e7 = load<u32>(top + ((<usize>topIndex(a0 + 112, bits)) << 2));
+    let p = a0 + start;
+    while (((e0 | e1 | e2 | e3 | e4 | e5 | e6 | e7) & GROUP_FLAG) != 0) {
+      if (isGroup(e0)) e0 = load<u32>(groupOf(e0) + ((<usize>load<u8>(p)) << 2));
+      if (isGroup(e1)) e1 = load<u32>(groupOf(e1) + ((<usize>load<u8>(p, 16)) << 2));
+      if (isGroup(e2)) e2 = load<u32>(groupOf(e2) + ((<usize>load<u8>(p, 32)) << 2));
+      if (isGroup(e3)) e3 = load<u32>(groupOf(e3) + ((<usize>load<u8>(p, 48)) << 2));
+      if (isGroup(e4)) e4 = load<u32>(groupOf(e4) + ((<usize>load<u8>(p, 64)) << 2));
+      if (isGroup(e5)) e5 = load<u32>(groupOf(e5) + ((<usize>load<u8>(p, 80)) << 2));
+      if (isGroup(e6)) e6 = load<u32>(groupOf(e6) + ((<usize>load<u8>(p, 96)) << 2));
+      if (isGroup(e7)) e7 = load<u32>(groupOf(e7) + ((<usize>load<u8>(p, 112)) << 2));
+      p++;
     }
     const o = out + <usize>i * 4;
     const r0 = <i32>(e0 & HOP_MASK) - 1;
     const r1 = <i32>(e1 & HOP_MASK) - 1;
     const r2 = <i32>(e2 & HOP_MASK) - 1;
     const r3 = <i32>(e3 & HOP_MASK) - 1;
+    const r4 = <i32>(e4 & HOP_MASK) - 1;
+    const r5 = <i32>(e5 & HOP_MASK) - 1;
+    const r6 = <i32>(e6 & HOP_MASK) - 1;
+    const r7 = <i32>(e7 & HOP_MASK) - 1;
     store<i32>(o, r0);
     store<i32>(o, r1, 4);
     store<i32>(o, r2, 8);
     store<i32>(o, r3, 12);
+    store<i32>(o, r4, 16);
+    store<i32>(o, r5, 20);
+    store<i32>(o, r6, 24);
+    store<i32>(o, r7, 28);
     hits += <u32>(r0 >= 0) + <u32>(r1 >= 0) + <u32>(r2 >= 0) + <u32>(r3 >= 0);
+    hits += <u32>(r4 >= 0) + <u32>(r5 >= 0) + <u32>(r6 >= 0) + <u32>(r7 >= 0);
   }
   for (; i < n; i++) {
     const r = lookupAt(v, addrs + <usize>i * 16);
@@ -444,6 +482,9 @@ export function lpm6Load(vrf: u32, routes: usize, n: u32, sorted: usize): i32 {
   const v = vrfEntry(vrf);
   const top = <usize>load<u32>(v + V_TOP);
   const bits = <u32>load<u8>(v + V_TOP_BITS);
+  // Counted before writing: a load that fails part-way leaves a non-empty count, so that the
+  // reset that follows does clear the entries written so far.
+  store<u32>(v + V_ROUTES, n);
   for (let k: u32 = 0; k < n; k++) {
     const i = load<u32>(sorted + <usize>k * 4);
     const r = routes + <usize>i * LOAD_RECORD;
@@ -461,7 +502,6 @@ export function lpm6Load(vrf: u32, routes: usize, n: u32, sorted: usize): i32 {
       return LPM6_ERR_MEMORY;
     }
   }
-  store<u32>(v + V_ROUTES, n);
   return 0;
 }
 

@@ -23,6 +23,7 @@ import { conntrackCases } from './ct-bench.mjs';
 import { gwCases } from './gw-bench.mjs';
 import { aclActionCases } from './acl-bench.mjs';
 import { pipelineStageCases, STAGE_KEYS } from './pipeline-bench.mjs';
+import { lpm6Cases } from './lpm6-bench.mjs';
 
 const quick = process.argv.includes('--quick');
 // DATAPATH_BENCH_SECONDS overrides the measurement time (the smoke test uses a tiny one).
@@ -388,6 +389,9 @@ const gw = gwCases(measure, SECONDS);
 Object.assign(results, gw.results);
 Object.assign(extra, gw.extra);
 Object.assign(results, aclActionCases(l3, measure));
+const v6 = lpm6Cases(measure, SECONDS, quick);
+Object.assign(results, v6.results);
+Object.assign(extra, v6.extra);
 for (const r of Object.values(results)) for (const k of Object.keys(r)) r[k] = round(r[k]);
 for (const k of Object.keys(extra)) extra[k] = round(extra[k]);
 

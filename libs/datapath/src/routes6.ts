@@ -1,6 +1,6 @@
 // Host side of the IPv6 route tables (one per VRF, assembly/lpm6.ts). As for IPv4, the core
 // holds the lookup structure and the host keeps each VRF's route list (per prefix length, a
-// Map from the network address as a bigint to the next hop), which delete needs to find the
+// Map from the network address as hex text to the next hop), which delete needs to find the
 // covering route and iterate reads.
 import ipaddr from 'ipaddr.js';
 import { checkInt, DatapathConfigError, DatapathTableError } from './errors.js';
@@ -83,22 +83,68 @@ export function formatIpv6(bytes: Uint8Array, offset = 0): string {
   return ipaddr.fromByteArray(Array.from(bytes.subarray(offset, offset + 16))).toString();
 }
 
-/** The 16 bytes of an address as one bigint (for Map keys and masking). */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+// Route-list key: the 16 address bytes at `offset` masked to `len` bits, as hex. (Not bigint:
+// V8 hashes bigint Map keys poorly when their low bits are all zero, as prefixes' are.)
+function keyOf(b: Uint8Array, offset: number, len: number): string {
+  let k = '';
+  for (let i = 0; i < 16; i++) {
+    const bits = Math.max(0, Math.min(8, len - i * 8));
+    k += HEX[b[offset + i]! & ((0xff00 >> bits) & 0xff)];
+  }
+  return k;
+}
+
+// keyOf for an address whose host bits are known to be zero.
+function plainKey(b: Uint8Array, o: number): string {
+  return (
+    HEX[b[o]!]! +
+    HEX[b[o + 1]!]! +
+    HEX[b[o + 2]!]! +
+    HEX[b[o + 3]!]! +
+    HEX[b[o + 4]!]! +
+    HEX[b[o + 5]!]! +
+    HEX[b[o + 6]!]! +
+    HEX[b[o + 7]!]! +
+    HEX[b[o + 8]!]! +
+    HEX[b[o + 9]!]! +
+    HEX[b[o + 10]!]! +
+    HEX[b[o + 11]!]! +
+    HEX[b[o + 12]!]! +
+    HEX[b[o + 13]!]! +
+    HEX[b[o + 14]!]! +
+    HEX[b[o + 15]!]!
+  );
+}
+
+function hostBitsSet(b: Uint8Array, offset: number, len: number): boolean {
+  if (len === 128) return false;
+  const first = len >> 3;
+  if ((b[offset + first]! & (0xff >> (len & 7))) !== 0) return true;
+  for (let i = first + 1; i < 16; i++) if (b[offset + i] !== 0) return true;
+  return false;
+}
+
+function keyBytes(key: string): Uint8Array {
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = parseInt(key.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** The 16 bytes of an address as one bigint (tests and oracles; route lists use hex keys). */
 export function ipv6ToBigInt(bytes: Uint8Array, offset = 0): bigint {
-  let hi = 0;
-  let lo = 0;
-  // Two 64-bit halves built from 32-bit words keep the bigint work to a few operations.
-  const w = (i: number) =>
-    ((bytes[offset + i]! << 24) |
-      (bytes[offset + i + 1]! << 16) |
-      (bytes[offset + i + 2]! << 8) |
-      bytes[offset + i + 3]!) >>>
-    0;
-  hi = w(0);
-  lo = w(4);
-  const top = (BigInt(hi) << 32n) | BigInt(lo);
-  const bottom = (BigInt(w(8)) << 32n) | BigInt(w(12));
-  return (top << 64n) | bottom;
+  let v = 0n;
+  for (let i = 0; i < 16; i += 4) {
+    const w =
+      ((bytes[offset + i]! << 24) |
+        (bytes[offset + i + 1]! << 16) |
+        (bytes[offset + i + 2]! << 8) |
+        bytes[offset + i + 3]!) >>>
+      0;
+    v = (v << 32n) | BigInt(w);
+  }
+  return v;
 }
 
 /** 16 network-order bytes of a bigint address. */
@@ -129,14 +175,14 @@ export function parseIpv6Prefix(text: unknown, field: string): { addr: Uint8Arra
   const addr = parseIpv6((text as string).slice(0, slash), field);
   const len = Number((text as string).slice(slash + 1));
   if (len > 128) throw new DatapathConfigError(field, `prefix length ${len} is above 128`);
-  if ((ipv6ToBigInt(addr) & ~ipv6Mask(len) & ALL) !== 0n) {
+  if (hostBitsSet(addr, 0, len)) {
     throw new DatapathConfigError(field, `host bits set in ${String(text)}`);
   }
   return { addr, len };
 }
 
-type RouteList = Map<bigint, number>[];
-const emptyList = (): RouteList => Array.from({ length: 129 }, () => new Map<bigint, number>());
+type RouteList = Map<string, number>[];
+const emptyList = (): RouteList => Array.from({ length: 129 }, () => new Map<string, number>());
 
 /**
  * IPv6 route tables of the l3v6 stage, one per VRF, with the table verbs shared by every
@@ -211,7 +257,7 @@ export class Ipv6RouteTable {
     const list = this.list(vrf);
     const { addr, len } = parseIpv6Prefix(prefix, 'prefix');
     checkInt(nextHop, 'nextHop', 0, LPM6_MAX_NEXT_HOP);
-    const key = ipv6ToBigInt(addr);
+    const key = keyOf(addr, 0, len);
     const isNew = !list[len]!.has(key);
     this.putAddr(addr);
     if (this.core.lpm6Add(vrf, len, nextHop, isNew ? 1 : 0) !== 0) {
@@ -224,12 +270,12 @@ export class Ipv6RouteTable {
   delete(vrf: number, prefix: string): boolean {
     const list = this.list(vrf);
     const { addr, len } = parseIpv6Prefix(prefix, 'prefix');
-    const key = ipv6ToBigInt(addr);
+    const key = keyOf(addr, 0, len);
     if (!list[len]!.has(key)) return false;
     let coverLen = 0;
     let coverNextHop = -1;
     for (let l = len - 1; l >= 0; l--) {
-      const nh = list[l]!.get(key & ipv6Mask(l));
+      const nh = list[l]!.get(keyOf(addr, 0, l));
       if (nh !== undefined) {
         coverLen = l;
         coverNextHop = nh;
@@ -280,7 +326,7 @@ export class Ipv6RouteTable {
     const list = this.list(vrf);
     for (let len = 0; len <= 128; len++) {
       for (const [key, nextHop] of list[len]!)
-        yield { prefix: `${formatIpv6(bigIntToIpv6(key))}/${len}`, nextHop };
+        yield { prefix: `${formatIpv6(keyBytes(key))}/${len}`, nextHop };
     }
   }
 
@@ -296,7 +342,7 @@ export class Ipv6RouteTable {
       (routes as readonly Ipv6Route[]).forEach((r, i) => {
         const { addr, len } = parseIpv6Prefix(r?.prefix, `routes[${i}].prefix`);
         fresh[len]!.set(
-          ipv6ToBigInt(addr),
+          keyOf(addr, 0, len),
           checkInt(r.nextHop, `routes[${i}].nextHop`, 0, LPM6_MAX_NEXT_HOP),
         );
       });
@@ -313,8 +359,7 @@ export class Ipv6RouteTable {
         const len = lengths[i]!;
         const nh = nextHops[i]!;
         if (len > 128) throw new DatapathConfigError(`routes.lengths[${i}]`, `${len} is above 128`);
-        const key = ipv6ToBigInt(addrs, i * 16);
-        if ((key & ~ipv6Mask(len) & ALL) !== 0n) {
+        if (hostBitsSet(addrs, i * 16, len)) {
           throw new DatapathConfigError(`routes.addrs[${i}]`, `host bits set for /${len}`);
         }
         if (nh > LPM6_MAX_NEXT_HOP) {
@@ -323,7 +368,7 @@ export class Ipv6RouteTable {
             `${nh} is above ${LPM6_MAX_NEXT_HOP}`,
           );
         }
-        fresh[len]!.set(key, nh);
+        fresh[len]!.set(plainKey(addrs, i * 16), nh);
       }
     }
     const n = fresh.reduce((k, m) => k + m.size, 0);
@@ -342,7 +387,7 @@ export class Ipv6RouteTable {
     } else {
       for (let len = 0; len <= 128; len++) {
         for (const [key, nh] of fresh[len]!) {
-          bytes.set(bigIntToIpv6(key), i * LOAD_RECORD);
+          bytes.set(keyBytes(key), i * LOAD_RECORD);
           view.setUint32(i * LOAD_RECORD + 16, ((len << 24) | nh) >>> 0, true);
           i++;
         }

@@ -68,7 +68,14 @@ describe('benchmark harness', () => {
         expect(result.pipeline64?.native_mpps).toBeGreaterThan(0);
         expect(result.acl10k?.native_mpps).toBeGreaterThan(0);
         expect(result.ct1m?.native_rte_hash_mpps).toBeGreaterThan(0);
+        expect(result.lpm6_100k?.native_mlookups).toBeGreaterThan(0);
+        expect(result.route6_forward62?.native_mpps).toBeGreaterThan(0);
+        expect(parsed.route6_load_100k_rte_lpm6_s).toBeGreaterThan(0);
       }
+      expect(result.lpm6_100k?.wasm_mlookups).toBeGreaterThan(0);
+      expect(result.lpm6_100k?.ts_mlookups).toBeGreaterThan(0);
+      expect(parsed.route6_load_100k_s).toBeGreaterThan(0);
+      expect(parsed.lpm6_100k_table_mib).toBeGreaterThan(64);
       expect(lines.some((l) => l.startsWith('parse64'))).toBe(true);
     },
   );

@@ -96,6 +96,34 @@ ports: [{ port: 0, bridge: 1, acl: true }, { port: 1, bridge: 1, acl: true }]
     ]);
   });
 
+  it('programs IPv6 routes and port addresses', () => {
+    const dp = createDatapath({ batchSize: 16 });
+    applyPipelineConfig(
+      dp,
+      parsePipelineConfig(`
+vrfs: [{ id: 3 }]
+nextHops: [{ id: 4, port: 6, dstMac: '02:00:00:00:00:60', srcMac: '02:00:00:00:00:61' }]
+routes: [{ vrf: 3, prefix: '2001:db8:5::/48', nextHop: 4 }]
+ports:
+  - { port: 2, vrf: 3, address6: '2001:db8:2::1', mac: '02:00:00:00:00:22' }
+  - { port: 6, vrf: 3 }
+`),
+    );
+    const v6 = (dst: string) => flowFrame({ v6: true, dst, dstMac: '02:00:00:00:00:22' });
+    const out = dp.process(
+      [
+        { data: v6('2001:db8:5::1'), port: 2 },
+        { data: v6('2001:db8:6::1'), port: 2 },
+      ],
+      0,
+    );
+    expect(out.map((r) => r.drop ?? `${r.verdict}:${r.outPort ?? ''}`)).toEqual([
+      'forward:6',
+      'no-route',
+    ]);
+    expect(dp.routes6.size(3)).toBe(1);
+  });
+
   it('names the offending field', () => {
     const field = (text: string) => {
       try {
@@ -116,5 +144,9 @@ ports: [{ port: 0, bridge: 1, acl: true }, { port: 1, bridge: 1, acl: true }]
     );
     expect(field('ports: [{ port: 1, address: 10.0.0.1 }]')).toBe('ports.0.address');
     expect(field('ports: [{ port: 1, policer: 3 }]')).toBe('ports.0.id');
+    expect(
+      field("vrfs: [{ id: 1 }]\nroutes: [{ vrf: 1, prefix: '2001:db8::1/32', nextHop: 0 }]"),
+    ).toBe('routes.0.prefix');
+    expect(field("ports: [{ port: 1, vrf: 1, address6: 'x' }]")).toBe('ports.0.address6');
   });
 });

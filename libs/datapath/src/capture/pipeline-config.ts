@@ -37,6 +37,7 @@ export const pipelineConfigSchema = z.strictObject({
         flood: z.boolean().optional(),
         vrf: z.number().int().min(0).max(255).nullable().optional(),
         address: z.string().nullable().optional(),
+        address6: z.string().nullable().optional(),
         mac: z.string().nullable().optional(),
         acl: z.boolean().optional(),
         aclEgress: z.boolean().optional(),
@@ -75,7 +76,14 @@ export const pipelineConfigSchema = z.strictObject({
     )
     .default([]),
   vrfs: z
-    .array(z.strictObject({ id: z.number().int().min(0).max(255), large: z.boolean().optional() }))
+    .array(
+      z.strictObject({
+        id: z.number().int().min(0).max(255),
+        large: z.boolean().optional(),
+        // IPv6 table with the 24-bit first level (IPv6 tables are created with the VRF).
+        large6: z.boolean().optional(),
+      }),
+    )
     .default([]),
   nextHops: z
     .array(
@@ -161,11 +169,23 @@ export function applyPipelineConfig(dp: Datapath, config: PipelineConfig): void 
   config.bridges.forEach((b, i) =>
     at('bridges', i, () => dp.addBridge(b.id, { floodLimit: b.floodLimit })),
   );
-  config.vrfs.forEach((v, i) => at('vrfs', i, () => dp.routes.create(v.id, { large: v.large })));
+  config.vrfs.forEach((v, i) =>
+    at('vrfs', i, () => {
+      dp.routes.create(v.id, { large: v.large });
+      dp.routes6.create(v.id, { large: v.large6 });
+    }),
+  );
   config.nextHops.forEach((n, i) =>
     at('nextHops', i, () => dp.nextHops.add(n.id, 'blackhole' in n ? { blackhole: true } : n)),
   );
-  config.routes.forEach((r, i) => at('routes', i, () => dp.routes.add(r.vrf, r.prefix, r.nextHop)));
+  // IPv6 prefixes (with ':') go to the VRF's IPv6 table.
+  config.routes.forEach((r, i) =>
+    at('routes', i, () =>
+      r.prefix.includes(':')
+        ? dp.routes6.add(r.vrf, r.prefix, r.nextHop)
+        : dp.routes.add(r.vrf, r.prefix, r.nextHop),
+    ),
+  );
   config.policers.forEach((p, i) => at('policers', i, () => dp.policers.add(p.id, p)));
   config.bridges.forEach((b, i) =>
     at('bridges', i, () => {
@@ -204,6 +224,7 @@ export function applyPipelineConfig(dp: Datapath, config: PipelineConfig): void 
         flood: p.flood,
         vrf: p.vrf ?? null,
         address: p.address ?? null,
+        address6: p.address6 ?? null,
         mac: p.mac ?? null,
         ...(p.mtu === undefined ? {} : { mtu: p.mtu }),
       });
