@@ -9,27 +9,13 @@ import { ReferenceDatapath } from '../dist/reference/pipeline.js';
 import { referenceParse } from '../dist/reference/parser.js';
 import { referenceAclEvaluate } from '../dist/reference/acl.js';
 import { checkAclRule } from '../dist/acl.js';
+import { routedFrame } from './l3-bench.mjs';
+import { batchRunner, stageMask } from './harness.mjs';
 
 const PORT = 1;
 const BATCH = 256;
 /** Frames of the agreement pass against the (slow) reference pipeline. */
 const CHECKED = 8192;
-
-/** 60-byte UDP/IPv4 frame from 10.0/16 (flow `flow`) to `dst`, as the acl1k case sends. */
-function flowFrame(dst, flow) {
-  const f = new Uint8Array(60);
-  f.set([2, 0, 0, 0, 0xfe, 1, 2, 0, 0, 0, 0x10, flow & 0xff, 0x08, 0], 0);
-  const ip = 14;
-  f.set([0x45, 0, 0, 46, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, (flow >> 8) & 0xff, flow & 0xff], ip);
-  f.set([dst >>> 24, (dst >>> 16) & 0xff, (dst >>> 8) & 0xff, dst & 0xff], ip + 16);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (f[ip + i] << 8) | f[ip + i + 1];
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  f[ip + 10] = (~sum >> 8) & 0xff;
-  f[ip + 11] = ~sum & 0xff;
-  f.set([(1024 + flow) >> 8, (1024 + flow) & 0xff, 0x13, 0x88, 0, 26, 0, 0], ip + 20);
-  return f;
-}
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -40,23 +26,14 @@ export function aclActionCases({ dests, acl }, measure) {
     { action: 'log', src: '10.0.0.0/16', log: { sampleEvery: 256 } },
     ...acl.rules1k,
   ];
-  const frames = Array.from(dests, (d, i) => flowFrame(d, i));
+  // The acl1k frames: 60-byte UDP/IPv4 from 10.0/16 (flow i) to the active destinations.
+  const frames = Array.from(dests, (d, i) => routedFrame(d, i));
   const dp = createDatapath({ batchSize: BATCH, poolSize: frames.length, frameCapacity: 128 });
   dp.setPort(PORT, { vrf: 0 });
   dp.acl.load(rules);
   dp.acl.bind(PORT);
   frames.forEach((f, i) => dp.writeSlot(i, f, PORT));
-  const stages = dp.stages();
-  const mask = ['parse', 'acl', 'drop'].reduce(
-    (m, name) => m | (1 << stages.findIndex((s) => s.name === name)),
-    0,
-  );
-  const vector = dp.regions().inputVectorBase;
-  const run = (b) => {
-    const v = new Uint16Array(dp.core.memory.buffer, vector, BATCH);
-    for (let k = 0; k < BATCH; k++) v[k] = b * BATCH + k;
-    dp.core.process(BATCH, 0, mask, 0);
-  };
+  const run = batchRunner(dp, BATCH, stageMask(dp, ['parse', 'acl', 'drop']));
 
   // Agreement: one pass over the first CHECKED frames in the core and in the reference.
   const checked = rules.map((r, i) => checkAclRule(r, i));

@@ -3,11 +3,6 @@
 // stage and the pipeline so far for WebAssembly, the TypeScript reference and a native C
 // baseline (with DPDK rte_hash for the MAC table), prints a table and, as the last line,
 // one JSON object.   node bench/bench.mjs [--quick]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createDatapath } from '../dist/index.js';
 import { ReferenceDatapath } from '../dist/reference/pipeline.js';
 import { referenceParse } from '../dist/reference/parser.js';
@@ -24,10 +19,21 @@ import { gwCases } from './gw-bench.mjs';
 import { aclActionCases } from './acl-bench.mjs';
 import { pipelineStageCases, STAGE_KEYS } from './pipeline-bench.mjs';
 import { lpm6Cases } from './lpm6-bench.mjs';
+import { xorshift } from './lpm-traffic.mjs';
+import {
+  benchOptions,
+  cpuMeasure,
+  withNative,
+  runNative,
+  printResults,
+  ipv4Checksum,
+  macOf,
+  macText as macBytesText,
+  slotBatches,
+} from './harness.mjs';
 
-const quick = process.argv.includes('--quick');
-// DATAPATH_BENCH_SECONDS overrides the measurement time (the smoke test uses a tiny one).
-const SECONDS = Number(process.env.DATAPATH_BENCH_SECONDS ?? (quick ? 0.3 : 2));
+const { quick, seconds: SECONDS } = benchOptions();
+const measure = cpuMeasure(SECONDS);
 const BATCH = 256;
 const POOL = 4096;
 const FLOWS = 1024;
@@ -35,19 +41,9 @@ const MACS = 4096;
 const PORTS = 16;
 // 2^12 buckets x 4 ways = 16 384 entries for 4096 MACs, as the native baselines size theirs.
 const MAC_BUCKETS_LOG2 = 12;
-const here = dirname(fileURLToPath(import.meta.url));
 
-let seed = 12345;
-const rand = () => {
-  seed ^= seed << 13;
-  seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  seed >>>= 0;
-  return seed;
-};
+const rand = xorshift(12345);
 
-const macOf = (i) => [0x02, 0, 0, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff];
 const portOfMac = (i) => i % PORTS;
 
 /** UDP/IPv4 frame of `len` bytes (>= 60) between two MACs for flow `flow`. */
@@ -83,11 +79,7 @@ function udpFrame(dstMac, srcMac, flow, len) {
     ],
     ip,
   );
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (f[ip + i] << 8) | f[ip + i + 1];
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  f[ip + 10] = (~sum >> 8) & 0xff;
-  f[ip + 11] = ~sum & 0xff;
+  ipv4Checksum(f, ip);
   const udp = ip + 20;
   const ulen = total - 20;
   f.set(
@@ -128,13 +120,7 @@ function vxlanTraffic() {
     );
     outer.set([192, 0, 2, 2, 192, 0, 2, 1], 14 + 12);
     // Re-checksum the IPv4 header after changing the addresses; UDP port 4789, VXLAN header.
-    outer[24] = 0;
-    outer[25] = 0;
-    let sum = 0;
-    for (let k = 0; k < 20; k += 2) sum += (outer[14 + k] << 8) | outer[15 + k];
-    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-    outer[24] = (~sum >> 8) & 0xff;
-    outer[25] = ~sum & 0xff;
+    ipv4Checksum(outer, 14);
     outer.set([0x12, 0xb5], 36);
     outer.set([0x08, 0, 0, 0, 0, 0x13, 0x88, 0], 42);
     outer.set(inner, 50);
@@ -143,10 +129,7 @@ function vxlanTraffic() {
   return frames;
 }
 
-const macText = (i) =>
-  macOf(i)
-    .map((b) => b.toString(16).padStart(2, '0'))
-    .join(':');
+const macText = (i) => macBytesText(macOf(i));
 
 function configure(dp, { tunnel = false, macsBehindTunnel = tunnel } = {}) {
   dp.addBridge(1);
@@ -171,25 +154,6 @@ function configure(dp, { tunnel = false, macsBehindTunnel = tunnel } = {}) {
   }
 }
 
-/** Runs `step` (which handles `perStep` packets) for SECONDS of CPU time; returns Mpps. */
-function measure(step, perStep) {
-  for (let i = 0; i < 3; i++) step(i);
-  let n = 0;
-  let i = 0;
-  // CPU time, not wall time: on a shared, loaded machine wall time measures the scheduler.
-  const c0 = process.cpuUsage();
-  let elapsed = 0;
-  do {
-    for (let k = 0; k < 16; k++) {
-      step(i++);
-      n += perStep;
-    }
-    const c = process.cpuUsage(c0);
-    elapsed = (c.user + c.system) / 1e6;
-  } while (elapsed < SECONDS);
-  return n / elapsed / 1e6;
-}
-
 function wasmRun(
   frames,
   {
@@ -208,9 +172,7 @@ function wasmRun(
   });
   configure(dp, { tunnel, macsBehindTunnel });
   frames.forEach((f, i) => dp.writeSlot(i, f.data, f.port));
-  const batches = [];
-  for (let b = 0; b < POOL / BATCH; b++)
-    batches.push(Uint16Array.from({ length: BATCH }, (_, i) => b * BATCH + i));
+  const batches = slotBatches(POOL, BATCH);
   const r = dp.regions();
   const view = new DataView(dp.core.memory.buffer);
   const mpps = measure((i) => {
@@ -259,42 +221,15 @@ function tsPipeline(frames, { tunnel = false, macsBehindTunnel = tunnel } = {}) 
   }, BATCH);
 }
 
+/** The C baseline (MAC table also on rte_hash when DPDK is there); null without a compiler. */
 function native() {
-  const source = join(here, 'native', 'datapath_bench.c');
-  const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
-  if (cc.error || cc.status !== 0) {
-    console.log('native baseline skipped: no C compiler (cc) found');
-    return null;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'dp-native-'));
-  try {
-    const bin = join(dir, 'datapath_bench');
-    let flags = [];
-    try {
-      flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      })
-        .trim()
-        .split(/\s+/);
-      flags.unshift('-DHAVE_DPDK');
-    } catch {
-      console.log('DPDK (libdpdk via pkg-config) not found: rte_hash baseline skipped');
-    }
-    execFileSync('cc', ['-O3', '-march=native', source, '-o', bin, ...flags], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const out = execFileSync(bin, [String(SECONDS)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return JSON.parse(out.trim().split('\n').pop());
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return withNative(
+    'datapath_bench.c',
+    { dpdk: 'optional', what: 'native baseline', dpdkWhat: 'rte_hash baseline' },
+    ({ bin }) => runNative(bin, [SECONDS]),
+  );
 }
 
-const round = (x) => (x === null || x === undefined ? null : Math.round(x * 1000) / 1000);
 // The L3 traffic is built first so that its native baseline (long in full mode: rte_lpm loads
 // 1 M routes) runs in the background while the WebAssembly cases are measured.
 const l3 = startL3(SECONDS, quick);
@@ -392,24 +327,4 @@ Object.assign(results, aclActionCases(l3, measure));
 const v6 = lpm6Cases(measure, SECONDS, quick);
 Object.assign(results, v6.results);
 Object.assign(extra, v6.extra);
-for (const r of Object.values(results)) for (const k of Object.keys(r)) r[k] = round(r[k]);
-for (const k of Object.keys(extra)) extra[k] = round(extra[k]);
-
-const rows = [['case', 'impl', 'Mpps|Mlookups/s', 'ns each']];
-for (const [name, r] of Object.entries(results)) {
-  for (const [k, v] of Object.entries(r))
-    rows.push([
-      name,
-      k.replace(/_(mpps|mlookups)$/, ''),
-      v === null ? '-' : v.toFixed(2),
-      v ? (1000 / v).toFixed(1) : '-',
-    ]);
-}
-const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-console.log(
-  `datapath benchmark (${quick ? 'quick' : 'full'}: ${SECONDS}s per measurement; one core, rates from process CPU time; traffic per README)`,
-);
-for (const r of rows)
-  console.log(r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-for (const [k, v] of Object.entries(extra)) console.log(`${k}: ${v ?? '-'}`);
-console.log(JSON.stringify({ ...results, ...extra }));
+printResults(results, extra, `${quick ? 'quick' : 'full'}: ${SECONDS}s`);

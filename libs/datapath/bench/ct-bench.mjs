@@ -2,33 +2,26 @@
 // flows, then 64-byte frames of 65 536 of them (a random subset, half in the reply
 // direction) through parse + conntrack, for WebAssembly, the TS reference and DPDK rte_hash
 // (bench/native/ct_bench.c). Every implementation must find every packet's flow.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createDatapath } from '../dist/index.js';
 import { referenceParse } from '../dist/reference/parser.js';
 import { ReferenceConnTrack } from '../dist/reference/conntrack.js';
+import { xorshift } from './lpm-traffic.mjs';
+import {
+  batchRunner,
+  ipv4Checksum,
+  runNative,
+  stageMask,
+  standalone,
+  withNative,
+} from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 export const CT_FLOWS = 1_000_000;
 const ACTIVE = 65536;
 const BATCH = 256;
 const PORT = 1;
 const NOW = 1000;
-
-function xorshift(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 /** 1 M distinct flows: 10.0.0.0/8 clients to 172.16.0.0/12 servers, 3/4 UDP, 1/4 TCP. */
 function makeFlows(n) {
@@ -79,10 +72,7 @@ function flowFrame(f, i, reply) {
   v.setUint8(23, f.proto[i]);
   v.setUint32(26, reply ? f.dst[i] : f.src[i]);
   v.setUint32(30, reply ? f.src[i] : f.dst[i]);
-  let sum = 0;
-  for (let k = 14; k < 34; k += 2) sum += v.getUint16(k);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  v.setUint16(24, ~sum & 0xffff);
+  ipv4Checksum(b, 14);
   v.setUint16(34, reply ? f.dport[i] : f.sport[i]);
   v.setUint16(36, reply ? f.sport[i] : f.dport[i]);
   if (tcp) {
@@ -96,29 +86,9 @@ function flowFrame(f, i, reply) {
 }
 
 /** Runs the native rte_hash baseline; null when there is no compiler or no DPDK. */
-function runNative(f, picks, frames, seconds) {
-  const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
-  if (cc.error || cc.status !== 0) return null;
-  let flags;
-  try {
-    flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
-      .trim()
-      .split(/\s+/);
-  } catch {
-    console.log('DPDK (libdpdk via pkg-config) not found: rte_hash conntrack baseline skipped');
-    return null;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'dp-ct-'));
-  try {
-    const bin = join(dir, 'ct_bench');
-    execFileSync(
-      'cc',
-      ['-O3', '-march=native', join(here, 'native', 'ct_bench.c'), '-o', bin, ...flags],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+function nativeBaseline(f, picks, frames, seconds) {
+  const what = 'rte_hash conntrack baseline';
+  return withNative('ct_bench.c', { dpdk: 'required', dpdkWhat: what }, ({ bin, dir }) => {
     // File: u32 flows, u32 packets, flows as (src, dst, sport << 16 | dport, proto) u32 each,
     // the expected flow of each packet (u32), then the 60-byte frames.
     const head = new Uint32Array(2 + f.n * 4 + picks.length);
@@ -135,14 +105,8 @@ function runNative(f, picks, frames, seconds) {
     frames.forEach((fr, i) => body.set(fr, i * 60));
     const file = join(dir, 'ct.bin');
     writeFileSync(file, Buffer.concat([Buffer.from(head.buffer), Buffer.from(body.buffer)]));
-    const out = execFileSync(bin, [file, String(seconds)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return JSON.parse(out.trim().split('\n').pop());
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    return runNative(bin, [file, seconds], { what });
+  });
 }
 
 /**
@@ -171,17 +135,8 @@ export function conntrackCases(measure, seconds, quick = false) {
       `conntrack bench: ${added} of ${f.n} flows inserted, ${JSON.stringify(dp.conntrack.stats())}, size ${dp.conntrack.size}`,
     );
   frames.forEach((fr, i) => dp.writeSlot(i, fr, PORT));
-  const stages = dp.stages();
-  const mask = ['parse', 'conntrack', 'drop'].reduce(
-    (m, name) => m | (1 << stages.findIndex((s) => s.name === name)),
-    0,
-  );
-  const vector = dp.regions().inputVectorBase;
-  const run = (b) => {
-    const v = new Uint16Array(dp.core.memory.buffer, vector, BATCH);
-    for (let k = 0; k < BATCH; k++) v[k] = b * BATCH + k;
-    dp.core.process(BATCH, NOW, mask, 0);
-  };
+  const runAt = batchRunner(dp, BATCH, stageMask(dp, ['parse', 'conntrack', 'drop']));
+  const run = (b) => runAt(b, NOW);
   const batches = ACTIVE / BATCH;
   for (let b = 0; b < batches; b++) run(b);
   if (dp.conntrack.stats().hits !== ACTIVE)
@@ -242,7 +197,7 @@ export function conntrackCases(measure, seconds, quick = false) {
     for (let k = off; k < off + BATCH; k++) refTrack(k);
   }, BATCH);
 
-  const native = runNative(f, picks, frames, seconds);
+  const native = nativeBaseline(f, picks, frames, seconds);
   if (native && native.found !== ACTIVE)
     throw new Error(`conntrack bench: rte_hash found ${native.found} of ${ACTIVE} flows`);
   return {
@@ -265,29 +220,6 @@ export function conntrackCases(measure, seconds, quick = false) {
 }
 
 // Standalone: node bench/ct-bench.mjs [--quick] (bench.mjs runs the same cases).
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const quick = process.argv.includes('--quick');
-  const seconds = Number(process.env.DATAPATH_BENCH_SECONDS ?? (quick ? 0.3 : 2));
-  const measure = (step, perStep) => {
-    for (let i = 0; i < 3; i++) step(i);
-    let n = 0;
-    let i = 0;
-    const c0 = process.cpuUsage();
-    let elapsed = 0;
-    do {
-      for (let k = 0; k < 16; k++) {
-        step(i++);
-        n += perStep;
-      }
-      const c = process.cpuUsage(c0);
-      elapsed = (c.user + c.system) / 1e6;
-    } while (elapsed < seconds);
-    return n / elapsed / 1e6;
-  };
-  const { results, extra } = conntrackCases(measure, seconds, quick);
-  const r = results.ct1m;
-  for (const [k, v] of Object.entries(r))
-    console.log(`ct1m ${k}: ${v === null ? '-' : `${v.toFixed(2)} (${(1000 / v).toFixed(1)} ns)`}`);
-  for (const [k, v] of Object.entries(extra)) console.log(`${k}: ${v ?? '-'}`);
-  console.log(JSON.stringify({ ...results, ...extra }));
-}
+standalone(import.meta.url, ({ measure, seconds, quick }) =>
+  conntrackCases(measure, seconds, quick),
+);

@@ -4,16 +4,20 @@
 // eviction), for WebAssembly, the TypeScript reference (parse + RefFlowPolicer) and idiomatic
 // C (bench/native/gw_bench.c). All three must count the same conforming, exceeding and
 // evicted packets over two checking passes, or the benchmark fails.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createDatapath } from '../dist/index.js';
 import { referenceParse } from '../dist/reference/parser.js';
 import { RefFlowPolicer } from '../dist/reference/policers.js';
+import {
+  batchRunner,
+  ipv4Checksum,
+  runNative,
+  stageMask,
+  standalone,
+  withNative,
+} from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const FLOWS = 65536;
 const BATCH = 256;
 const LEN = 60;
@@ -27,41 +31,25 @@ const PORT = 0;
 function flowFrame(i) {
   const f = new Uint8Array(LEN);
   f.set([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00], 0);
-  const ip = [0x45, 0, 0, LEN - 14, 0, 0, 0, 0, 64, 17, 0, 0];
-  ip.push(10, 0, i >> 8, i & 0xff, 192, 168, 1, 1);
-  let s = 0;
-  for (let k = 0; k < 20; k += 2) s += (ip[k] << 8) | ip[k + 1];
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  ip[10] = (~s >> 8) & 0xff;
-  ip[11] = ~s & 0xff;
-  f.set(ip, 14);
+  f.set([0x45, 0, 0, LEN - 14, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, i >> 8, i & 0xff], 14);
+  f.set([192, 168, 1, 1], 30);
+  ipv4Checksum(f, 14);
   const sport = 1024 + (i % 50000);
   f.set([sport >> 8, sport & 0xff, 0, 53, 0, LEN - 34, 0, 0], 34);
   return f;
 }
 
+/** The C per-flow policer (no DPDK equivalent); null without a compiler. */
 function native(frames, seconds) {
-  const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
-  if (cc.error || cc.status !== 0) {
-    console.log('native per-flow policer baseline skipped: no C compiler (cc) found');
-    return null;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'dp-gw-'));
-  try {
-    const bin = join(dir, 'gw_bench');
-    execFileSync('cc', ['-O3', '-march=native', join(here, 'native', 'gw_bench.c'), '-o', bin], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+  const what = 'native per-flow policer baseline';
+  return withNative('gw_bench.c', { what }, ({ bin, dir }) => {
     const file = join(dir, 'frames.bin');
     const header = new Uint32Array([frames.length, LEN, RATE, BURST, MAX_FLOWS, BATCH]);
     const body = new Uint8Array(frames.length * LEN);
     frames.forEach((f, i) => body.set(f, i * LEN));
     writeFileSync(file, Buffer.concat([Buffer.from(header.buffer), body]));
-    const out = execFileSync(bin, [file, String(seconds)], { encoding: 'utf8' });
-    return JSON.parse(out.trim().split('\n').pop());
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    return runNative(bin, [file, seconds], { what });
+  });
 }
 
 /** Runs the cases; `measure(step, perStep)` is bench.mjs's CPU-time rate measurement. */
@@ -73,18 +61,9 @@ export function gwCases(measure, seconds) {
   dp.setPort(PORT, { bridge: 1 });
   dp.policers.bindFlows(PORT, { rateBytesPerSec: RATE, burstBytes: BURST, maxFlows: MAX_FLOWS });
   frames.forEach((f, i) => dp.writeSlot(i, f, PORT));
-  const stages = dp.stages();
-  const mask = ['parse', 'policer', 'drop'].reduce(
-    (m, name) => m | (1 << stages.findIndex((s) => s.name === name)),
-    0,
-  );
-  const vector = dp.regions().inputVectorBase;
+  const runAt = batchRunner(dp, BATCH, stageMask(dp, ['parse', 'policer', 'drop']));
   let now = 0;
-  const run = (b) => {
-    const v = new Uint16Array(dp.core.memory.buffer, vector, BATCH);
-    for (let k = 0; k < BATCH; k++) v[k] = b * BATCH + k;
-    dp.core.process(BATCH, ++now, mask, 0);
-  };
+  const run = (b) => runAt(b, ++now);
   for (let b = 0; b < 2 * batches; b++) run(b % batches);
   const t = dp.policers.flowTable(PORT);
   const wasmCheck = { conform: t.conform.packets, exceed: t.exceed.packets, evicted: t.evicted };
@@ -144,26 +123,4 @@ export function gwCases(measure, seconds) {
 
 // Standalone: `node bench/gw-bench.mjs [--quick]` runs only these cases (bench.mjs runs them
 // with everything else).
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const seconds = Number(
-    process.env.DATAPATH_BENCH_SECONDS ?? (process.argv.includes('--quick') ? 0.3 : 2),
-  );
-  const measure = (step, perStep) => {
-    for (let i = 0; i < 3; i++) step(i);
-    let n = 0;
-    let i = 0;
-    const c0 = process.cpuUsage();
-    let elapsed = 0;
-    do {
-      for (let k = 0; k < 16; k++) {
-        step(i++);
-        n += perStep;
-      }
-      const c = process.cpuUsage(c0);
-      elapsed = (c.user + c.system) / 1e6;
-    } while (elapsed < seconds);
-    return n / elapsed / 1e6;
-  };
-  const { results, extra } = gwCases(measure, seconds);
-  console.log(JSON.stringify({ ...results, ...extra }));
-}
+standalone(import.meta.url, ({ measure, seconds }) => gwCases(measure, seconds));

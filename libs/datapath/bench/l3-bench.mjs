@@ -1,11 +1,9 @@
 // L3 cases of the datapath benchmark (README "Benchmark"): IPv4 LPM lookups over a 1 M-route
 // table, route loading, and the routed pipeline (parse → L3 → VXLAN encap → counters) on
 // 64-byte frames, for WebAssembly, the TypeScript reference and the DPDK baselines.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createDatapath } from '../dist/index.js';
 import { ReferenceDatapath } from '../dist/reference/pipeline.js';
 import { referenceParse } from '../dist/reference/parser.js';
@@ -18,9 +16,18 @@ import {
   hashHops,
   xorshift,
 } from './lpm-traffic.mjs';
-import { writeFileSync } from 'node:fs';
-
-const here = dirname(fileURLToPath(import.meta.url));
+import {
+  batchRunner,
+  compileNative,
+  ipv4Checksum,
+  macOf,
+  macText,
+  referenceBatches,
+  runNative,
+  slotBatches,
+  stageMask,
+  withNative,
+} from './harness.mjs';
 
 export const ROUTES = 1_000_000;
 export const ACTIVE = 65536;
@@ -44,33 +51,14 @@ export function startL3(seconds, quick) {
 }
 
 function startNative(routes, dests, aclSet, seconds, quick) {
-  const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
-  if (cc.error || cc.status !== 0) {
-    console.log('native LPM baseline skipped: no C compiler (cc) found');
-    return Promise.resolve(null);
-  }
-  let flags;
-  try {
-    flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
-      .trim()
-      .split(/\s+/);
-  } catch {
-    console.log('DPDK (libdpdk via pkg-config) not found: rte_lpm/rte_fib baselines skipped');
-    return Promise.resolve(null);
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'dp-lpm-'));
-  const bin = join(dir, 'lpm_bench');
+  const native = compileNative('lpm_bench.c', {
+    dpdk: 'required',
+    what: 'native LPM baseline',
+    dpdkWhat: 'rte_lpm/rte_fib baselines',
+  });
+  if (!native) return Promise.resolve(null);
+  const { bin, dir } = native;
   const file = join(dir, 'routes.bin');
-  execFileSync(
-    'cc',
-    ['-O3', '-march=native', join(here, 'native', 'lpm_bench.c'), '-o', bin, ...flags],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
   writeRouteFile(file, routes, dests);
   // The native pipeline classifies with the same 1 k-rule ACL (rte_acl).
   const aclFile = join(dir, 'acl.bin');
@@ -85,7 +73,7 @@ function startNative(routes, dests, aclSet, seconds, quick) {
     let out = '';
     child.stdout.on('data', (b) => (out += b));
     child.on('close', () => {
-      rmSync(dir, { recursive: true, force: true });
+      native.cleanup();
       try {
         resolve(JSON.parse(out.trim().split('\n').pop()));
       } catch {
@@ -96,17 +84,16 @@ function startNative(routes, dests, aclSet, seconds, quick) {
   });
 }
 
-function loadWasmRoutes(dp, routes) {
+/**
+ * WebAssembly LPM bulk lookups (256 a call) over the active destinations: the rate, the route
+ * load's wall time, the table's memory and a hash of the next hops found.
+ */
+export function wasmLpm({ routes, dests }, measure) {
+  const dp = createDatapath({ batchSize: 256 });
   dp.routes.create(0, { large: true });
   const t0 = process.hrtime.bigint();
   dp.routes.load(0, routes);
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
-/** LPM lookups: WebAssembly bulk lookups and the reference, over the active destinations. */
-export function lpmCases({ routes, dests }, measure) {
-  const dp = createDatapath({ batchSize: 256 });
-  const loadSeconds = loadWasmRoutes(dp, routes);
+  const loadSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const memory = dp.routes.memoryBytes(0);
   const core = dp.core;
   const p = core.scratchReserve(dests.length * 8);
@@ -119,7 +106,13 @@ export function lpmCases({ routes, dests }, measure) {
     const off = (i * chunk) % dests.length;
     core.lpmLookupBulk(0, p + off * 4, chunk, out + off * 4);
   }, chunk);
+  return { wasm, loadSeconds, memory, wasmHash };
+}
 
+/** LPM lookups: WebAssembly bulk lookups and the reference, over the active destinations. */
+export function lpmCases({ routes, dests }, measure) {
+  const { wasm, loadSeconds, memory, wasmHash } = wasmLpm({ routes, dests }, measure);
+  const chunk = 256;
   const ref = new ReferenceDatapath(256);
   ref.router.createVrf(0);
   for (let i = 0; i < routes.addrs.length; i++)
@@ -133,8 +126,6 @@ export function lpmCases({ routes, dests }, measure) {
   return { wasm, ts, loadSeconds, memory, wasmHash };
 }
 
-const macOf = (i) => [0x02, 0, 0, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff];
-const macText = (bytes) => bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 const ROUTER_MAC = macOf(0xfe01);
 
 /** 60-byte UDP/IPv4 frame to the router MAC for destination `dst` (host order). */
@@ -146,11 +137,7 @@ export function routedFrame(dst, flow) {
   const ip = 14;
   f.set([0x45, 0, 0, 46, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, (flow >> 8) & 0xff, flow & 0xff], ip);
   f.set([dst >>> 24, (dst >>> 16) & 0xff, (dst >>> 8) & 0xff, dst & 0xff], ip + 16);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (f[ip + i] << 8) | f[ip + i + 1];
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  f[ip + 10] = (~sum >> 8) & 0xff;
-  f[ip + 11] = ~sum & 0xff;
+  ipv4Checksum(f, ip);
   f.set([(1024 + flow) >> 8, (1024 + flow) & 0xff, 0x13, 0x88, 0, 26, 0, 0], ip + 20);
   return f;
 }
@@ -199,9 +186,7 @@ export function pipelineCases({ routes, dests, acl }, measure) {
   dp.acl.bind(ROUTED_PORT);
   frames.forEach((f, i) => dp.writeSlot(i, f, ROUTED_PORT));
   const r = dp.regions();
-  const batches = [];
-  for (let b = 0; b < frames.length / batch; b++)
-    batches.push(Uint16Array.from({ length: batch }, (_, i) => b * batch + i));
+  const batches = slotBatches(frames.length, batch);
   const checksums = Uint16Array.from(frames, (f) => f[24] | (f[25] << 8));
   // Views of the core's memory, made again only if it grows (as a long-running caller would).
   let buffer = null;
@@ -239,11 +224,7 @@ export function pipelineCases({ routes, dests, acl }, measure) {
     false,
   );
   ref.bindAcl(ROUTED_PORT, true);
-  const refBatches = [];
-  for (let b = 0; b < Math.min(64, frames.length / batch); b++)
-    refBatches.push(
-      frames.slice(b * batch, (b + 1) * batch).map((data) => ({ data, port: ROUTED_PORT })),
-    );
+  const refBatches = referenceBatches(frames, batch, 64, ROUTED_PORT);
   const ts = measure((i) => {
     const out = ref.process(refBatches[i % refBatches.length], 0);
     if (out[0].verdict !== 'forward') throw new Error('reference did not route benchmark traffic');
@@ -333,40 +314,13 @@ function aclTuples(dests) {
   return t;
 }
 
+/** rte_acl over the same rules and 5-tuples; null without a compiler or DPDK. */
 function runAclNative(set, tuples, seconds) {
-  const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
-  if (cc.error || cc.status !== 0) return null;
-  let flags;
-  try {
-    flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
-      .trim()
-      .split(/\s+/);
-  } catch {
-    return null;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'dp-acl-'));
-  try {
-    const bin = join(dir, 'acl_bench');
-    execFileSync(
-      'cc',
-      ['-O3', '-march=native', join(here, 'native', 'acl_bench.c'), '-o', bin, ...flags],
-      {
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
+  return withNative('acl_bench.c', { dpdk: 'required' }, ({ bin, dir }) => {
     const file = join(dir, 'acl.bin');
     writeAclFile(file, set, tuples);
-    const out = execFileSync(bin, [file, String(seconds)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return JSON.parse(out.trim().split('\n').pop());
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    return runNative(bin, [file, seconds], { what: 'rte_acl baseline' });
+  });
 }
 
 /** The 1 k and 10 k rule sets over the L3 traffic (built by startL3). */
@@ -388,17 +342,7 @@ export function aclCase({ dests }, set, measure, seconds) {
   const compileSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   dp.acl.bind(ROUTED_PORT);
   frames.forEach((f, i) => dp.writeSlot(i, f, ROUTED_PORT));
-  const stages = dp.stages();
-  const mask = ['parse', 'acl', 'drop'].reduce(
-    (m, name) => m | (1 << stages.findIndex((s) => s.name === name)),
-    0,
-  );
-  const vector = dp.regions().inputVectorBase;
-  const run = (b) => {
-    const v = new Uint16Array(dp.core.memory.buffer, vector, batch);
-    for (let k = 0; k < batch; k++) v[k] = b * batch + k;
-    dp.core.process(batch, 0, mask, 0);
-  };
+  const run = batchRunner(dp, batch, stageMask(dp, ['parse', 'acl', 'drop']));
   for (let b = 0; b < frames.length / batch; b++) run(b);
   const hits = dp.acl.hits();
   const wasmHash = hashHops(Uint32Array.from([...hits.rules, hits.default]));

@@ -2,16 +2,20 @@
 // realistic prefix-length mix, 64 k active destinations; WebAssembly lpm6LookupBulk against
 // DPDK's rte_lpm6 (rte_lpm6_lookup_bulk_func) and the TS reference, route load time, table
 // memory, and the routed IPv6 forwarding pipeline (parse → l3 → l3v6 → tx).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createDatapath } from '../dist/index.js';
 import { ReferenceDatapath } from '../dist/reference/pipeline.js';
 import { hashHops, xorshift } from './lpm-traffic.mjs';
-
-const here = dirname(fileURLToPath(import.meta.url));
+import {
+  macOf,
+  macText,
+  referenceBatches,
+  runNative,
+  slotBatches,
+  standalone,
+  withNative,
+} from './harness.mjs';
 
 export const ROUTES6 = 100_000;
 export const ACTIVE6 = 65536;
@@ -147,32 +151,14 @@ export function activeDestinations6(routes, count, seed = 67) {
   return out;
 }
 
-function runNative(routes, dests, seconds, tbl8s) {
-  const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
-  if (cc.error || cc.status !== 0) {
-    console.log('native IPv6 LPM baseline skipped: no C compiler (cc) found');
-    return null;
-  }
-  let flags;
-  try {
-    flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
-      .trim()
-      .split(/\s+/);
-  } catch {
-    console.log('DPDK (libdpdk via pkg-config) not found: rte_lpm6 baseline skipped');
-    return null;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'dp-lpm6-'));
-  try {
-    const bin = join(dir, 'lpm6_bench');
-    execFileSync(
-      'cc',
-      ['-O3', '-march=native', join(here, 'native', 'lpm6_bench.c'), '-o', bin, ...flags],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+/** rte_lpm6 lookups and routed IPv6 forwarding in C; null without a compiler or DPDK. */
+function nativeBaseline(routes, dests, seconds, tbl8s) {
+  const options = {
+    dpdk: 'required',
+    what: 'native IPv6 LPM baseline',
+    dpdkWhat: 'rte_lpm6 baseline',
+  };
+  return withNative('lpm6_bench.c', options, ({ bin, dir }) => {
     const n = routes.lengths.length;
     const file = new Uint8Array(8 + n * 24 + dests.length);
     const view = new DataView(file.buffer);
@@ -187,32 +173,13 @@ function runNative(routes, dests, seconds, tbl8s) {
     file.set(dests, 8 + n * 24);
     writeFileSync(join(dir, 'routes6.bin'), file);
     // One retry: EAL start-up can fail transiently on a machine shared with other DPDK runs.
-    for (let attempt = 1; ; attempt++) {
-      let result;
-      try {
-        const out = execFileSync(bin, [join(dir, 'routes6.bin'), String(seconds), String(tbl8s)], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        result = JSON.parse(out.trim().split('\n').pop());
-      } catch (err) {
-        result = {
-          error: String(err.stderr || err.message)
-            .trim()
-            .slice(0, 300),
-        };
-      }
-      if (!result.error) return result;
-      console.log(`rte_lpm6 baseline failed (attempt ${attempt}): ${result.error}`);
-      if (attempt === 2) return null;
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    return runNative(bin, [join(dir, 'routes6.bin'), seconds, tbl8s], {
+      attempts: 2,
+      what: 'rte_lpm6 baseline',
+    });
+  });
 }
 
-const macOf = (i) => [0x02, 0, 0, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff];
-const macText = (bytes) => bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 const ROUTER_MAC = macOf(0xfe06);
 
 /** 62-byte UDP/IPv6 frame (66 on the wire: the smallest UDP/IPv6 frame) to `dst`. */
@@ -306,7 +273,7 @@ export function lpm6Cases(measure, seconds, quick) {
     for (let k = off; k < off + 16; k++) ref.router6.lookup(0, dests.subarray(k * 16, k * 16 + 16));
   }, 16);
 
-  const native = runNative(routes, dests, seconds, Math.ceil(groups * 1.25) + 4096);
+  const native = nativeBaseline(routes, dests, seconds, Math.ceil(groups * 1.25) + 4096);
   if (native && native.rte_lpm6_hash !== wasmHash)
     throw new Error('rte_lpm6 and the WebAssembly IPv6 LPM found different next hops');
 
@@ -317,9 +284,7 @@ export function lpm6Cases(measure, seconds, quick) {
   configureRouted6(fdp, routes);
   frames.forEach((f, i) => fdp.writeSlot(i, f, ROUTED_PORT));
   const r = fdp.regions();
-  const batches = [];
-  for (let b = 0; b < n / batch; b++)
-    batches.push(Uint16Array.from({ length: batch }, (_, i) => b * batch + i));
+  const batches = slotBatches(n, batch);
   const fwdWasm = measure((i) => {
     const slots = batches[i % batches.length];
     const u8 = new Uint8Array(fdp.core.memory.buffer);
@@ -340,11 +305,7 @@ export function lpm6Cases(measure, seconds, quick) {
     throw new Error(`routed IPv6 benchmark traffic gave ${sample.verdict}/${sample.drop}`);
   const fref = new ReferenceDatapath(batch);
   configureRouted6(fref, routes);
-  const refBatches = [];
-  for (let b = 0; b < 8; b++)
-    refBatches.push(
-      frames.slice(b * batch, (b + 1) * batch).map((data) => ({ data, port: ROUTED_PORT })),
-    );
+  const refBatches = referenceBatches(frames, batch, 8, ROUTED_PORT);
   const fwdTs = measure((i) => fref.process(refBatches[i % refBatches.length], 0), batch);
 
   return {
@@ -371,28 +332,4 @@ export function lpm6Cases(measure, seconds, quick) {
 
 // Standalone: `node bench/lpm6-bench.mjs [--quick]` runs only the IPv6 cases (after the build)
 // and prints their JSON keys; bench/bench.mjs calls lpm6Cases with the shared measure().
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const quick = process.argv.includes('--quick');
-  const seconds = Number(process.env.DATAPATH_BENCH_SECONDS ?? (quick ? 0.3 : 2));
-  const measure = (step, perStep) => {
-    for (let i = 0; i < 3; i++) step(i);
-    let n = 0;
-    let i = 0;
-    const c0 = process.cpuUsage();
-    let elapsed = 0;
-    do {
-      for (let k = 0; k < 16; k++) {
-        step(i++);
-        n += perStep;
-      }
-      const c = process.cpuUsage(c0);
-      elapsed = (c.user + c.system) / 1e6;
-    } while (elapsed < seconds);
-    return n / elapsed / 1e6;
-  };
-  const { results, extra } = lpm6Cases(measure, seconds, quick);
-  const round = (x) => (x === null ? null : Math.round(x * 1000) / 1000);
-  for (const r of Object.values(results)) for (const k of Object.keys(r)) r[k] = round(r[k]);
-  for (const k of Object.keys(extra)) extra[k] = round(extra[k]);
-  console.log(JSON.stringify({ ...results, ...extra }));
-}
+standalone(import.meta.url, ({ measure, seconds, quick }) => lpm6Cases(measure, seconds, quick));

@@ -3,8 +3,16 @@
 // the difference between two rows. Also runnable on its own while tuning:
 //   node bench/pipeline-bench.mjs [--quick] [--cases lpm,parse,l3,encap,noacl,full]
 import { createDatapath } from '../dist/index.js';
-import { generateRoutes, activeDestinations, hashHops } from './lpm-traffic.mjs';
-import { routedFrame, configureRouted, generateAclRules, ROUTES, ACTIVE } from './l3-bench.mjs';
+import { generateRoutes, activeDestinations } from './lpm-traffic.mjs';
+import {
+  routedFrame,
+  configureRouted,
+  generateAclRules,
+  wasmLpm,
+  ROUTES,
+  ACTIVE,
+} from './l3-bench.mjs';
+import { benchOptions, cpuMeasure, isMain, stageMask } from './harness.mjs';
 
 const ROUTED_PORT = 1;
 const BATCH = 256;
@@ -38,13 +46,11 @@ export function pipelineStageCases({ routes, dests, acl }, measure, cases) {
   dp.acl.load(acl.rules1k);
   frames.forEach((f, i) => dp.writeSlot(i, f, ROUTED_PORT));
   const r = dp.regions();
-  const stages = dp.stages();
-  const bit = (name) => 1 << stages.findIndex((s) => s.name === name);
   const checksums = Uint16Array.from(frames, (f) => f[24] | (f[25] << 8));
   const out = {};
   for (const name of cases) {
     const subset = STAGE_SUBSETS[name];
-    const mask = [...subset, 'tx', 'drop'].reduce((m, s) => m | bit(s), 0);
+    const mask = stageMask(dp, [...subset, 'tx', 'drop']);
     dp.acl.bind(ROUTED_PORT, name === 'full');
     let buffer = null;
     let u32, u16, u8, vec;
@@ -80,54 +86,20 @@ export function pipelineStageCases({ routes, dests, acl }, measure, cases) {
   return out;
 }
 
-/** LPM bulk lookups only (as lpmCases, without the reference). */
-export function lpmOnly({ routes, dests }, measure) {
-  const dp = createDatapath({ batchSize: 256 });
-  dp.routes.create(0, { large: true });
-  dp.routes.load(0, routes);
-  const core = dp.core;
-  const p = core.scratchReserve(dests.length * 8);
-  new Uint32Array(core.memory.buffer, p, dests.length).set(dests);
-  const out = p + dests.length * 4;
-  core.lpmLookupBulk(0, p, dests.length, out);
-  const hash = hashHops(new Uint32Array(core.memory.buffer, out, dests.length));
-  const chunk = 256;
-  const mlookups = measure((i) => {
-    const off = (i * chunk) % dests.length;
-    core.lpmLookupBulk(0, p + off * 4, chunk, out + off * 4);
-  }, chunk);
-  return { mlookups, hash };
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const quick = process.argv.includes('--quick');
-  const seconds = Number(process.env.DATAPATH_BENCH_SECONDS ?? (quick ? 0.3 : 2));
+if (isMain(import.meta.url)) {
+  const { seconds } = benchOptions();
+  const measure = cpuMeasure(seconds);
   const at = process.argv.indexOf('--cases');
   const cases = (at > 0 ? process.argv[at + 1] : 'lpm,parse,l3,encap,full').split(',');
-  const measure = (step, perStep) => {
-    for (let i = 0; i < 3; i++) step(i);
-    let n = 0;
-    let i = 0;
-    const c0 = process.cpuUsage();
-    let elapsed = 0;
-    do {
-      for (let k = 0; k < 16; k++) {
-        step(i++);
-        n += perStep;
-      }
-      const c = process.cpuUsage(c0);
-      elapsed = (c.user + c.system) / 1e6;
-    } while (elapsed < seconds);
-    return n / elapsed / 1e6;
-  };
   const routes = generateRoutes(ROUTES, { nextHops: 1024 });
   const dests = activeDestinations(routes, ACTIVE);
   const acl = { rules1k: generateAclRules(1000, dests, 21).rules };
   const res = {};
   if (cases.includes('lpm')) {
-    const l = lpmOnly({ routes, dests }, measure);
-    res.lpm = l.mlookups;
-    res.lpm_hash = l.hash;
+    // LPM bulk lookups only (lpmCases without the reference).
+    const l = wasmLpm({ routes, dests }, measure);
+    res.lpm = l.wasm;
+    res.lpm_hash = l.wasmHash;
   }
   const sub = cases.filter((c) => c in STAGE_SUBSETS);
   Object.assign(res, pipelineStageCases({ routes, dests, acl }, measure, sub));
