@@ -12,43 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <arpa/inet.h>
-#include <rte_acl.h>
-#include <rte_eal.h>
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Packet fields as rte_acl reads them: network byte order, proto first. */
-struct tuple {
-  uint8_t proto;
-  uint8_t pad[3];
-  uint32_t src;
-  uint32_t dst;
-  uint16_t sport;
-  uint16_t dport;
-};
-
-enum { F_PROTO, F_SRC, F_DST, F_SPORT, F_DPORT, NUM_FIELDS };
-
-static struct rte_acl_field_def defs[NUM_FIELDS] = {
-    {.type = RTE_ACL_FIELD_TYPE_BITMASK, .size = 1, .field_index = F_PROTO, .input_index = 0,
-     .offset = offsetof(struct tuple, proto)},
-    {.type = RTE_ACL_FIELD_TYPE_MASK, .size = 4, .field_index = F_SRC, .input_index = 1,
-     .offset = offsetof(struct tuple, src)},
-    {.type = RTE_ACL_FIELD_TYPE_MASK, .size = 4, .field_index = F_DST, .input_index = 2,
-     .offset = offsetof(struct tuple, dst)},
-    {.type = RTE_ACL_FIELD_TYPE_RANGE, .size = 2, .field_index = F_SPORT, .input_index = 3,
-     .offset = offsetof(struct tuple, sport)},
-    {.type = RTE_ACL_FIELD_TYPE_RANGE, .size = 2, .field_index = F_DPORT, .input_index = 3,
-     .offset = offsetof(struct tuple, dport)},
-};
-
-RTE_ACL_RULE_DEF(bench_rule, NUM_FIELDS);
+#define BENCH_EAL
+#include "bench_common.h"
+#include "bench_acl.h"
 
 #define BURST 64
 
@@ -71,49 +38,20 @@ int main(int argc, char **argv) {
   }
   fclose(f);
   double seconds = atof(argv[2]);
-  char *eal[] = {"acl_bench", "--no-huge", "--no-pci", "-l", "0", "-m", "1024", "--log-level=3",
-                 "--no-shconf"};
-  if (rte_eal_init(9, eal) < 0) {
-    printf("{\"error\": \"rte_eal_init failed\"}\n");
+  if (bench_eal_init("acl_bench") < 0) return bench_eal_failed();
+  struct rte_acl_ctx *ctx = acl_create("bench_acl", n_rules);
+  double t0 = cpu_now();
+  int failed = acl_load(ctx, rules, n_rules);
+  if (failed > 0) {
+    printf("{\"error\": \"rte_acl_add_rules failed at rule %u\"}\n", (unsigned)failed - 1);
     return 0;
   }
-  struct rte_acl_param param = {.name = "bench_acl", .socket_id = 0,
-                                .rule_size = RTE_ACL_RULE_SZ(NUM_FIELDS), .max_rule_num = n_rules};
-  struct rte_acl_ctx *ctx = rte_acl_create(&param);
-  double t0 = cpu_now();
-  for (uint32_t i = 0; i < n_rules; i++) {
-    const uint32_t *r = rules + i * 10;
-    struct bench_rule rule;
-    memset(&rule, 0, sizeof rule);
-    rule.data.category_mask = 1;
-    rule.data.priority = (int32_t)(n_rules - i); /* higher wins: earlier rules first */
-    rule.data.userdata = i + 1;
-    rule.field[F_PROTO].value.u8 = r[4] == 256 ? 0 : (uint8_t)r[4];
-    rule.field[F_PROTO].mask_range.u8 = r[4] == 256 ? 0 : 0xff;
-    rule.field[F_SRC].value.u32 = r[0];
-    rule.field[F_SRC].mask_range.u32 = r[1];
-    rule.field[F_DST].value.u32 = r[2];
-    rule.field[F_DST].mask_range.u32 = r[3];
-    rule.field[F_SPORT].value.u16 = (uint16_t)r[5];
-    rule.field[F_SPORT].mask_range.u16 = (uint16_t)r[6];
-    rule.field[F_DPORT].value.u16 = (uint16_t)r[7];
-    rule.field[F_DPORT].mask_range.u16 = (uint16_t)r[8];
-    if (rte_acl_add_rules(ctx, (struct rte_acl_rule *)&rule, 1) != 0) {
-      printf("{\"error\": \"rte_acl_add_rules failed at rule %u\"}\n", i);
-      return 0;
-    }
-  }
-  struct rte_acl_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.num_categories = 1;
-  cfg.num_fields = NUM_FIELDS;
-  memcpy(cfg.defs, defs, sizeof defs);
-  if (rte_acl_build(ctx, &cfg) != 0) {
+  if (failed < 0) {
     printf("{\"error\": \"rte_acl_build failed\"}\n");
     return 0;
   }
   double build = cpu_now() - t0;
-  struct tuple *tuples = calloc(n_tuples, sizeof *tuples);
+  struct acl_tuple *tuples = calloc(n_tuples, sizeof *tuples);
   const uint8_t **data = malloc(sizeof(uint8_t *) * n_tuples);
   for (uint32_t i = 0; i < n_tuples; i++) {
     const uint32_t *t = raw + i * 5;

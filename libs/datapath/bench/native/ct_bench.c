@@ -13,17 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <rte_eal.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#define BENCH_EAL
+#include "bench_common.h"
 
 struct ct_key {
   uint32_t a, b;
@@ -81,12 +75,7 @@ int main(int argc, char **argv) {
   }
   fclose(f);
   double seconds = atof(argv[2]);
-  char *eal[] = {"ct_bench", "--no-huge", "--no-pci", "-l", "0", "-m", "1024", "--log-level=3",
-                 "--no-shconf"};
-  if (rte_eal_init(9, eal) < 0) {
-    printf("{\"error\": \"rte_eal_init failed\"}\n");
-    return 0;
-  }
+  if (bench_eal_init("ct_bench") < 0) return bench_eal_failed();
   struct rte_malloc_socket_stats before, after;
   rte_malloc_get_socket_stats(0, &before);
   struct rte_hash_parameters params = {.name = "ct", .entries = 2 * n_flows,

@@ -10,10 +10,11 @@
 #include <string.h>
 #include <time.h>
 #ifdef HAVE_DPDK
-#include <rte_eal.h>
+#define BENCH_EAL
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #endif
+#include "bench_common.h"
 
 #define BATCH 256
 #define POOL 4096
@@ -40,15 +41,6 @@ struct pkt {
 
 static uint64_t port_rx_packets[256], port_rx_bytes[256];
 
-static inline uint32_t fmix32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x85ebca6bU;
-  x ^= x >> 13;
-  x *= 0xc2b2ae35U;
-  x ^= x >> 16;
-  return x;
-}
-
 static inline uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
 
 static uint32_t rng = 12345;
@@ -57,12 +49,6 @@ static uint32_t next_rand(void) {
   rng ^= rng >> 17;
   rng ^= rng << 5;
   return rng;
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: robust on a loaded machine */
-  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -215,11 +201,11 @@ static void gen_l2_traffic(void) {
 
 static double bench_parse(double seconds) {
   uint64_t n = 0, drops = 0;
-  double t0 = now_s(), t;
+  double t0 = cpu_now(), t;
   do {
     for (int b = 0; b < POOL; b++) drops += parse(&pool[b]) != 0;
     n += POOL;
-  } while ((t = now_s()) - t0 < seconds);
+  } while ((t = cpu_now()) - t0 < seconds);
   if (drops) fprintf(stderr, "unexpected parse drops: %llu\n", (unsigned long long)drops);
   return n / (t - t0) / 1e6;
 }
@@ -229,7 +215,7 @@ static double bench_l2(double seconds) {
   uint32_t tick = 0;
   memset(table, 0, sizeof table);
   for (int i = 0; i < MACS; i++) mac_find(mac_key(1, macs[i]), 1)->port = mac_port[i];
-  double t0 = now_s(), t;
+  double t0 = cpu_now(), t;
   do {
     for (int b = 0; b < POOL; b++) {
       struct pkt *k = &pool[b];
@@ -245,7 +231,7 @@ static double bench_l2(double seconds) {
     }
     n += POOL;
     tick++;
-  } while ((t = now_s()) - t0 < seconds);
+  } while ((t = cpu_now()) - t0 < seconds);
   if (fwd != n) fprintf(stderr, "unexpected l2 misses: %llu of %llu\n", (unsigned long long)(n - fwd), (unsigned long long)n);
   return n / (t - t0) / 1e6;
 }
@@ -285,7 +271,7 @@ static double bench_vxlan_encap(double seconds) {
   uint64_t n = 0, enc = 0;
   memset(table, 0, sizeof table);
   for (int i = 0; i < MACS; i++) mac_find(mac_key(1, macs[i]), 1)->port = i % 2 ? TUNNEL_PORT : mac_port[i];
-  double t0 = now_s(), t;
+  double t0 = cpu_now(), t;
   do {
     for (int b = 0; b < POOL; b++) {
       struct pkt *k = &pool[b];
@@ -302,7 +288,7 @@ static double bench_vxlan_encap(double seconds) {
       }
     }
     n += POOL;
-  } while ((t = now_s()) - t0 < seconds);
+  } while ((t = cpu_now()) - t0 < seconds);
   if (enc == 0) fprintf(stderr, "no frame was encapsulated\n");
   return n / (t - t0) / 1e6;
 }
@@ -328,7 +314,7 @@ static double bench_l2_rte_hash(double seconds) {
     skp[i] = &skeys[i];
   }
   uint64_t n = 0, fwd = 0;
-  double t0 = now_s(), t;
+  double t0 = cpu_now(), t;
   do {
     for (int b = 0; b < POOL; b += BURST) {
       for (int i = 0; i < BURST; i++) {
@@ -351,7 +337,7 @@ static double bench_l2_rte_hash(double seconds) {
       }
     }
     n += POOL;
-  } while ((t = now_s()) - t0 < seconds);
+  } while ((t = cpu_now()) - t0 < seconds);
   rte_hash_free(h);
   if (fwd != n) fprintf(stderr, "unexpected rte_hash misses: %llu\n", (unsigned long long)(n - fwd));
   return n / (t - t0) / 1e6;
@@ -361,8 +347,7 @@ static double bench_l2_rte_hash(double seconds) {
 int main(int argc, char **argv) {
   double seconds = argc > 1 ? atof(argv[1]) : 1.0;
 #ifdef HAVE_DPDK
-  char *eal[] = {"datapath_bench", "--no-huge", "--no-pci", "-l", "0", "-m", "1024", "--log-level", "lib.*:error", NULL};
-  int dpdk_ok = rte_eal_init(9, eal) >= 0;
+  int dpdk_ok = bench_eal_init("datapath_bench") >= 0;
 #endif
   gen_l2_traffic();
   double parse_mpps = bench_parse(seconds);

@@ -22,22 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <rte_eal.h>
+#define BENCH_EAL
+#include "bench_common.h"
 #include <rte_lpm6.h>
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint32_t hash_hops(const int32_t *hops, uint32_t n) {
-  uint32_t h = 0x811c9dc5;
-  for (uint32_t i = 0; i < n; i++) h = (h ^ (uint32_t)hops[i]) * 0x01000193;
-  return h;
-}
 
 #define CHUNK 256
 #define SLOT 128
@@ -128,7 +116,7 @@ static void forward_case(struct rte_lpm6 *lpm, uint8_t (*dests)[16], uint32_t n,
   for (int p = 0; p < 256; p++) sent += tx_pkts[p] + tx_bytes[p];
   if (sent == 0) fprintf(stderr, "nothing forwarded\n");
   printf(", \"forward62_mpps\": %.3f, \"forward62_ports_hash\": %u",
-         done / elapsed / 1e6, hash_hops(outs, n));
+         done / elapsed / 1e6, hash_hops((const uint32_t *)outs, n));
   free(outs);
   free(pool);
 }
@@ -154,12 +142,7 @@ int main(int argc, char **argv) {
   fclose(f);
   double seconds = atof(argv[2]);
   uint32_t tbl8s = (uint32_t)strtoul(argv[3], NULL, 10);
-  char *eal[] = {"lpm6_bench", "--no-huge", "--no-pci", "-l", "0", "-m", "1024", "--log-level=3",
-                 "--no-shconf"};
-  if (rte_eal_init(9, eal) < 0) {
-    printf("{\"error\": \"rte_eal_init failed\"}\n");
-    return 0;
-  }
+  if (bench_eal_init("lpm6_bench") < 0) return bench_eal_failed();
   struct rte_lpm6_config cfg = {.max_rules = n_routes + 16, .number_tbl8s = tbl8s, .flags = 0};
   struct rte_lpm6 *lpm = rte_lpm6_create("bench_lpm6", 0, &cfg);
   if (!lpm) {
@@ -193,7 +176,7 @@ int main(int argc, char **argv) {
   } while (elapsed < seconds);
   printf("{\"rte_lpm6_routes\": %u, \"rte_lpm6_load_s\": %.3f, \"rte_lpm6_mlookups\": %.3f, "
          "\"rte_lpm6_hash\": %u",
-         n_routes, load, n / elapsed / 1e6, hash_hops(hops, n_dests));
+         n_routes, load, n / elapsed / 1e6, hash_hops((const uint32_t *)hops, n_dests));
   forward_case(lpm, dests, n_dests, seconds);
   printf("}\n");
   free(hops);

@@ -16,37 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <rte_eal.h>
 #include <rte_fib.h>
 #include <rte_lpm.h>
-#include <rte_acl.h>
-#include <stddef.h>
 #include <arpa/inet.h>
+#define BENCH_EAL
+#include "bench_common.h"
+#include "bench_acl.h"
 
-/* rte_acl over the IPv4 5-tuple, as in acl_bench.c. */
-struct tuple {
-  uint8_t proto;
-  uint8_t pad[3];
-  uint32_t src;
-  uint32_t dst;
-  uint16_t sport;
-  uint16_t dport;
-};
-enum { F_PROTO, F_SRC, F_DST, F_SPORT, F_DPORT, NUM_FIELDS };
-static struct rte_acl_field_def acl_defs[NUM_FIELDS] = {
-    {.type = RTE_ACL_FIELD_TYPE_BITMASK, .size = 1, .field_index = F_PROTO, .input_index = 0,
-     .offset = offsetof(struct tuple, proto)},
-    {.type = RTE_ACL_FIELD_TYPE_MASK, .size = 4, .field_index = F_SRC, .input_index = 1,
-     .offset = offsetof(struct tuple, src)},
-    {.type = RTE_ACL_FIELD_TYPE_MASK, .size = 4, .field_index = F_DST, .input_index = 2,
-     .offset = offsetof(struct tuple, dst)},
-    {.type = RTE_ACL_FIELD_TYPE_RANGE, .size = 2, .field_index = F_SPORT, .input_index = 3,
-     .offset = offsetof(struct tuple, sport)},
-    {.type = RTE_ACL_FIELD_TYPE_RANGE, .size = 2, .field_index = F_DPORT, .input_index = 3,
-     .offset = offsetof(struct tuple, dport)},
-};
-RTE_ACL_RULE_DEF(pipe_rule, NUM_FIELDS);
 static struct rte_acl_ctx *acl_ctx;
 static uint8_t *acl_deny; /* per rule: 1 deny */
 
@@ -58,53 +34,16 @@ static int load_acl(const char *path) {
   uint32_t *rules = malloc((size_t)n * 40);
   if (fread(rules, 40, n, f) != n) return -1;
   fclose(f);
-  struct rte_acl_param param = {.name = "pipe_acl", .socket_id = 0,
-                                .rule_size = RTE_ACL_RULE_SZ(NUM_FIELDS), .max_rule_num = n};
-  acl_ctx = rte_acl_create(&param);
+  acl_ctx = acl_create("pipe_acl", n);
   acl_deny = calloc(n + 1, 1);
-  for (uint32_t i = 0; i < n; i++) {
-    const uint32_t *r = rules + i * 10;
-    struct pipe_rule rule;
-    memset(&rule, 0, sizeof rule);
-    rule.data.category_mask = 1;
-    rule.data.priority = (int32_t)(n - i);
-    rule.data.userdata = i + 1;
-    rule.field[F_PROTO].value.u8 = r[4] == 256 ? 0 : (uint8_t)r[4];
-    rule.field[F_PROTO].mask_range.u8 = r[4] == 256 ? 0 : 0xff;
-    rule.field[F_SRC].value.u32 = r[0];
-    rule.field[F_SRC].mask_range.u32 = r[1];
-    rule.field[F_DST].value.u32 = r[2];
-    rule.field[F_DST].mask_range.u32 = r[3];
-    rule.field[F_SPORT].value.u16 = (uint16_t)r[5];
-    rule.field[F_SPORT].mask_range.u16 = (uint16_t)r[6];
-    rule.field[F_DPORT].value.u16 = (uint16_t)r[7];
-    rule.field[F_DPORT].mask_range.u16 = (uint16_t)r[8];
-    acl_deny[i + 1] = (uint8_t)r[9];
-    if (rte_acl_add_rules(acl_ctx, (struct rte_acl_rule *)&rule, 1) != 0) return -1;
-  }
-  struct rte_acl_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.num_categories = 1;
-  cfg.num_fields = NUM_FIELDS;
-  memcpy(cfg.defs, acl_defs, sizeof acl_defs);
+  for (uint32_t i = 0; i < n; i++) acl_deny[i + 1] = (uint8_t)rules[i * 10 + 9];
+  int err = acl_load(acl_ctx, rules, n);
   free(rules);
-  return rte_acl_build(acl_ctx, &cfg);
-}
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
+  return err;
 }
 
 static uint32_t *routes, *dests;
 static uint32_t n_routes, n_dests;
-
-static uint32_t hash_hops(const uint32_t *hops, uint32_t n) {
-  uint32_t h = 0x811c9dc5;
-  for (uint32_t i = 0; i < n; i++) h = (h ^ hops[i]) * 0x01000193;
-  return h;
-}
 
 #define CHUNK 256
 #define MISS 0x7fffffff
@@ -160,14 +99,6 @@ static void bench_rte_lpm(double seconds, uint32_t use_routes) {
 #define TUNNELS 4
 static uint64_t rx_pkts[256], rx_bytes[256], tx_pkts[256], tx_bytes[256];
 
-static inline uint32_t fmix32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x85ebca6bU;
-  x ^= x >> 13;
-  x *= 0xc2b2ae35U;
-  x ^= x >> 16;
-  return x;
-}
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static inline uint32_t rd32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -206,7 +137,7 @@ static double bench_pipeline(double seconds, struct rte_fib *fib) {
   }
   uint32_t ips[P_BATCH];
   uint64_t hops[P_BATCH];
-  struct tuple tuples[P_BATCH];
+  struct acl_tuple tuples[P_BATCH];
   const uint8_t *tuple_ptrs[P_BATCH];
   uint32_t classes[P_BATCH];
   for (int k = 0; k < P_BATCH; k++) tuple_ptrs[k] = (const uint8_t *)&tuples[k];
@@ -383,12 +314,7 @@ int main(int argc, char **argv) {
   uint32_t lpm_routes = (uint32_t)strtoul(argv[3], NULL, 10);
   const char *acl_file = argc > 4 ? argv[4] : NULL;
   if (lpm_routes == 0 || lpm_routes > n_routes) lpm_routes = n_routes;
-  char *eal[] = {"lpm_bench", "--no-huge", "--no-pci", "-l", "0", "-m", "1024", "--log-level=3",
-                "--no-shconf"};
-  if (rte_eal_init(9, eal) < 0) {
-    printf("{\"error\": \"rte_eal_init failed\"}\n");
-    return 0;
-  }
+  if (bench_eal_init("lpm_bench") < 0) return bench_eal_failed();
   if (acl_file && load_acl(acl_file) != 0) {
     printf("{\"error\": \"cannot build the ACL from %s\"}\n", acl_file);
     return 0;
