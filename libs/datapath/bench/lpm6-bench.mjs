@@ -196,6 +196,18 @@ function routedFrame6(dests, i) {
   return f;
 }
 
+/** VRF 0 of the reference's IPv6 router with every route (one addRoute each). */
+function referenceRoutes6(ref, routes) {
+  ref.router6.createVrf(0);
+  for (let i = 0; i < routes.lengths.length; i++)
+    ref.router6.addRoute(
+      0,
+      routes.addrs.subarray(i * 16, i * 16 + 16),
+      routes.lengths[i],
+      routes.nextHops[i],
+    );
+}
+
 function configureRouted6(t, routes) {
   t.setPort(ROUTED_PORT, { vrf: 0 });
   const nh = (i) => ({
@@ -206,14 +218,7 @@ function configureRouted6(t, routes) {
   for (let p = 2; p < 18; p++) t.setPort(p, {});
   if (t instanceof ReferenceDatapath) {
     for (let i = 0; i < NEXT_HOPS; i++) t.router.setNextHop(i, nh(i));
-    t.router6.createVrf(0);
-    for (let i = 0; i < routes.lengths.length; i++)
-      t.router6.addRoute(
-        0,
-        routes.addrs.subarray(i * 16, i * 16 + 16),
-        routes.lengths[i],
-        routes.nextHops[i],
-      );
+    referenceRoutes6(t, routes);
   } else {
     for (let i = 0; i < NEXT_HOPS; i++) t.nextHops.add(i, nh(i));
     t.routes6.create(0, { large: true });
@@ -254,14 +259,7 @@ export function lpm6Cases(measure, seconds, quick) {
   // The reference (per-length Maps of hex keys): every result checked in full mode, the first
   // 8192 in quick mode (it needs ~129 Map probes per lookup).
   const ref = new ReferenceDatapath(256);
-  ref.router6.createVrf(0);
-  for (let i = 0; i < routes.lengths.length; i++)
-    ref.router6.addRoute(
-      0,
-      routes.addrs.subarray(i * 16, i * 16 + 16),
-      routes.lengths[i],
-      routes.nextHops[i],
-    );
+  referenceRoutes6(ref, routes);
   const checked = quick ? 8192 : n;
   for (let i = 0; i < checked; i++) {
     const want = ref.router6.lookup(0, dests.subarray(i * 16, i * 16 + 16)) ?? 0xffffffff;

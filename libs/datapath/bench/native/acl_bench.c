@@ -20,16 +20,8 @@
 #define BURST 64
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: acl_bench FILE SECONDS\n");
-    return 2;
-  }
-  FILE *f = fopen(argv[1], "rb");
   uint32_t hdr[2];
-  if (!f || fread(hdr, 4, 2, f) != 2) {
-    fprintf(stderr, "cannot read %s\n", argv[1]);
-    return 1;
-  }
+  FILE *f = bench_open(argc, argv, 3, "acl_bench FILE SECONDS", hdr, 2);
   uint32_t n_rules = hdr[0], n_tuples = hdr[1];
   uint32_t *rules = malloc((size_t)n_rules * 40), *raw = malloc((size_t)n_tuples * 20);
   if (fread(rules, 40, n_rules, f) != n_rules || fread(raw, 20, n_tuples, f) != n_tuples) {

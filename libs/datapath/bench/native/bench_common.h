@@ -7,8 +7,10 @@
 #ifndef DP_BENCH_COMMON_H
 #define DP_BENCH_COMMON_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 /* Process CPU time in seconds: rates on a shared, loaded machine, as the WebAssembly side. */
@@ -33,6 +35,25 @@ static inline uint32_t hash_hops(const uint32_t *hops, uint32_t n) {
   uint32_t h = 0x811c9dc5;
   for (uint32_t i = 0; i < n; i++) h = (h ^ hops[i]) * 0x01000193;
   return h;
+}
+
+/*
+ * The start of every baseline's main: at least `min_args` arguments (else `usage` on stderr,
+ * exit 2), then argv[1] opened and its header of `words` u32 read into `hdr` (else exit 1).
+ * Returns the file, positioned after the header.
+ */
+static inline FILE *bench_open(int argc, char **argv, int min_args, const char *usage,
+                               uint32_t *hdr, size_t words) {
+  if (argc < min_args) {
+    fprintf(stderr, "usage: %s\n", usage);
+    exit(2);
+  }
+  FILE *f = fopen(argv[1], "rb");
+  if (!f || fread(hdr, 4, words, f) != words) {
+    fprintf(stderr, "cannot read %s\n", argv[1]);
+    exit(1);
+  }
+  return f;
 }
 
 #ifdef BENCH_EAL

@@ -55,16 +55,8 @@ static inline int parse(const uint8_t *f, uint32_t *src, uint32_t *dst, uint16_t
 #define BURST 64
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: ct_bench FILE SECONDS\n");
-    return 2;
-  }
-  FILE *f = fopen(argv[1], "rb");
   uint32_t hdr[2];
-  if (!f || fread(hdr, 4, 2, f) != 2) {
-    fprintf(stderr, "cannot read %s\n", argv[1]);
-    return 1;
-  }
+  FILE *f = bench_open(argc, argv, 3, "ct_bench FILE SECONDS", hdr, 2);
   uint32_t n_flows = hdr[0], n_pkts = hdr[1];
   uint32_t *flows = malloc((size_t)n_flows * 16), *expect = malloc((size_t)n_pkts * 4);
   uint8_t *frames = malloc((size_t)n_pkts * 60);

@@ -95,13 +95,8 @@ static inline void police(const uint8_t *f, uint32_t len, uint32_t now) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: gw_bench FILE SECONDS\n");
-    return 2;
-  }
-  FILE *f = fopen(argv[1], "rb");
   uint32_t hdr[6];
-  if (!f || fread(hdr, 4, 6, f) != 6) return 1;
+  FILE *f = bench_open(argc, argv, 3, "gw_bench FILE SECONDS", hdr, 6);
   uint32_t n = hdr[0], len = hdr[1], maxFlows = hdr[4], batch = hdr[5];
   rate = hdr[2];
   burst = hdr[3];

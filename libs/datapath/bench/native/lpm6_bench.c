@@ -122,16 +122,8 @@ static void forward_case(struct rte_lpm6 *lpm, uint8_t (*dests)[16], uint32_t n,
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: lpm6_bench FILE SECONDS TBL8S\n");
-    return 2;
-  }
-  FILE *f = fopen(argv[1], "rb");
   uint32_t hdr[2];
-  if (!f || fread(hdr, 4, 2, f) != 2) {
-    fprintf(stderr, "cannot read %s\n", argv[1]);
-    return 1;
-  }
+  FILE *f = bench_open(argc, argv, 4, "lpm6_bench FILE SECONDS TBL8S", hdr, 2);
   uint32_t n_routes = hdr[0], n_dests = hdr[1];
   uint8_t *routes = malloc((size_t)n_routes * 24);
   uint8_t(*dests)[16] = malloc((size_t)n_dests * 16);

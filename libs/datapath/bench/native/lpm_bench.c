@@ -291,16 +291,9 @@ static void bench_rte_fib(double seconds) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: lpm_bench ROUTES_FILE SECONDS RTE_LPM_ROUTES\n");
-    return 2;
-  }
-  FILE *f = fopen(argv[1], "rb");
   uint32_t hdr[2];
-  if (!f || fread(hdr, 4, 2, f) != 2) {
-    fprintf(stderr, "cannot read %s\n", argv[1]);
-    return 1;
-  }
+  FILE *f =
+      bench_open(argc, argv, 4, "lpm_bench ROUTES_FILE SECONDS RTE_LPM_ROUTES", hdr, 2);
   n_routes = hdr[0];
   n_dests = hdr[1];
   routes = malloc((size_t)n_routes * 12);
