@@ -119,28 +119,36 @@ export function withNative(source, options, body) {
 
 /**
  * Runs a compiled baseline and parses the JSON object on the last line of its output. A
- * failure throws (with the program's stderr), unless `attempts` > 1: then each failure is
- * logged as "`what` failed (attempt n): …" and null is returned after the last (EAL start-up
- * can fail transiently on a machine shared with other DPDK runs).
+ * failure throws (with the program's stderr), unless `attempts` > 1: then a failure or an
+ * `{"error": …}` result is logged as "`what` failed (attempt n): …" and null is returned
+ * after the last (EAL start-up can fail transiently on a machine shared with other DPDK runs).
  */
 export function runNative(bin, args, { attempts = 1, what = 'native baseline' } = {}) {
-  for (let attempt = 1; ; attempt++) {
-    let out;
-    try {
-      out = execFileSync(bin, args.map(String), {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    } catch (err) {
-      const error = String(err.stderr || err.message)
+  const run = () =>
+    JSON.parse(
+      execFileSync(bin, args.map(String), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
         .trim()
-        .slice(0, 300);
-      if (attempts === 1) throw new Error(`${what} failed: ${error}`);
-      console.log(`${what} failed (attempt ${attempt}): ${error}`);
-      if (attempt >= attempts) return null;
-      continue;
+        .split('\n')
+        .pop(),
+    );
+  if (attempts === 1) {
+    try {
+      return run();
+    } catch (err) {
+      throw new Error(`${what} failed: ${String(err.stderr || err.message).trim()}`);
     }
-    return JSON.parse(out.trim().split('\n').pop());
+  }
+  for (let attempt = 1; ; attempt++) {
+    let result;
+    try {
+      result = run();
+    } catch (err) {
+      result = { error: String(err.stderr || err.message).trim() };
+    }
+    // The baselines report an EAL start-up failure as {"error": …} on stdout.
+    if (!result.error) return result;
+    console.log(`${what} failed (attempt ${attempt}): ${String(result.error).slice(0, 300)}`);
+    if (attempt >= attempts) return null;
   }
 }
 
