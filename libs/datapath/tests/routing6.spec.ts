@@ -24,6 +24,9 @@ import {
   prng,
   randInt,
   randomValidFrame,
+  neighborSolicitation,
+  solicitedNode,
+  type NsSpec as FrameNsSpec,
 } from './frames.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
@@ -307,63 +310,26 @@ function frame6(
   return Uint8Array.from(ethernet(ROUTER_MAC, PEER_MAC, 0x86dd, packet, o.vlans));
 }
 
-function icmp6Checksum(src: number[], dst: number[], msg: number[]): number {
-  const words = [...src, ...dst, 0, 0, msg.length >> 8, msg.length & 0xff, 0, 0, 0, 58, ...msg];
-  let sum = 0;
-  for (let i = 0; i < words.length; i += 2) sum += (words[i]! << 8) | (words[i + 1] ?? 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
-interface NsSpec {
-  src?: string;
-  dst?: string;
+/** Neighbor Solicitation options in this spec's terms (defaults: the peer asking for the port). */
+type NsSpec = Omit<FrameNsSpec, 'target' | 'hopLimit' | 'slla'> & {
   target?: string;
   hops?: number;
-  code?: number;
   sourceLinkLayer?: boolean;
-  options?: number[];
-  badChecksum?: boolean;
-  vlans?: number[];
-  type?: number;
-  truncateTo?: number;
-}
+};
 
-/** A Neighbor Solicitation (or another ND type) with a correct checksum unless told. */
+/** A Neighbor Solicitation (or another ND type) from the peer, checksum correct unless told. */
 function nsFrame(o: NsSpec = {}): Uint8Array {
-  const src = ipv6(o.src ?? PEER_ADDR6);
-  const target = ipv6(o.target ?? PORT_ADDR6);
-  const dst = ipv6(o.dst ?? `ff02::1:ff${PORT_ADDR6.endsWith('::1') ? '00:1' : ''}`);
-  const options = [
-    ...(o.sourceLinkLayer === false ? [] : [1, 1, ...mac(PEER_MAC)]),
-    ...(o.options ?? []),
-  ];
-  let msg = [o.type ?? 135, o.code ?? 0, 0, 0, 0, 0, 0, 0, ...target, ...options];
-  if (o.truncateTo !== undefined) msg = msg.slice(0, o.truncateTo);
-  const sum = icmp6Checksum(src, dst, msg) ^ (o.badChecksum ? 0x0101 : 0);
-  msg[2] = sum >> 8;
-  msg[3] = sum & 0xff;
-  const packet = [
-    0x60,
-    0,
-    0,
-    0,
-    msg.length >> 8,
-    msg.length & 0xff,
-    58,
-    o.hops ?? 255,
-    ...src,
-    ...dst,
-    ...msg,
-  ];
-  const ethDst =
-    dst[0] === 0xff
-      ? `33:33:${dst
-          .slice(12)
-          .map((b) => b.toString(16).padStart(2, '0'))
-          .join(':')}`
-      : ROUTER_MAC;
-  return Uint8Array.from(ethernet(ethDst, PEER_MAC, 0x86dd, packet, o.vlans));
+  const { hops, sourceLinkLayer, ...rest } = o;
+  return neighborSolicitation({
+    src: PEER_ADDR6,
+    target: PORT_ADDR6,
+    dst: solicitedNode(PORT_ADDR6),
+    srcMac: PEER_MAC,
+    dstMac: ROUTER_MAC,
+    ...rest,
+    hopLimit: hops ?? 255,
+    slla: sourceLinkLayer !== false,
+  });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'dp-routing6-'));
