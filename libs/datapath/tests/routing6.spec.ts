@@ -631,9 +631,22 @@ describe('differential: l3v6 against the reference', () => {
       const ref = new ReferenceDatapath(64);
       configure6(dp);
       configure6(ref);
+      // Small MTUs on ports 1 and 2: some packets routed there get packet too big (or are
+      // dropped: port 2 has no IPv6 address to answer from).
+      for (const t of [dp, ref]) {
+        t.setPort(1, {
+          vrf: 2,
+          address6: PORT_ADDR6,
+          address: '192.0.2.1',
+          mac: ROUTER_MAC,
+          mtu: 1300,
+        });
+        t.setPort(2, { vrf: 2, mtu: 1280 });
+      }
       const rand = prng(SEED ^ 0x66);
       const seen = new Set<string>();
       let replies = 0;
+      let tooBigReplies = 0;
       const dsts = [
         '2001:db8:100::1',
         '2001:db8:100::77',
@@ -688,6 +701,8 @@ describe('differential: l3v6 against the reference', () => {
               { proto: 'tcp' as const, sport: randInt(rand, 65536), dport: 443 },
               { proto: 'icmp' as const, type: [1, 3, 128, 129][randInt(rand, 4)]! },
             ][randInt(rand, 3)]!;
+            if (rand() < 0.2)
+              Object.assign(l4, { payload: new Array(1180 + randInt(rand, 200)).fill(3) });
             data = frame6(dst, {
               hops: randInt(rand, 4) === 0 ? randInt(rand, 3) : 64,
               l4,
@@ -724,6 +739,9 @@ describe('differential: l3v6 against the reference', () => {
           ).toEqual(want[i]);
           seen.add(got[i]!.drop ?? got[i]!.verdict);
           if (got[i]!.outPort !== null && got[i]!.outPort === batch[i]!.port) replies++;
+          // ICMPv6 (next header at byte 20) type 2 (byte 54) generated back: packet too big.
+          if (got[i]!.frame.slice(40, 42) === '3a' && got[i]!.frame.slice(108, 110) === '02')
+            tooBigReplies++;
         }
         expect(dp.counters(), `counters after round ${round}`).toEqual(ref.counters());
       }
@@ -738,10 +756,12 @@ describe('differential: l3v6 against the reference', () => {
         'ipv6-bad-address',
         'nd-invalid',
         'nd-not-handled',
+        'packet-too-big',
       ]) {
         expect(seen, outcome).toContain(outcome);
       }
       expect(replies).toBeGreaterThan(0);
+      expect(tooBigReplies).toBeGreaterThan(0);
       // The tables agree too.
       const probes = Array.from({ length: 500 }, () => Uint8Array.from(ipv6(randomDst())));
       for (const a of probes) expect(dp.routes6.lookup(2, a)).toBe(ref.router6.lookup(2, a));
