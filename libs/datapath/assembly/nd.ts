@@ -1,4 +1,4 @@
-// Neighbor Discovery (RFC 4861) and ICMPv6 checksum code shared by the two responders: the
+// Neighbor Discovery (RFC 4861) code shared by the two responders: the
 // bridge gateways (gateway.ts, SVIs) and the routed ports (l3v6.ts). Each caller decides in
 // which order it asks "is this NS for one of my addresses?" and "is it valid?" (a gateway
 // passes other hosts' solicitations on to L2 untouched; a routed port drops every invalid
@@ -17,28 +17,7 @@ import {
   be16,
   be32,
 } from './layout';
-
-/** Ones-complement sum of `len` bytes at `p` (big-endian 16-bit words) added to `sum`. */
-export function onesSum(p: usize, len: u32, sum: u32): u32 {
-  let i: u32 = 0;
-  for (; i + 1 < len; i += 2) sum += be16(p + i);
-  if (i < len) sum += (<u32>load<u8>(p + i)) << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
-  return sum;
-}
-
-/**
- * ICMPv6 checksum (RFC 8200 8.1) of the `len`-byte message at `icmp` from `src` to `dst`
- * (16-byte addresses): the value to store, or 0 on verification of a message holding a
- * correct checksum.
- */
-export function icmp6Checksum(src: usize, dst: usize, icmp: usize, len: u32): u32 {
-  let sum = onesSum(src, 16, 0);
-  sum = onesSum(dst, 16, sum);
-  sum += (len >> 16) + (len & 0xffff) + 58;
-  sum = onesSum(icmp, len, sum);
-  return ~sum & 0xffff;
-}
+import { icmp6Checksum } from './checksum';
 
 /** True for the all-zero address (::). */
 export function isUnspecified6(a: usize): bool {
