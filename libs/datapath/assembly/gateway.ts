@@ -34,7 +34,7 @@ import {
 } from './layout';
 import { NODE_L2, NODE_TX, NODE_VXLAN_ENCAP } from './nodes';
 import { heapAlloc } from './heap';
-import { icmp6Length, nsAsksFor, nsValid, naBuild } from './nd';
+import { nsAnswer, NS_ANSWERED, NS_INVALID } from './nd';
 
 /** Gateway addresses per bridge and family. */
 export const GW_MAX_ADDRESSES: u32 = 4;
@@ -189,16 +189,10 @@ function arpReply(g: usize, f: usize, d: usize): bool {
  * pass on to L2 before any validation. Returns GW_TRACE_NA, GW_TRACE_NS_INVALID or
  * GW_TRACE_PASS.
  */
-function naReply(g: usize, slot: u32, d: usize): u32 {
-  const f = slotBase(slot) + load<u32>(d + D_OFF);
-  // Which address is asked for decides whether this NS is ours before it is validated.
-  if (icmp6Length(d, f) < 24) return GW_TRACE_NS_INVALID;
+function naReply(g: usize, slot: u32, d: usize, next: u8): u32 {
   const n = <u32>load<u8>(g + G_N6);
-  let gw: usize = 0;
-  for (let i: u32 = 0; i < n; i++) if (nsAsksFor(d, f, g + G_V6 + i * 16)) gw = g + G_V6 + i * 16;
-  if (gw == 0) return GW_TRACE_PASS;
-  if (!nsValid(d, f)) return GW_TRACE_NS_INVALID;
-  return naBuild(slot, d, gw, g + G_MAC, true) ? GW_TRACE_NA : GW_TRACE_PASS;
+  const r = nsAnswer(slot, d, g + G_V6, n, g + G_MAC, true, true, next);
+  return r == NS_ANSWERED ? GW_TRACE_NA : r == NS_INVALID ? GW_TRACE_NS_INVALID : GW_TRACE_PASS;
 }
 
 /** Gateway stage: answer ARP requests and Neighbor Solicitations for gateway addresses. */
@@ -214,21 +208,19 @@ export function gatewayStage(vec: usize, n: i32): i32 {
     store<u8>(d + D_NEXT, NODE_L2);
     const g = gatewayOfPort(inPort);
     if (g == 0) continue;
-    let done: u32 = GW_TRACE_PASS;
-    if (load<u16>(d + D_OUTER + L_ETH_TYPE) == 0x0806) {
-      if (arpReply(g, slotBase(slot) + load<u32>(d + D_OFF), d)) {
-        done = GW_TRACE_ARP;
-        count(g + G_ARP_REPLIES);
-      }
-    } else {
-      done = naReply(g, slot, d);
+    // Replies leave through the ingress port: a tunnel port's through vxlan-encap.
+    const next = load<u8>(pe + P_KIND) == PORT_KIND_TUNNEL ? NODE_VXLAN_ENCAP : NODE_TX;
+    if (load<u16>(d + D_OUTER + L_ETH_TYPE) != 0x0806) {
+      const done = naReply(g, slot, d, next);
       if (done == GW_TRACE_NA) count(g + G_NA_REPLIES);
+      store<u32>(d + D_TRACE_B, done);
+    } else if (arpReply(g, slotBase(slot) + load<u32>(d + D_OFF), d)) {
+      count(g + G_ARP_REPLIES);
+      store<u32>(d + D_TRACE_B, GW_TRACE_ARP);
+      store<u16>(d + D_OUT_PORT, <u16>inPort);
+      store<u8>(d + D_VERDICT, V_FORWARD);
+      store<u8>(d + D_NEXT, next);
     }
-    store<u32>(d + D_TRACE_B, done);
-    if (done != GW_TRACE_ARP && done != GW_TRACE_NA) continue;
-    store<u16>(d + D_OUT_PORT, <u16>inPort);
-    store<u8>(d + D_VERDICT, V_FORWARD);
-    store<u8>(d + D_NEXT, load<u8>(pe + P_KIND) == PORT_KIND_TUNNEL ? NODE_VXLAN_ENCAP : NODE_TX);
   }
   return n;
 }

@@ -49,12 +49,12 @@ import {
   DROP_ND_NOT_HANDLED,
   DROP_PACKET_TOO_BIG,
 } from './drops';
-import { egressMtu } from './mtu';
+import { egressMtu, mtuFloor } from './mtu';
 import { NODE_DROP, NODE_TX, NODE_L3V6 } from './nodes';
 import { egressNode } from './acl';
 import { heapAlloc } from './heap';
 import { icmp6Checksum } from './checksum';
-import { isUnspecified6, nsAsksFor, nsValid, naBuild } from './nd';
+import { isUnspecified6, nsAnswer, NS_ANSWERED, NS_INVALID } from './nd';
 import { nhBase, MAX_NEXT_HOPS, NH_SIZE, NH_KIND, NH_PORT, NH_DST_MAC, NH_SRC_MAC } from './l3';
 import { NH_KIND_FORWARD, NH_KIND_BLACKHOLE } from './l3';
 import { lookupScratch6, lpm6FirstLevelPtr, lpm6Resolve, lpm6AddrBuf } from './lpm6';
@@ -129,18 +129,11 @@ const ND_NOT_HANDLED: i32 = 2;
  * solicited-node address) is turned in place into a Neighbor Advertisement (router flag set)
  * out of the same port. Every invalid one is dropped, whoever it asks for.
  */
-function neighborSolicit(d: usize, slot: u32, f: usize, inPort: u32): i32 {
-  if (!nsValid(d, f)) return ND_INVALID;
+function neighborSolicit(d: usize, slot: u32, inPort: u32): i32 {
   const p = port6(inPort);
-  if (p == 0 || load<u8>(p + PORT6_HAS_ADDR) == 0 || load<u8>(p + PORT6_HAS_MAC) == 0) {
-    return ND_NOT_HANDLED;
-  }
-  if (!nsAsksFor(d, f, p + PORT6_ADDR)) return ND_NOT_HANDLED;
-  if (!naBuild(slot, d, p + PORT6_ADDR, p + PORT6_MAC, true)) return ND_NOT_HANDLED;
-  store<u16>(d + D_OUT_PORT, <u16>inPort);
-  store<u8>(d + D_VERDICT, V_FORWARD);
-  store<u8>(d + D_NEXT, NODE_TX);
-  return ND_REPLY;
+  const ready = p != 0 && load<u8>(p + PORT6_HAS_ADDR) != 0 && load<u8>(p + PORT6_HAS_MAC) != 0;
+  const r = nsAnswer(slot, d, p + PORT6_ADDR, ready ? 1 : 0, p + PORT6_MAC, true, false, NODE_TX);
+  return r == NS_ANSWERED ? ND_REPLY : r == NS_INVALID ? ND_INVALID : ND_NOT_HANDLED;
 }
 
 /** Largest invoking-packet quote: the message must fit the IPv6 minimum MTU (RFC 4443 2.4). */
@@ -210,13 +203,25 @@ function icmp6Error(
   return true;
 }
 
+// Packet too big (RFC 4443 3.2) for egress `out`: answered with that link's MTU or dropped
+// (true), or false when it fits. IPv6 routers never fragment (RFC 8200 5); egressMtu counts
+// the tunnel overhead.
+function tooBig6(d: usize, slot: u32, f: usize, ip: usize, inPort: u32, out: u32): bool {
+  const mtu = egressMtu(out);
+  if (<u32>40 + <u32>bswap<u16>(load<u16>(ip + 4)) <= mtu) return false;
+  if (icmp6Error(d, slot, f, ip, inPort, 0x02000000, mtu))
+    store<u32>(d + D_TRACE_B, L3V6_TRACE_PACKET_TOO_BIG);
+  else drop(d, DROP_PACKET_TOO_BIG);
+  return true;
+}
+
 // Decisions taken before the route lookup: ND, and addresses that are never forwarded.
 // Returns true when the packet is decided (answered or dropped).
 function beforeLookup(d: usize, slot: u32, f: usize, ip: usize, inPort: u32): bool {
   if (load<u8>(d + D_OUTER + L_PROTO) == 58 && load<u8>(d + D_OUTER + L_L4_KIND) == L4_ICMP) {
     const type = <u32>load<u16>(d + D_OUTER + L_SPORT);
     if (type >= 133 && type <= 137) {
-      const r = type == 135 ? neighborSolicit(d, slot, f, inPort) : ND_NOT_HANDLED;
+      const r = type == 135 ? neighborSolicit(d, slot, inPort) : ND_NOT_HANDLED;
       if (r == ND_REPLY) store<u32>(d + D_TRACE_B, L3V6_TRACE_NA);
       else drop(d, r == ND_INVALID ? DROP_ND_INVALID : DROP_ND_NOT_HANDLED);
       return true;
@@ -310,15 +315,8 @@ export function l3v6Stage(vec: usize, n: i32): i32 {
       continue;
     }
     const out = <u32>load<u16>(e + NH_PORT);
-    // IPv6 routers never fragment (RFC 8200 5): too big for the egress link (tunnel overhead
-    // counted) is answered with packet too big (RFC 4443 3.2) carrying that link's MTU.
-    const mtu = egressMtu(out);
-    if (<u32>40 + <u32>bswap<u16>(load<u16>(ip + 4)) > mtu) {
-      if (icmp6Error(d, slot, f, ip, inPort, 0x02000000, mtu))
-        store<u32>(d + D_TRACE_B, L3V6_TRACE_PACKET_TOO_BIG);
-      else drop(d, DROP_PACKET_TOO_BIG);
-      continue;
-    }
+    const length = <u32>40 + <u32>bswap<u16>(load<u16>(ip + 4));
+    if (length > mtuFloor && tooBig6(d, slot, f, ip, inPort, out)) continue;
     store<u8>(ip + 7, <u8>(hops - 1));
     store<u32>(f, load<u32>(e + NH_DST_MAC));
     store<u16>(f + 4, load<u16>(e + NH_DST_MAC + 4));

@@ -6,7 +6,12 @@
 import {
   D_OFF,
   D_LEN,
+  D_IN_PORT,
+  D_OUT_PORT,
+  D_VERDICT,
+  D_NEXT,
   D_OUTER,
+  V_FORWARD,
   L_L3,
   L_L4,
   L_SPORT,
@@ -151,4 +156,45 @@ export function naBuild(slot: u32, d: usize, addr: usize, mac: usize, router: bo
   store<u16>(d + D_OUTER + L_SPORT, 136);
   store<u16>(d + D_OUTER + L_DPORT, 0);
   return true;
+}
+
+/** nsAnswer: the Neighbor Advertisement is built. */
+export const NS_ANSWERED: i32 = 0;
+/** nsAnswer: the solicitation fails RFC 4861 7.1.1. */
+export const NS_INVALID: i32 = 1;
+/** nsAnswer: not for one of the addresses (or no room for the advertisement). */
+export const NS_NOT_MINE: i32 = 2;
+
+/**
+ * Answers the Neighbor Solicitation of `slot` (described by `d`) when it asks for one of the
+ * `count` 16-byte addresses at `addrs`, with that address's advertisement from `mac`
+ * (naBuild). A routed port validates first (every invalid NS is NS_INVALID); a bridge gateway
+ * (`askFirst`) leaves other hosts' solicitations alone and validates only its own, except
+ * that a message too short to hold a target is NS_INVALID either way. An answer leaves
+ * through the ingress port, to stage `next` (tx, or vxlan-encap for a tunnel port).
+ */
+export function nsAnswer(
+  slot: u32,
+  d: usize,
+  addrs: usize,
+  count: u32,
+  mac: usize,
+  router: bool,
+  askFirst: bool,
+  next: u8,
+): i32 {
+  const f = slotBase(slot) + load<u32>(d + D_OFF);
+  if (icmp6Length(d, f) < 24) return NS_INVALID;
+  if (!askFirst && !nsValid(d, f)) return NS_INVALID;
+  let addr: usize = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    if (nsAsksFor(d, f, addrs + <usize>i * 16)) addr = addrs + <usize>i * 16;
+  }
+  if (addr == 0) return NS_NOT_MINE;
+  if (askFirst && !nsValid(d, f)) return NS_INVALID;
+  if (!naBuild(slot, d, addr, mac, router)) return NS_NOT_MINE;
+  store<u16>(d + D_OUT_PORT, load<u16>(d + D_IN_PORT));
+  store<u8>(d + D_VERDICT, V_FORWARD);
+  store<u8>(d + D_NEXT, next);
+  return NS_ANSWERED;
 }
