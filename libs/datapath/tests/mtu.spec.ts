@@ -405,4 +405,38 @@ describe('IPv6 packet too big (RFC 4443 3.2)', () => {
     expect(dp.counters().drops).toEqual({ 'packet-too-big': 2 });
     expect(ref.counters().drops).toEqual({ 'packet-too-big': 2 });
   });
+
+  it('MTU changes after traffic take effect at once, lowered or raised (IPv6 and IPv4)', () => {
+    const dp = createDatapath({ batchSize: 16 });
+    const ref = new ReferenceDatapath(16);
+    configure(dp);
+    configure(ref);
+    const frames = [
+      { data: sized6('2001:db8:2::1', 700), port: 2 }, // back out of port 2
+      { data: sized('10.2.0.1', 700), port: 2 },
+    ];
+    const outcome = (t: Datapath | ReferenceDatapath) =>
+      t
+        .process(frames, 1)
+        .map((r, i) => r.drop ?? (r.frame.length === frames[i]!.data.length ? 'forward' : 'icmp'));
+    for (const [mtu, want] of [
+      [undefined, ['forward', 'forward']],
+      [600, ['icmp', 'icmp']], // below every MTU the core had seen
+      [700, ['forward', 'forward']],
+      [699, ['icmp', 'icmp']],
+      [undefined, ['forward', 'forward']],
+    ] as const) {
+      for (const t of [dp, ref]) {
+        t.setPort(2, {
+          vrf: 1,
+          address: '10.99.0.1',
+          address6: PORT_ADDR6,
+          mac: ROUTER_MAC,
+          ...(mtu === undefined ? {} : { mtu }),
+        });
+      }
+      expect(outcome(dp), `mtu ${mtu}`).toEqual(want);
+      expect(outcome(ref), `reference, mtu ${mtu}`).toEqual(want);
+    }
+  });
 });
