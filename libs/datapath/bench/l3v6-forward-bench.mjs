@@ -5,21 +5,14 @@
 //   node bench/l3v6-forward-bench.mjs [--quick]   (needs the datapath build: dist/, build/)
 import { createDatapath } from '../dist/index.js';
 import { ReferenceDatapath } from '../dist/reference/pipeline.js';
+import { xorshift } from './lpm-traffic.mjs';
 
 const BATCH = 256;
 const POOL = 4096;
 const quick = process.argv.includes('--quick');
 const SECONDS = Number(process.env.DATAPATH_BENCH_SECONDS ?? (quick ? 0.3 : 2));
 
-let seed = 777;
-const rand = () => {
-  seed ^= seed << 13;
-  seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  seed >>>= 0;
-  return seed;
-};
+const rand = xorshift(777);
 
 const prefixes = Array.from({ length: 10_000 }, () => [rand() & 0xffff, rand() & 0xffff]);
 
