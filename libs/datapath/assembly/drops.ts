@@ -49,7 +49,8 @@ export const DROP_FRAG_NEEDED: u8 = 44;
 export const DROP_MTU_EXCEEDED: u8 = 45;
 export const DROP_TUNNEL_MTU_EXCEEDED: u8 = 46;
 export const DROP_ACL_EGRESS_DENY: u8 = 47;
-export const DROP_REASON_COUNT: i32 = 48;
+export const DROP_PACKET_TOO_BIG: u8 = 48;
+export const DROP_REASON_COUNT: i32 = 49;
 
 /** Name of drop reason `code` ('' past the last one). */
 export function dropReasonName(code: i32): string {
@@ -150,6 +151,8 @@ export function dropReasonName(code: i32): string {
       return 'tunnel-mtu-exceeded';
     case 47:
       return 'acl-egress-deny';
+    case 48:
+      return 'packet-too-big';
     default:
       return '';
   }

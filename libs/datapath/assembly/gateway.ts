@@ -6,7 +6,6 @@
 // it does not answer goes on to L2 unchanged.
 import {
   D_OFF,
-  D_LEN,
   D_IN_PORT,
   D_OUT_PORT,
   D_VERDICT,
@@ -14,15 +13,12 @@ import {
   D_TRACE_A,
   D_TRACE_B,
   D_OUTER,
-  L_L3,
-  L_L4,
   L_ETH_TYPE,
   L_VLAN_COUNT,
   L_IP_VER,
   L_PROTO,
   L_L4_KIND,
   L_SPORT,
-  L_DPORT,
   L4_ICMP,
   P_BRIDGE,
   P_KIND,
@@ -30,17 +26,15 @@ import {
   MAX_BRIDGES,
   NONE16,
   V_FORWARD,
-  SLOT_GUARD,
-  slotSize,
   counting,
   desc,
   slotBase,
   portEntry,
-  be16,
   be32,
 } from './layout';
 import { NODE_L2, NODE_TX, NODE_VXLAN_ENCAP } from './nodes';
 import { heapAlloc } from './heap';
+import { nsAnswer, NS_ANSWERED, NS_INVALID } from './nd';
 
 /** Gateway addresses per bridge and family. */
 export const GW_MAX_ADDRESSES: u32 = 4;
@@ -189,145 +183,16 @@ function arpReply(g: usize, f: usize, d: usize): bool {
   return true;
 }
 
-/** Ones-complement sum of `len` bytes at `p` (big-endian 16-bit words) added to `sum`. */
-export function gwOnesSum(p: usize, len: u32, sum: u32): u32 {
-  let i: u32 = 0;
-  for (; i + 1 < len; i += 2) sum += be16(p + i);
-  if (i < len) sum += (<u32>load<u8>(p + i)) << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
-  return sum;
-}
-
 /**
- * ICMPv6 checksum (RFC 8200 8.1) of the `len`-byte message at `icmp` from `src` to `dst`
- * (16-byte addresses): the value to store, or 0xffff - sum for verification (0 when valid).
+ * Answers a Neighbor Solicitation (RFC 4861 7.1.1) for one of the gateway's IPv6 addresses
+ * with a Neighbor Advertisement (nd.ts, router flag set). Solicitations for other addresses
+ * pass on to L2 before any validation. Returns GW_TRACE_NA, GW_TRACE_NS_INVALID or
+ * GW_TRACE_PASS.
  */
-export function icmp6Checksum(src: usize, dst: usize, icmp: usize, len: u32): u32 {
-  let sum = gwOnesSum(src, 16, 0);
-  sum = gwOnesSum(dst, 16, sum);
-  sum += (len >> 16) + (len & 0xffff) + 58;
-  sum = gwOnesSum(icmp, len, sum);
-  return ~sum & 0xffff;
-}
-
-function isZero16(p: usize): bool {
-  return load<u64>(p) == 0 && load<u64>(p + 8) == 0;
-}
-
-function same16(a: usize, b: usize): bool {
-  return load<u64>(a) == load<u64>(b) && load<u64>(a + 8) == load<u64>(b + 8);
-}
-
-// ff02::1:ffXX:XXXX of `target`.
-function isSolicitedNode(dst: usize, target: usize): bool {
-  return (
-    be32(dst) == 0xff020000 &&
-    load<u32>(dst + 4) == 0 &&
-    be32(dst + 8) == 1 &&
-    load<u8>(dst + 12) == 0xff &&
-    load<u8>(dst + 13) == load<u8>(target + 13) &&
-    load<u16>(dst + 14) == load<u16>(target + 14)
-  );
-}
-
-// Where the NA is built: the NS's place when the slot has room behind it, else moved towards
-// the headroom by what it lacks. 0 when neither fits.
-function naFrameStart(slot: u32, d: usize, newLen: u32): u32 {
-  const off = load<u32>(d + D_OFF);
-  const len = load<u32>(d + D_LEN);
-  if (off <= slotSize - SLOT_GUARD - newLen) return off;
-  const grow = newLen - len;
-  return off >= SLOT_GUARD + grow ? off - grow : 0;
-}
-
-/**
- * Validates a Neighbor Solicitation (RFC 4861 7.1.1) for one of the gateway's IPv6 addresses
- * and answers it with a Neighbor Advertisement (RFC 4861 7.2.4: router, solicited and
- * override flags, target link-layer address option; to all-nodes without the solicited flag
- * for DAD from ::). Returns GW_TRACE_NA, GW_TRACE_NS_INVALID or GW_TRACE_PASS.
- */
-function naReply(g: usize, slot: u32, d: usize): u32 {
-  const f = slotBase(slot) + load<u32>(d + D_OFF);
-  const l3 = <u32>load<u16>(d + D_OUTER + L_L3);
-  const l4 = <u32>load<u16>(d + D_OUTER + L_L4);
-  const ip = f + l3;
-  const icmp = f + l4;
-  const end = l3 + 40 + be16(ip + 4);
-  const icmpLen = end - l4;
-  const target = icmp + 8;
-  // Which address is asked for decides whether this NS is ours before it is validated.
-  if (icmpLen < 24) return GW_TRACE_NS_INVALID;
+function naReply(g: usize, slot: u32, d: usize, next: u8): u32 {
   const n = <u32>load<u8>(g + G_N6);
-  let gw: usize = 0;
-  for (let i: u32 = 0; i < n; i++) if (same16(g + G_V6 + i * 16, target)) gw = g + G_V6 + i * 16;
-  if (gw == 0) return GW_TRACE_PASS;
-  const src = ip + 8;
-  const dst = ip + 24;
-  if (!same16(dst, target) && !isSolicitedNode(dst, target)) return GW_TRACE_PASS;
-  if (load<u8>(ip + 7) != 255 || load<u16>(d + D_OUTER + L_DPORT) != 0) return GW_TRACE_NS_INVALID;
-  if (icmp6Checksum(src, dst, icmp, icmpLen) != 0) return GW_TRACE_NS_INVALID;
-  if (load<u8>(target) == 0xff) return GW_TRACE_NS_INVALID;
-  const dad = isZero16(src);
-  let o = l4 + 24;
-  while (o < end) {
-    if (end - o < 2) return GW_TRACE_NS_INVALID;
-    const olen = <u32>load<u8>(f + o + 1) * 8;
-    if (olen == 0 || olen > end - o) return GW_TRACE_NS_INVALID;
-    if (dad && load<u8>(f + o) == 1) return GW_TRACE_NS_INVALID;
-    o += olen;
-  }
-  if (dad && !isSolicitedNode(dst, target)) return GW_TRACE_NS_INVALID;
-  const hl = 14 + <u32>load<u8>(d + D_OUTER + L_VLAN_COUNT) * 4;
-  const newLen = hl + 40 + 32;
-  const start = naFrameStart(slot, d, newLen);
-  if (start == 0) return GW_TRACE_PASS;
-  // Everything the NA needs from the NS, read before it is overwritten.
-  const srcHi = load<u64>(src);
-  const srcLo = load<u64>(src + 8);
-  const macHi = load<u32>(f + 6);
-  const macLo = load<u16>(f + 10);
-  const nf = slotBase(slot) + start;
-  if (nf != f) memory.copy(nf, f, hl);
-  if (dad) {
-    store<u32>(nf, bswap<u32>(0x33330000));
-    store<u16>(nf + 4, bswap<u16>(1));
-  } else {
-    store<u32>(nf, macHi);
-    store<u16>(nf + 4, macLo);
-  }
-  store<u32>(nf + 6, load<u32>(g + G_MAC));
-  store<u16>(nf + 10, load<u16>(g + G_MAC + 4));
-  const nip = nf + hl;
-  store<u32>(nip, bswap<u32>(0x60000000));
-  store<u16>(nip + 4, bswap<u16>(32));
-  store<u8>(nip + 6, 58);
-  store<u8>(nip + 7, 255);
-  store<u64>(nip + 8, load<u64>(gw));
-  store<u64>(nip + 16, load<u64>(gw + 8));
-  if (dad) {
-    store<u64>(nip + 24, bswap<u64>(0xff02000000000000));
-    store<u64>(nip + 32, bswap<u64>(1));
-  } else {
-    store<u64>(nip + 24, srcHi);
-    store<u64>(nip + 32, srcLo);
-  }
-  const na = nip + 40;
-  store<u32>(na, bswap<u32>(0x88000000));
-  store<u32>(na + 4, bswap<u32>(dad ? 0xa0000000 : 0xe0000000));
-  store<u64>(na + 8, load<u64>(gw));
-  store<u64>(na + 16, load<u64>(gw + 8));
-  store<u8>(na + 24, 2);
-  store<u8>(na + 25, 1);
-  store<u32>(na + 26, load<u32>(g + G_MAC));
-  store<u16>(na + 30, load<u16>(g + G_MAC + 4));
-  store<u16>(na + 2, bswap<u16>(<u16>icmp6Checksum(nip + 8, nip + 24, na, 32)));
-  store<u32>(d + D_OFF, start);
-  store<u32>(d + D_LEN, newLen);
-  // The parsed layer now describes the NA (vxlan-encap hashes it).
-  store<u16>(d + D_OUTER + L_L4, <u16>(hl + 40));
-  store<u16>(d + D_OUTER + L_SPORT, 136);
-  store<u16>(d + D_OUTER + L_DPORT, 0);
-  return GW_TRACE_NA;
+  const r = nsAnswer(slot, d, g + G_V6, n, g + G_MAC, true, true, next);
+  return r == NS_ANSWERED ? GW_TRACE_NA : r == NS_INVALID ? GW_TRACE_NS_INVALID : GW_TRACE_PASS;
 }
 
 /** Gateway stage: answer ARP requests and Neighbor Solicitations for gateway addresses. */
@@ -343,21 +208,19 @@ export function gatewayStage(vec: usize, n: i32): i32 {
     store<u8>(d + D_NEXT, NODE_L2);
     const g = gatewayOfPort(inPort);
     if (g == 0) continue;
-    let done: u32 = GW_TRACE_PASS;
-    if (load<u16>(d + D_OUTER + L_ETH_TYPE) == 0x0806) {
-      if (arpReply(g, slotBase(slot) + load<u32>(d + D_OFF), d)) {
-        done = GW_TRACE_ARP;
-        count(g + G_ARP_REPLIES);
-      }
-    } else {
-      done = naReply(g, slot, d);
+    // Replies leave through the ingress port: a tunnel port's through vxlan-encap.
+    const next = load<u8>(pe + P_KIND) == PORT_KIND_TUNNEL ? NODE_VXLAN_ENCAP : NODE_TX;
+    if (load<u16>(d + D_OUTER + L_ETH_TYPE) != 0x0806) {
+      const done = naReply(g, slot, d, next);
       if (done == GW_TRACE_NA) count(g + G_NA_REPLIES);
+      store<u32>(d + D_TRACE_B, done);
+    } else if (arpReply(g, slotBase(slot) + load<u32>(d + D_OFF), d)) {
+      count(g + G_ARP_REPLIES);
+      store<u32>(d + D_TRACE_B, GW_TRACE_ARP);
+      store<u16>(d + D_OUT_PORT, <u16>inPort);
+      store<u8>(d + D_VERDICT, V_FORWARD);
+      store<u8>(d + D_NEXT, next);
     }
-    store<u32>(d + D_TRACE_B, done);
-    if (done != GW_TRACE_ARP && done != GW_TRACE_NA) continue;
-    store<u16>(d + D_OUT_PORT, <u16>inPort);
-    store<u8>(d + D_VERDICT, V_FORWARD);
-    store<u8>(d + D_NEXT, load<u8>(pe + P_KIND) == PORT_KIND_TUNNEL ? NODE_VXLAN_ENCAP : NODE_TX);
   }
   return n;
 }

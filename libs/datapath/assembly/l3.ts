@@ -45,6 +45,7 @@ import { egressNode } from './acl';
 import { heapAlloc } from './heap';
 import { lookupScratch, lpmFirstLevelPtr, lpmIsGroup, lpmResolve, lpmResolveEntry } from './lpm4';
 import { l3TooBig } from './mtu';
+import { onesSum } from './checksum';
 
 /** Next hops the core holds (ids 0 .. MAX_NEXT_HOPS-1). */
 export const MAX_NEXT_HOPS: u32 = 65536;
@@ -198,14 +199,6 @@ function arpReply(d: usize, f: usize, inPort: u32): bool {
 
 /** Trace word B for a packet answered with an ICMP time-exceeded message. */
 export const L3_TRACE_ICMP_TIME_EXCEEDED: u32 = 0xfffffffe;
-
-function onesSum(p: usize, len: u32, sum: u32): u32 {
-  let i: u32 = 0;
-  for (; i + 1 < len; i += 2) sum += <u32>bswap<u16>(load<u16>(p + i));
-  if (i < len) sum += (<u32>load<u8>(p + i)) << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
-  return sum;
-}
 
 /**
  * Turns a packet into an ICMP error message (RFC 792; `typeCode` = type << 8 | code, `rest`

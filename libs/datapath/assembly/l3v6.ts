@@ -18,12 +18,10 @@ import {
   D_TRACE_B,
   D_OUTER,
   L_L3,
-  L_L4,
   L_IP_VER,
   L_PROTO,
   L_L4_KIND,
   L_SPORT,
-  L_DPORT,
   L4_ICMP,
   P_KIND,
   P_ROUTED,
@@ -35,7 +33,6 @@ import {
   SLOT_GUARD,
   desc,
   slotBase,
-  slotSize,
   portEntry,
   be32,
 } from './layout';
@@ -50,10 +47,14 @@ import {
   DROP_HOP_LIMIT_EXCEEDED,
   DROP_ND_INVALID,
   DROP_ND_NOT_HANDLED,
+  DROP_PACKET_TOO_BIG,
 } from './drops';
+import { egressMtu, mtuFloor } from './mtu';
 import { NODE_DROP, NODE_TX, NODE_L3V6 } from './nodes';
 import { egressNode } from './acl';
 import { heapAlloc } from './heap';
+import { icmp6Checksum } from './checksum';
+import { isUnspecified6, nsAnswer, NS_ANSWERED, NS_INVALID } from './nd';
 import { nhBase, MAX_NEXT_HOPS, NH_SIZE, NH_KIND, NH_PORT, NH_DST_MAC, NH_SRC_MAC } from './l3';
 import { NH_KIND_FORWARD, NH_KIND_BLACKHOLE } from './l3';
 import {
@@ -72,6 +73,8 @@ export const L3V6_TRACE_MISS: u32 = 0xffffffff;
 export const L3V6_TRACE_TIME_EXCEEDED: u32 = 0xfffffffe;
 /** Trace word B: a Neighbor Solicitation answered with a Neighbor Advertisement. */
 export const L3V6_TRACE_NA: u32 = 0xfffffffd;
+/** Trace word B: answered with an ICMPv6 packet-too-big message. */
+export const L3V6_TRACE_PACKET_TOO_BIG: u32 = 0xfffffffb;
 /** Trace word B: dropped before the lookup (address scope or ND); see the drop reason. */
 export const L3V6_TRACE_NOT_ROUTED: u32 = 0xfffffffc;
 
@@ -108,24 +111,6 @@ function port6(port: u32): usize {
   return ports6 == 0 ? 0 : ports6 + <usize>port * PORT6_SIZE;
 }
 
-// One's-complement sum of big-endian 16-bit words (an odd last byte is padded with zero).
-function sum16(p: usize, len: u32, sum: u32): u32 {
-  let i: u32 = 0;
-  for (; i + 1 < len; i += 2) sum += <u32>bswap<u16>(load<u16>(p + i));
-  if (i < len) sum += (<u32>load<u8>(p + i)) << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
-  return sum;
-}
-
-// ICMPv6 checksum sum (RFC 4443 2.3): pseudo-header of `ip`'s addresses, length, next header
-// 58, then the `len` bytes of the message at `icmp`. Returns the folded sum (0xffff = valid
-// when the message holds its checksum).
-function icmp6Sum(ip: usize, icmp: usize, len: u32): u32 {
-  let sum = sum16(ip + 8, 32, 0);
-  sum += (len >> 16) + (len & 0xffff) + 58;
-  return sum16(icmp, len, sum);
-}
-
 function isMulticast(a: usize): bool {
   return load<u8>(a) == 0xff;
 }
@@ -134,35 +119,8 @@ function isLinkLocal(a: usize): bool {
   return load<u8>(a) == 0xfe && (load<u8>(a + 1) & 0xc0) == 0x80;
 }
 
-function isUnspecified(a: usize): bool {
-  return load<u64>(a) == 0 && load<u64>(a + 8) == 0;
-}
-
 function isLoopback(a: usize): bool {
   return load<u64>(a) == 0 && load<u64>(a + 8) == 0x0100000000000000;
-}
-
-function sameAddress(a: usize, b: usize): bool {
-  return load<u64>(a) == load<u64>(b) && load<u64>(a + 8) == load<u64>(b + 8);
-}
-
-// ff02::1:ffXX:XXXX, the solicited-node multicast prefix (RFC 4291 2.7.1).
-function isSolicitedNode(a: usize): bool {
-  return (
-    load<u64>(a) == 0x02ff &&
-    load<u16>(a + 8) == 0 &&
-    load<u16>(a + 10) == 0x0100 &&
-    load<u8>(a + 12) == 0xff
-  );
-}
-
-// The solicited-node address of `target` (its low 24 bits under the prefix).
-function isSolicitedNodeOf(a: usize, target: usize): bool {
-  return (
-    isSolicitedNode(a) &&
-    load<u8>(a + 13) == load<u8>(target + 13) &&
-    load<u16>(a + 14) == load<u16>(target + 14)
-  );
 }
 
 function drop(d: usize, reason: u8): void {
@@ -175,118 +133,44 @@ const ND_INVALID: i32 = 1;
 const ND_NOT_HANDLED: i32 = 2;
 
 /**
- * A Neighbor Solicitation (RFC 4861 7.1.1 validity: hop limit 255, code 0, ICMP length >= 24,
- * checksum, target not multicast, every option of non-zero length within the message, from
- * :: only to a solicited-node address and without a source link-layer address option) for
- * the ingress port's address (to it or to its solicited-node address) is turned in place
- * into a Neighbor Advertisement out of the same port: router, solicited and override flags,
- * target link-layer address option = the port's MAC; to the solicitor, or to ff02::1 with
- * the solicited flag clear when the source was :: (RFC 4861 7.2.4).
+ * A valid Neighbor Solicitation (nd.ts) for the ingress port's address (to it or to its
+ * solicited-node address) is turned in place into a Neighbor Advertisement (router flag set)
+ * out of the same port. Every invalid one is dropped, whoever it asks for.
  */
-function neighborSolicit(d: usize, slot: u32, f: usize, ip: usize, inPort: u32): i32 {
-  const l3 = <u32>load<u16>(d + D_OUTER + L_L3);
-  const icmpOff = <u32>load<u16>(d + D_OUTER + L_L4);
-  const end = l3 + 40 + <u32>bswap<u16>(load<u16>(ip + 4));
-  const icmp = f + icmpOff;
-  const icmpLen = end - icmpOff;
-  if (load<u8>(ip + 7) != 255 || load<u8>(d + D_OUTER + L_DPORT) != 0) return ND_INVALID;
-  if (icmpLen < 24 || icmp6Sum(ip, icmp, icmpLen) != 0xffff) return ND_INVALID;
-  const target = icmp + 8;
-  if (isMulticast(target)) return ND_INVALID;
-  let sourceLinkLayer = false;
-  let o: u32 = 24;
-  while (o < icmpLen) {
-    if (icmpLen - o < 2) return ND_INVALID;
-    const olen = <u32>load<u8>(icmp + o + 1) * 8;
-    if (olen == 0 || olen > icmpLen - o) return ND_INVALID;
-    if (load<u8>(icmp + o) == 1) sourceLinkLayer = true;
-    o += olen;
-  }
-  const fromUnspecified = isUnspecified(ip + 8);
-  if (fromUnspecified && (sourceLinkLayer || !isSolicitedNode(ip + 24))) {
-    return ND_INVALID;
-  }
+function neighborSolicit(d: usize, slot: u32, inPort: u32): i32 {
   const p = port6(inPort);
-  if (p == 0 || load<u8>(p + PORT6_HAS_ADDR) == 0 || load<u8>(p + PORT6_HAS_MAC) == 0) {
-    return ND_NOT_HANDLED;
-  }
-  const mine = p + PORT6_ADDR;
-  if (!sameAddress(target, mine)) return ND_NOT_HANDLED;
-  if (!sameAddress(ip + 24, mine) && !isSolicitedNodeOf(ip + 24, mine)) return ND_NOT_HANDLED;
-  // Everything the reply needs from the request, before it is overwritten.
-  const srcMacHi = load<u32>(f + 6);
-  const srcMacLo = load<u16>(f + 10);
-  const srcHi = load<u64>(ip + 8);
-  const srcLo = load<u64>(ip + 16);
-  // The advertisement (l3 + 72 bytes) may be longer than the solicitation: keep it inside the
-  // slot, moving the Ethernet/VLAN header towards the headroom when the frame sits at the end.
-  const base = slotBase(slot);
-  let off = load<u32>(d + D_OFF);
-  const limit = <u32>slotSize - SLOT_GUARD;
-  if (off > limit - (l3 + 72)) {
-    const moved = limit - (l3 + 72);
-    memory.copy(base + moved, base + off, l3);
-    off = moved;
-  }
-  const g = base + off;
-  const nip = g + l3;
-  if (fromUnspecified) {
-    store<u32>(g, 0x00003333);
-    store<u16>(g + 4, 0x0100);
-  } else {
-    store<u32>(g, srcMacHi);
-    store<u16>(g + 4, srcMacLo);
-  }
-  store<u32>(g + 6, load<u32>(p + PORT6_MAC));
-  store<u16>(g + 10, load<u16>(p + PORT6_MAC + 4));
-  store<u32>(nip, bswap<u32>(0x60000000));
-  store<u32>(nip + 4, bswap<u32>((32 << 16) | (58 << 8) | 255));
-  store<u64>(nip + 8, load<u64>(mine));
-  store<u64>(nip + 16, load<u64>(mine + 8));
-  if (fromUnspecified) {
-    store<u64>(nip + 24, 0x02ff);
-    store<u64>(nip + 32, 0x0100000000000000);
-  } else {
-    store<u64>(nip + 24, srcHi);
-    store<u64>(nip + 32, srcLo);
-  }
-  const na = nip + 40;
-  store<u32>(na, bswap<u32>(136 << 24));
-  // Router, solicited (not for a solicitation from ::), override.
-  store<u32>(na + 4, bswap<u32>(fromUnspecified ? 0xa0000000 : 0xe0000000));
-  store<u64>(na + 8, load<u64>(mine));
-  store<u64>(na + 16, load<u64>(mine + 8));
-  store<u16>(na + 24, bswap<u16>(0x0201));
-  store<u32>(na + 26, load<u32>(p + PORT6_MAC));
-  store<u16>(na + 30, load<u16>(p + PORT6_MAC + 4));
-  store<u16>(na + 2, bswap<u16>(<u16>(~icmp6Sum(nip, na, 32) & 0xffff)));
-  store<u32>(d + D_OFF, off);
-  store<u32>(d + D_LEN, l3 + 72);
-  store<u16>(d + D_OUT_PORT, <u16>inPort);
-  store<u8>(d + D_VERDICT, V_FORWARD);
-  store<u8>(d + D_NEXT, NODE_TX);
-  return ND_REPLY;
+  const ready = p != 0 && load<u8>(p + PORT6_HAS_ADDR) != 0 && load<u8>(p + PORT6_HAS_MAC) != 0;
+  const r = nsAnswer(slot, d, p + PORT6_ADDR, ready ? 1 : 0, p + PORT6_MAC, true, false, NODE_TX);
+  return r == NS_ANSWERED ? ND_REPLY : r == NS_INVALID ? ND_INVALID : ND_NOT_HANDLED;
 }
 
 /** Largest invoking-packet quote: the message must fit the IPv6 minimum MTU (RFC 4443 2.4). */
 const QUOTE_MAX: u32 = 1280 - 48;
 
 /**
- * Turns a packet whose hop limit ran out into an ICMPv6 time-exceeded message (type 3 code
- * 0) back to its sender out of the ingress port, when that port has an IPv6 address: Ethernet
- * addresses swapped (untagged), IPv6 from the port's address, hop limit 64, and as much of
- * the invoking packet as fits in 1280 bytes. Never for ICMPv6 errors (or fragments that may
- * be one: ICMPv6 without its header parsed) or from/to addresses no reply may go to.
- * Returns false when no message is sent.
+ * Turns the packet at `ip` into the ICMPv6 error `head` (type << 24 | code << 16) with `word`
+ * as its second word, back to its sender out of the ingress port, when that port has an IPv6
+ * address: Ethernet addresses swapped (untagged), IPv6 from the port's address, hop limit 64,
+ * and as much of the invoking packet as fits in 1280 bytes (RFC 4443 2.4). Never for ICMPv6
+ * errors (or fragments that may be one: ICMPv6 without its header parsed) or from/to
+ * addresses no reply may go to. Returns false when no message is sent.
  */
-function timeExceeded6(d: usize, slot: u32, f: usize, ip: usize, inPort: u32): bool {
+function icmp6Error(
+  d: usize,
+  slot: u32,
+  f: usize,
+  ip: usize,
+  inPort: u32,
+  head: u32,
+  word: u32,
+): bool {
   const p = port6(inPort);
   if (p == 0 || load<u8>(p + PORT6_HAS_ADDR) == 0) return false;
   if (load<u8>(d + D_OUTER + L_PROTO) == 58) {
     if (load<u8>(d + D_OUTER + L_L4_KIND) != L4_ICMP) return false;
     if (load<u16>(d + D_OUTER + L_SPORT) < 128) return false;
   }
-  if (isMulticast(ip + 24) || isMulticast(ip + 8) || isUnspecified(ip + 8)) return false;
+  if (isMulticast(ip + 24) || isMulticast(ip + 8) || isUnspecified6(ip + 8)) return false;
   const total: u32 = 40 + <u32>bswap<u16>(load<u16>(ip + 4));
   const quote = total < QUOTE_MAX ? total : QUOTE_MAX;
   const dstMacHi = load<u32>(f);
@@ -316,14 +200,26 @@ function timeExceeded6(d: usize, slot: u32, f: usize, ip: usize, inPort: u32): b
   store<u64>(nip + 24, srcHi);
   store<u64>(nip + 32, srcLo);
   const icmp = nip + 40;
-  store<u32>(icmp, bswap<u32>(0x03000000));
-  store<u32>(icmp + 4, 0);
-  store<u16>(icmp + 2, bswap<u16>(<u16>(~icmp6Sum(nip, icmp, 8 + quote) & 0xffff)));
+  store<u32>(icmp, bswap<u32>(head));
+  store<u32>(icmp + 4, bswap<u32>(word));
+  store<u16>(icmp + 2, bswap<u16>(<u16>icmp6Checksum(nip + 8, nip + 24, icmp, 8 + quote)));
   store<u32>(d + D_OFF, <u32>(o - base));
   store<u32>(d + D_LEN, 62 + quote);
   store<u16>(d + D_OUT_PORT, <u16>inPort);
   store<u8>(d + D_VERDICT, V_FORWARD);
   store<u8>(d + D_NEXT, NODE_TX);
+  return true;
+}
+
+// Packet too big (RFC 4443 3.2) for egress `out`: answered with that link's MTU or dropped
+// (true), or false when it fits. IPv6 routers never fragment (RFC 8200 5); egressMtu counts
+// the tunnel overhead.
+function tooBig6(d: usize, slot: u32, f: usize, ip: usize, inPort: u32, out: u32): bool {
+  const mtu = egressMtu(out);
+  if (<u32>40 + <u32>bswap<u16>(load<u16>(ip + 4)) <= mtu) return false;
+  if (icmp6Error(d, slot, f, ip, inPort, 0x02000000, mtu))
+    store<u32>(d + D_TRACE_B, L3V6_TRACE_PACKET_TOO_BIG);
+  else drop(d, DROP_PACKET_TOO_BIG);
   return true;
 }
 
@@ -333,7 +229,7 @@ function beforeLookup(d: usize, slot: u32, f: usize, ip: usize, inPort: u32): bo
   if (load<u8>(d + D_OUTER + L_PROTO) == 58 && load<u8>(d + D_OUTER + L_L4_KIND) == L4_ICMP) {
     const type = <u32>load<u16>(d + D_OUTER + L_SPORT);
     if (type >= 133 && type <= 137) {
-      const r = type == 135 ? neighborSolicit(d, slot, f, ip, inPort) : ND_NOT_HANDLED;
+      const r = type == 135 ? neighborSolicit(d, slot, inPort) : ND_NOT_HANDLED;
       if (r == ND_REPLY) store<u32>(d + D_TRACE_B, L3V6_TRACE_NA);
       else drop(d, r == ND_INVALID ? DROP_ND_INVALID : DROP_ND_NOT_HANDLED);
       return true;
@@ -345,9 +241,9 @@ function beforeLookup(d: usize, slot: u32, f: usize, ip: usize, inPort: u32): bo
   else if (isLinkLocal(dst) || isLinkLocal(src)) drop(d, DROP_IPV6_LINK_LOCAL);
   else if (
     isMulticast(src) ||
-    isUnspecified(src) ||
+    isUnspecified6(src) ||
     isLoopback(src) ||
-    isUnspecified(dst) ||
+    isUnspecified6(dst) ||
     isLoopback(dst)
   )
     drop(d, DROP_IPV6_BAD_ADDRESS);
@@ -437,17 +333,19 @@ export function l3v6Stage(vec: usize, n: i32): i32 {
     }
     const hops = <u32>load<u8>(ip + 7);
     if (hops <= 1) {
-      if (timeExceeded6(d, slot, f, ip, inPort))
+      if (icmp6Error(d, slot, f, ip, inPort, 0x03000000, 0))
         store<u32>(d + D_TRACE_B, L3V6_TRACE_TIME_EXCEEDED);
       else drop(d, DROP_HOP_LIMIT_EXCEEDED);
       continue;
     }
+    const out = <u32>load<u16>(e + NH_PORT);
+    const length = <u32>40 + <u32>bswap<u16>(load<u16>(ip + 4));
+    if (length > mtuFloor && tooBig6(d, slot, f, ip, inPort, out)) continue;
     store<u8>(ip + 7, <u8>(hops - 1));
     store<u32>(f, load<u32>(e + NH_DST_MAC));
     store<u16>(f + 4, load<u16>(e + NH_DST_MAC + 4));
     store<u32>(f + 6, load<u32>(e + NH_SRC_MAC));
     store<u16>(f + 10, load<u16>(e + NH_SRC_MAC + 4));
-    const out = <u32>load<u16>(e + NH_PORT);
     store<u16>(d + D_OUT_PORT, <u16>out);
     store<u8>(d + D_VERDICT, V_FORWARD);
     store<u8>(d + D_NEXT, egressNode(out));

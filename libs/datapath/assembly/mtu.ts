@@ -29,6 +29,11 @@ export const L3_TRACE_FRAG_NEEDED: u32 = 0xfffffffc;
 
 // Configured MTU per port (u32; 0: default). For a tunnel port, an explicit tunnel MTU.
 let mtus: usize = 0;
+/**
+ * A lower bound of every port's egressMtu (the smallest configured MTU or the default, less
+ * the largest VXLAN overhead): packets no longer than it skip the per-port lookup.
+ */
+export let mtuFloor: u32 = DEFAULT_MTU - VXLAN_OVERHEAD_V6;
 
 /** Sets the MTU of `port` (0: default; a tunnel port: explicit tunnel MTU). 0, or -1. */
 export function mtuSet(port: u32, mtu: u32): i32 {
@@ -39,6 +44,12 @@ export function mtuSet(port: u32, mtu: u32): i32 {
     if (mtus == 0) return -1;
   }
   store<u32>(mtus + <usize>port * 4, mtu);
+  let least = DEFAULT_MTU;
+  for (let p: usize = 0; p < <usize>MAX_PORTS; p++) {
+    const m = load<u32>(mtus + p * 4);
+    if (m != 0 && m < least) least = m;
+  }
+  mtuFloor = least > VXLAN_OVERHEAD_V6 ? least - VXLAN_OVERHEAD_V6 : 0;
   return 0;
 }
 
@@ -73,6 +84,7 @@ export function egressMtu(port: u32): u32 {
  */
 export function l3TooBig(d: usize, f: usize, ip: usize, inPort: u32, out: u32): bool {
   const total = <u32>bswap<u16>(load<u16>(ip + 2));
+  if (total <= mtuFloor) return false;
   const mtu = egressMtu(out);
   if (total <= mtu) return false;
   if ((load<u8>(ip + 6) & 0x40) == 0) {

@@ -64,7 +64,9 @@ const formatters: Record<string, TraceFormatter> = {
           ? 'neighbor advertisement'
           : b === 0xfffffffc
             ? 'not routed'
-            : `next-hop ${b}`),
+            : b === 0xfffffffb
+              ? 'icmpv6 packet-too-big'
+              : `next-hop ${b}`),
   'vxlan-encap': (a, b) => `tunnel ${a} vni ${b}`,
   tx: (a) => `flood copies ${a}`,
   drop: (a, _b, ctx) => `reason ${ctx.dropName(a)}`,

@@ -331,27 +331,73 @@ export function mutateFrame(rand: () => number, frame: Uint8Array): Uint8Array {
   return out;
 }
 
-/** A Neighbor Solicitation (RFC 4861 4.3) with a correct ICMPv6 checksum. */
-export function neighborSolicitation(o: {
-  src: string;
-  dst: string;
+/** Solicited-node multicast group (RFC 4291 2.7.1) of an IPv6 address, as text. */
+export function solicitedNode(target: string): string {
+  const t = ipv6(target);
+  const h = (a: number, b: number) => ((a << 8) | b).toString(16);
+  return `ff02::1:ff${(t[13] ?? 0).toString(16).padStart(2, '0')}:${h(t[14] ?? 0, t[15] ?? 0)}`;
+}
+
+/** Options of `neighborSolicitation`; the defaults make a valid NS. */
+export interface NsSpec {
   target: string;
-  srcMac: string;
-  hops?: number;
-}): Uint8Array {
-  const src = ipv6(o.src);
-  const dst = ipv6(o.dst);
-  const msg = [135, 0, 0, 0, 0, 0, 0, 0, ...ipv6(o.target), 1, 1, ...mac(o.srcMac)];
-  const sum = checksum([...src, ...dst, 0, 0, 0, msg.length, 0, 0, 0, 58, ...msg]);
-  msg[2] = sum >> 8;
-  msg[3] = sum & 0xff;
-  const packet = [0x60, 0, 0, 0, ...be16(msg.length), 58, o.hops ?? 255, ...src, ...dst, ...msg];
+  /** Default fe80::1. */
+  src?: string;
+  /** Default: the target's solicited-node group. */
+  dst?: string;
+  /** Default 02:00:00:00:00:01. */
+  srcMac?: string;
+  /** Ethernet destination when `dst` is unicast (default 02:00:00:00:00:fe). */
+  dstMac?: string;
+  hopLimit?: number;
+  /** ICMPv6 type (default 135: another ND message built the same way). */
+  type?: number;
+  code?: number;
+  badChecksum?: boolean;
+  /** Source link-layer address option (default: with one unless src is ::). */
+  slla?: boolean;
+  /** A zero-length option (invalid). */
+  zeroOption?: boolean;
+  /** Raw option bytes appended after the others. */
+  options?: number[];
+  /** Cuts the ICMPv6 message to this many bytes (checksum computed over what remains). */
+  truncateTo?: number;
+  vlans?: number[];
+}
+
+/** An ICMPv6 Neighbor Solicitation (RFC 4861 4.3), checksum correct unless `badChecksum`. */
+export function neighborSolicitation(s: NsSpec): Uint8Array {
+  const srcMac = s.srcMac ?? '02:00:00:00:00:01';
+  const src = ipv6(s.src ?? 'fe80::1');
+  const dst = ipv6(s.dst ?? solicitedNode(s.target));
+  const slla = s.slla ?? s.src !== '::';
+  let msg = [s.type ?? 135, s.code ?? 0, 0, 0, 0, 0, 0, 0, ...ipv6(s.target)];
+  if (slla) msg.push(1, 1, ...mac(srcMac));
+  if (s.zeroOption) msg.push(1, 0, 0, 0, 0, 0, 0, 0);
+  msg.push(...(s.options ?? []));
+  if (s.truncateTo !== undefined) msg = msg.slice(0, s.truncateTo);
+  const sum = checksum([...src, ...dst, 0, 0, ...be16(msg.length), 0, 0, 0, 58, ...msg]);
+  const c = sum ^ (s.badChecksum ? 0x0101 : 0);
+  msg[2] = c >> 8;
+  msg[3] = c & 0xff;
+  const packet = [
+    0x60,
+    0,
+    0,
+    0,
+    ...be16(msg.length),
+    58,
+    s.hopLimit ?? 255,
+    ...src,
+    ...dst,
+    ...msg,
+  ];
   const dstMac =
     dst[0] === 0xff
       ? `33:33:${dst
           .slice(12)
           .map((b) => b.toString(16).padStart(2, '0'))
           .join(':')}`
-      : '02:00:00:00:00:02';
-  return Uint8Array.from(ethernet(dstMac, o.srcMac, 0x86dd, packet));
+      : (s.dstMac ?? '02:00:00:00:00:fe');
+  return Uint8Array.from(ethernet(dstMac, srcMac, 0x86dd, packet, s.vlans));
 }

@@ -9,7 +9,7 @@ import {
   randomValidFrame,
   vxlanFrame,
 } from './frames.js';
-import { arpRequest, neighborSolicitation as gatewaySolicitation } from './gateway-frames.js';
+import { arpRequest } from './gateway-frames.js';
 
 // CI runs 1 M frames; scripts/fuzz.mjs runs longer campaigns through the same spec.
 const FRAMES = Number(process.env.DATAPATH_FUZZ_FRAMES ?? 1_000_000);
@@ -111,7 +111,7 @@ describe('fuzzing the WebAssembly datapath', () => {
       for (let i = 0; i < 3000; i++) templates.push(randomValidFrame(rand, macs));
       for (let i = 0; i < 100; i++) {
         templates.push(arpRequest(macs[i]!, '10.0.0.9', i % 2 ? '10.0.0.1' : '10.0.0.2'));
-        templates.push(gatewaySolicitation({ srcMac: macs[i]!, target: 'fe80::1' }));
+        templates.push(neighborSolicitation({ srcMac: macs[i]!, target: 'fe80::1' }));
       }
       for (let i = 0; i < 500; i++) {
         const inner = flowFrame({
@@ -134,6 +134,8 @@ describe('fuzzing the WebAssembly datapath', () => {
                 dst: i % 3 === 0 ? '2001:db8:7::1' : 'ff02::1:ff00:1',
                 target: '2001:db8:7::1',
                 srcMac: macs[randInt(rand, 100)]!,
+                dstMac: '02:00:00:00:00:02',
+                slla: true,
               })
             : flowFrame({
                 v6: true,

@@ -7,13 +7,8 @@ import {
   type Datapath,
 } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
-import {
-  arpRequest,
-  neighborSolicitation,
-  solicitedNode,
-  tsharkDissect,
-} from './gateway-frames.js';
-import { flowFrame, ipv6, vxlanFrame } from './frames.js';
+import { arpRequest, tsharkDissect } from './gateway-frames.js';
+import { flowFrame, ipv6, neighborSolicitation, solicitedNode, vxlanFrame } from './frames.js';
 
 const GW_MAC = '02:00:00:00:99:01';
 const HOST_MAC = '02:00:00:00:00:05';

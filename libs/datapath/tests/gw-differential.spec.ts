@@ -13,8 +13,9 @@ import {
   randInt,
   randomValidFrame,
   vxlanFrame,
+  neighborSolicitation,
 } from './frames.js';
-import { arpRequest, neighborSolicitation } from './gateway-frames.js';
+import { arpRequest } from './gateway-frames.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Math.max(220, Number(process.env.DATAPATH_DIFF_ROUNDS ?? 220));

@@ -119,6 +119,7 @@ describe('public API', () => {
         "mtu-exceeded",
         "tunnel-mtu-exceeded",
         "acl-egress-deny",
+        "packet-too-big",
       ]
     `);
   });

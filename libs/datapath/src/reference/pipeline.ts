@@ -21,6 +21,7 @@ import { checkGateway, type BridgeGatewayOptions } from '../gateway.js';
 import {
   ReferenceRouter6,
   neighborDiscovery,
+  packetTooBig6,
   route6,
   timeExceeded6,
   unroutable6,
@@ -871,6 +872,7 @@ export class ReferenceDatapath {
     }
     const unroutable = unroutable6(ip.src, ip.dst);
     if (unroutable) return this.dropPacket(p, unroutable);
+    const original = p.frame.slice();
     const outcome = route6(
       this.router6,
       (id) => this.router.nextHop(id),
@@ -878,6 +880,19 @@ export class ReferenceDatapath {
       p.frame,
       layer,
     );
+    // IPv6 is never fragmented on the way (RFC 8200 5): too big gets packet too big.
+    const length = 40 + ((original[ip.offset + 4]! << 8) | original[ip.offset + 5]!);
+    const mtu = 'outPort' in outcome ? this.egressMtu(outcome.outPort) : length;
+    if (length > mtu) {
+      p.frame = original;
+      const reply = port.address6 ? packetTooBig6(original, layer, port.address6, mtu) : null;
+      if (!reply) return this.dropPacket(p, 'packet-too-big');
+      p.frame = reply;
+      p.generated = true;
+      p.verdict = 'forward';
+      p.outPort = p.inPort;
+      return;
+    }
     if ('drop' in outcome && outcome.drop === 'hop-limit-exceeded' && port.address6) {
       const reply = timeExceeded6(p.frame, layer, port.address6);
       if (reply) {
