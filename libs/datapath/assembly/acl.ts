@@ -402,6 +402,75 @@ function probe(rules: usize, set: usize, s: usize, k: usize, ver: u32, best: u32
   return best;
 }
 
+// fieldsMatch for an IPv4 packet read straight from its descriptor (the fast path keeps no
+// key block): parsed layer, flags, VNI, and `port` (ingress or egress as the direction wants).
+function fieldsMatchLayer(r: usize, d: usize, port: u32): bool {
+  const exact = <u32>load<u8>(r + R_EXACT);
+  if (exact != 0) {
+    if ((exact & 1) != 0 && <u32>load<u8>(d + D_OUTER + L_PROTO) != <u32>load<u8>(r + R_PROTO))
+      return false;
+    if (
+      (exact & 2) != 0 &&
+      ((load<u8>(d + D_FLAGS) & (F_VXLAN | F_DECAP)) == 0 ||
+        load<u32>(d + D_VNI) != load<u32>(r + R_VNI))
+    )
+      return false;
+    if ((exact & 4) != 0 && port != <u32>load<u16>(r + R_PORT)) return false;
+  }
+  const need = <u32>load<u8>(r + R_L4);
+  if (need != 0) {
+    if (<u32>load<u8>(d + D_OUTER + L_L4_KIND) != need) return false;
+    const a = <u32>load<u16>(d + D_OUTER + L_SPORT);
+    const b = <u32>load<u16>(d + D_OUTER + L_DPORT);
+    if (a < <u32>load<u16>(r + R_A_LO) || a > <u32>load<u16>(r + R_A_HI)) return false;
+    if (b < <u32>load<u16>(r + R_B_LO) || b > <u32>load<u16>(r + R_B_HI)) return false;
+  }
+  return true;
+}
+
+// probe for an IPv4 packet with its addresses in hand and its fields in descriptor `d`.
+// Returns the best rule (as probe) in the low word and its action in the high word.
+function probe4(
+  rules: usize,
+  set: usize,
+  s: usize,
+  src: u32,
+  dst: u32,
+  d: usize,
+  port: u32,
+  best: u32,
+): u64 {
+  let h: u32 = 0x811c9dc5 ^ 4;
+  h = (h ^ (src & load<u32>(s + S_SRC_MASK))) * 0x9e3779b1;
+  h = (h ^ (dst & load<u32>(s + S_DST_MASK))) * 0x85ebca77;
+  h = fmix32(h * 0xc2b2ae3d);
+  const table = set + <usize>load<u32>(s + S_TABLE_OFF);
+  const mask = load<u32>(s + S_TABLE_MASK);
+  let at = h & mask;
+  for (;;) {
+    const e = table + <usize>at * SLOT_SIZE;
+    let ri = load<u32>(e, 4);
+    if (ri == 0) break;
+    if (load<u32>(e) == h) {
+      while (ri != 0) {
+        const r = rules + <usize>(ri - 1) * RULE_SIZE;
+        const prio = load<u32>(r + R_PRIO);
+        if (prio >= best) break;
+        if (
+          (src & load<u32>(r + R_SRC_MASK)) == load<u32>(r + R_SRC) &&
+          (dst & load<u32>(r + R_DST_MASK)) == load<u32>(r + R_DST) &&
+          fieldsMatchLayer(r, d, port)
+        )
+          return ((<u64>load<u8>(r + R_ACTION)) << 32) | (<u64>prio);
+        ri = load<u32>(r + R_NEXT);
+      }
+      break;
+    }
+    at = (at + 1) & mask;
+  }
+  return <u64>best;
+}
+
 function countRule(counters: usize, index: u32, len: u64): void {
   const c = counters + <usize>index * 16;
   store<u64>(c, load<u64>(c) + 1);
@@ -565,6 +634,42 @@ function classify(vec: usize, n: i32, direction: u32): void {
         ? tunnelOrTx(<u32>load<u16>(d + D_OUT_PORT))
         : forwardNode(<u32>load<u16>(d + D_IN_PORT), d),
     );
+    if (ntShapes == 0 && nShapes != 0 && load<u8>(d + D_OUTER + L_IP_VER) == 4) {
+      // IPv4 without count/log rules (the common case): the addresses in locals, the other
+      // fields read from the parsed layer on the rule checks that need them, no key block.
+      const ip = slotBase(slot) + load<u32>(d + D_OFF) + <usize>load<u16>(d + D_OUTER + L_L3);
+      const src = be32(ip + 12);
+      const dst = be32(ip + 16);
+      const port = <u32>load<u16>(d + (direction == ACL_EGRESS ? D_OUT_PORT : D_IN_PORT));
+      let cand =
+        load<u64>(maps + M_V4) &
+        load<u64>(maps + M_SRC + <usize>(src >> 24) * 8) &
+        load<u64>(maps + M_DST + <usize>(dst >> 24) * 8) &
+        load<u64>(maps + M_PROTO + <usize>load<u8>(d + D_OUTER + L_PROTO) * 8);
+      let best: u32 = 0xffffffff;
+      let action = defaultAction;
+      while (cand != 0) {
+        const s = shapes + <usize>ctz(cand) * SHAPE_SIZE;
+        cand &= cand - 1;
+        if (load<u32>(s + S_MIN_PRIO) >= best) break;
+        const got = probe4(rules, set, s, src, dst, d, port, best);
+        if (<u32>got != best) {
+          best = <u32>got;
+          action = <u32>(got >> 32);
+        }
+      }
+      if (counting)
+        countRule(counters, best == 0xffffffff ? defaultSlot : best, <u64>load<u32>(d + D_LEN));
+      store<u32>(d + D_TRACE_A, best);
+      store<u32>(d + D_TRACE_B, traceB(action, 0, 0xffffffff, false));
+      if (action == ACL_DENY) {
+        store<u8>(d + D_DROP, direction == ACL_EGRESS ? DROP_ACL_EGRESS_DENY : DROP_ACL_DENY);
+        store<u8>(d + D_NEXT, NODE_DROP);
+      } else if (action == ACL_PERMIT_STATEFUL) {
+        ctFromAcl(d, slot);
+      }
+      continue;
+    }
     // Non-IP packets pass unclassified.
     const ver = gatherKey(k, d, slot, direction);
     if (ver == 0) {
