@@ -29,6 +29,10 @@ export const L3_TRACE_FRAG_NEEDED: u32 = 0xfffffffc;
 
 // Configured MTU per port (u32; 0: default). For a tunnel port, an explicit tunnel MTU.
 let mtus: usize = 0;
+// No port carries less than this (every egressMtu is at least the smallest MTU in force less
+// the IPv6 VXLAN overhead): packets within it skip the per-port lookups, which is nearly all
+// traffic. Recomputed by mtuSet.
+let mtuFloor: u32 = DEFAULT_MTU - VXLAN_OVERHEAD_V6;
 
 /** Sets the MTU of `port` (0: default; a tunnel port: explicit tunnel MTU). 0, or -1. */
 export function mtuSet(port: u32, mtu: u32): i32 {
@@ -39,6 +43,12 @@ export function mtuSet(port: u32, mtu: u32): i32 {
     if (mtus == 0) return -1;
   }
   store<u32>(mtus + <usize>port * 4, mtu);
+  let least = DEFAULT_MTU;
+  for (let p: usize = 0; p < <usize>MAX_PORTS; p++) {
+    const m = load<u32>(mtus + p * 4);
+    if (m != 0 && m < least) least = m;
+  }
+  mtuFloor = least > VXLAN_OVERHEAD_V6 ? least - VXLAN_OVERHEAD_V6 : 0;
   return 0;
 }
 
@@ -73,6 +83,7 @@ export function egressMtu(port: u32): u32 {
  */
 export function l3TooBig(d: usize, f: usize, ip: usize, inPort: u32, out: u32): bool {
   const total = <u32>bswap<u16>(load<u16>(ip + 2));
+  if (total <= mtuFloor) return false;
   const mtu = egressMtu(out);
   if (total <= mtu) return false;
   if ((load<u8>(ip + 6) & 0x40) == 0) {
@@ -89,5 +100,5 @@ export function l3TooBig(d: usize, f: usize, ip: usize, inPort: u32, out: u32): 
 
 /** True when a frame of `len` bytes fits tunnel port `port` once encapsulated. */
 export function tunnelFits(port: u32, len: u32): bool {
-  return len <= egressMtu(port) + 14;
+  return len <= mtuFloor + 14 || len <= egressMtu(port) + 14;
 }
