@@ -232,15 +232,6 @@ export function egressNode(out: u32): u8 {
     : tunnelOrTx(out);
 }
 
-function fmix32(x: u32): u32 {
-  x ^= x >> 16;
-  x *= 0x85ebca6b;
-  x ^= x >> 13;
-  x *= 0xc2b2ae35;
-  x ^= x >> 16;
-  return x;
-}
-
 // Classification state of the packet in hand (heap, not static data: batches must leave the
 // module's static data untouched).
 let packets: usize = 0; // the key block (one packet's fields)
@@ -299,8 +290,9 @@ function fieldsMatch(r: usize, k: usize): bool {
   return true;
 }
 
-// The key hash of a packet for a shape: multiply-xor chain, one finaliser at the end
-// (cheaper than a finaliser per word). src/acl.ts computes the same for the rules.
+// The key hash of a packet for a shape: a multiply-xor chain and a last multiply, no
+// finaliser; tables are indexed by its top bits (h >>> clz(mask)), which depend on every
+// key bit. src/acl.ts computes the same for the rules.
 function shapeHash(k: usize, s: usize, sver: u32, words: u32): u32 {
   let h: u32 = 0x811c9dc5 ^ sver;
   // IPv4 (one word) without the loop.
@@ -311,7 +303,7 @@ function shapeHash(k: usize, s: usize, sver: u32, words: u32): u32 {
     h = (h ^ (load<u32>(k + K_SRC + o) & load<u32>(s + S_SRC_MASK + o))) * 0x9e3779b1;
     h = (h ^ (load<u32>(k + K_DST + o) & load<u32>(s + S_DST_MASK + o))) * 0x85ebca77;
   }
-  return fmix32(h * 0xc2b2ae3d);
+  return h * 0xc2b2ae3d;
 }
 
 // A packet's fields into the key block `k` (the port is the ingress or the egress port).
@@ -368,10 +360,10 @@ function probe(rules: usize, set: usize, s: usize, k: usize, ver: u32, best: u32
       h = (h ^ (load<u32>(k + K_DST + w * 4) & load<u32>(s + S_DST_MASK + w * 4))) * 0x85ebca77;
     }
   }
-  h = fmix32(h * 0xc2b2ae3d);
+  h *= 0xc2b2ae3d;
   const table = set + <usize>load<u32>(s + S_TABLE_OFF);
   const mask = load<u32>(s + S_TABLE_MASK);
-  let at = h & mask;
+  let at = h >>> clz(mask);
   for (;;) {
     const e = table + <usize>at * SLOT_SIZE;
     let ri = load<u32>(e, 4);
@@ -443,10 +435,10 @@ function probe4(
   let h: u32 = 0x811c9dc5 ^ 4;
   h = (h ^ (src & load<u32>(s + S_SRC_MASK))) * 0x9e3779b1;
   h = (h ^ (dst & load<u32>(s + S_DST_MASK))) * 0x85ebca77;
-  h = fmix32(h * 0xc2b2ae3d);
+  h *= 0xc2b2ae3d;
   const table = set + <usize>load<u32>(s + S_TABLE_OFF);
   const mask = load<u32>(s + S_TABLE_MASK);
-  let at = h & mask;
+  let at = h >>> clz(mask);
   for (;;) {
     const e = table + <usize>at * SLOT_SIZE;
     let ri = load<u32>(e, 4);
@@ -544,7 +536,7 @@ function nonTerminal(set: usize, c: u32, k: usize, ver: u32, best: u32, len: u64
     const dst = load<u32>(k + K_DST);
     const table = set + <usize>load<u32>(s + S_TABLE_OFF);
     const mask = load<u32>(s + S_TABLE_MASK);
-    let at = h & mask;
+    let at = h >>> clz(mask);
     for (;;) {
       const e = table + <usize>at * SLOT_SIZE;
       let ri = load<u32>(e, 4);
