@@ -232,15 +232,6 @@ export function egressNode(out: u32): u8 {
     : tunnelOrTx(out);
 }
 
-function fmix32(x: u32): u32 {
-  x ^= x >> 16;
-  x *= 0x85ebca6b;
-  x ^= x >> 13;
-  x *= 0xc2b2ae35;
-  x ^= x >> 16;
-  return x;
-}
-
 // Classification state of the packet in hand (heap, not static data: batches must leave the
 // module's static data untouched).
 let packets: usize = 0; // the key block (one packet's fields)
@@ -299,8 +290,9 @@ function fieldsMatch(r: usize, k: usize): bool {
   return true;
 }
 
-// The key hash of a packet for a shape: multiply-xor chain, one finaliser at the end
-// (cheaper than a finaliser per word). src/acl.ts computes the same for the rules.
+// The key hash of a packet for a shape: a multiply-xor chain and a last multiply, no
+// finaliser; tables are indexed by its top bits (h >>> clz(mask)), which depend on every
+// key bit. src/acl.ts computes the same for the rules.
 function shapeHash(k: usize, s: usize, sver: u32, words: u32): u32 {
   let h: u32 = 0x811c9dc5 ^ sver;
   // IPv4 (one word) without the loop.
@@ -311,7 +303,7 @@ function shapeHash(k: usize, s: usize, sver: u32, words: u32): u32 {
     h = (h ^ (load<u32>(k + K_SRC + o) & load<u32>(s + S_SRC_MASK + o))) * 0x9e3779b1;
     h = (h ^ (load<u32>(k + K_DST + o) & load<u32>(s + S_DST_MASK + o))) * 0x85ebca77;
   }
-  return fmix32(h * 0xc2b2ae3d);
+  return h * 0xc2b2ae3d;
 }
 
 // A packet's fields into the key block `k` (the port is the ingress or the egress port).
@@ -368,10 +360,10 @@ function probe(rules: usize, set: usize, s: usize, k: usize, ver: u32, best: u32
       h = (h ^ (load<u32>(k + K_DST + w * 4) & load<u32>(s + S_DST_MASK + w * 4))) * 0x85ebca77;
     }
   }
-  h = fmix32(h * 0xc2b2ae3d);
+  h *= 0xc2b2ae3d;
   const table = set + <usize>load<u32>(s + S_TABLE_OFF);
   const mask = load<u32>(s + S_TABLE_MASK);
-  let at = h & mask;
+  let at = h >>> clz(mask);
   for (;;) {
     const e = table + <usize>at * SLOT_SIZE;
     let ri = load<u32>(e, 4);
@@ -400,6 +392,75 @@ function probe(rules: usize, set: usize, s: usize, k: usize, ver: u32, best: u32
     at = (at + 1) & mask;
   }
   return best;
+}
+
+// fieldsMatch for an IPv4 packet read straight from its descriptor (the fast path keeps no
+// key block): parsed layer, flags, VNI, and `port` (ingress or egress as the direction wants).
+function fieldsMatchLayer(r: usize, d: usize, port: u32): bool {
+  const exact = <u32>load<u8>(r + R_EXACT);
+  if (exact != 0) {
+    if ((exact & 1) != 0 && <u32>load<u8>(d + D_OUTER + L_PROTO) != <u32>load<u8>(r + R_PROTO))
+      return false;
+    if (
+      (exact & 2) != 0 &&
+      ((load<u8>(d + D_FLAGS) & (F_VXLAN | F_DECAP)) == 0 ||
+        load<u32>(d + D_VNI) != load<u32>(r + R_VNI))
+    )
+      return false;
+    if ((exact & 4) != 0 && port != <u32>load<u16>(r + R_PORT)) return false;
+  }
+  const need = <u32>load<u8>(r + R_L4);
+  if (need != 0) {
+    if (<u32>load<u8>(d + D_OUTER + L_L4_KIND) != need) return false;
+    const a = <u32>load<u16>(d + D_OUTER + L_SPORT);
+    const b = <u32>load<u16>(d + D_OUTER + L_DPORT);
+    if (a < <u32>load<u16>(r + R_A_LO) || a > <u32>load<u16>(r + R_A_HI)) return false;
+    if (b < <u32>load<u16>(r + R_B_LO) || b > <u32>load<u16>(r + R_B_HI)) return false;
+  }
+  return true;
+}
+
+// probe for an IPv4 packet with its addresses in hand and its fields in descriptor `d`.
+// Returns the best rule (as probe) in the low word and its action in the high word.
+function probe4(
+  rules: usize,
+  set: usize,
+  s: usize,
+  src: u32,
+  dst: u32,
+  d: usize,
+  port: u32,
+  best: u32,
+): u64 {
+  let h: u32 = 0x811c9dc5 ^ 4;
+  h = (h ^ (src & load<u32>(s + S_SRC_MASK))) * 0x9e3779b1;
+  h = (h ^ (dst & load<u32>(s + S_DST_MASK))) * 0x85ebca77;
+  h *= 0xc2b2ae3d;
+  const table = set + <usize>load<u32>(s + S_TABLE_OFF);
+  const mask = load<u32>(s + S_TABLE_MASK);
+  let at = h >>> clz(mask);
+  for (;;) {
+    const e = table + <usize>at * SLOT_SIZE;
+    let ri = load<u32>(e, 4);
+    if (ri == 0) break;
+    if (load<u32>(e) == h) {
+      while (ri != 0) {
+        const r = rules + <usize>(ri - 1) * RULE_SIZE;
+        const prio = load<u32>(r + R_PRIO);
+        if (prio >= best) break;
+        if (
+          (src & load<u32>(r + R_SRC_MASK)) == load<u32>(r + R_SRC) &&
+          (dst & load<u32>(r + R_DST_MASK)) == load<u32>(r + R_DST) &&
+          fieldsMatchLayer(r, d, port)
+        )
+          return ((<u64>load<u8>(r + R_ACTION)) << 32) | (<u64>prio);
+        ri = load<u32>(r + R_NEXT);
+      }
+      break;
+    }
+    at = (at + 1) & mask;
+  }
+  return <u64>best;
 }
 
 function countRule(counters: usize, index: u32, len: u64): void {
@@ -475,7 +536,7 @@ function nonTerminal(set: usize, c: u32, k: usize, ver: u32, best: u32, len: u64
     const dst = load<u32>(k + K_DST);
     const table = set + <usize>load<u32>(s + S_TABLE_OFF);
     const mask = load<u32>(s + S_TABLE_MASK);
-    let at = h & mask;
+    let at = h >>> clz(mask);
     for (;;) {
       const e = table + <usize>at * SLOT_SIZE;
       let ri = load<u32>(e, 4);
@@ -565,6 +626,42 @@ function classify(vec: usize, n: i32, direction: u32): void {
         ? tunnelOrTx(<u32>load<u16>(d + D_OUT_PORT))
         : forwardNode(<u32>load<u16>(d + D_IN_PORT), d),
     );
+    if (ntShapes == 0 && nShapes != 0 && load<u8>(d + D_OUTER + L_IP_VER) == 4) {
+      // IPv4 without count/log rules (the common case): the addresses in locals, the other
+      // fields read from the parsed layer on the rule checks that need them, no key block.
+      const ip = slotBase(slot) + load<u32>(d + D_OFF) + <usize>load<u16>(d + D_OUTER + L_L3);
+      const src = be32(ip + 12);
+      const dst = be32(ip + 16);
+      const port = <u32>load<u16>(d + (direction == ACL_EGRESS ? D_OUT_PORT : D_IN_PORT));
+      let cand =
+        load<u64>(maps + M_V4) &
+        load<u64>(maps + M_SRC + <usize>(src >> 24) * 8) &
+        load<u64>(maps + M_DST + <usize>(dst >> 24) * 8) &
+        load<u64>(maps + M_PROTO + <usize>load<u8>(d + D_OUTER + L_PROTO) * 8);
+      let best: u32 = 0xffffffff;
+      let action = defaultAction;
+      while (cand != 0) {
+        const s = shapes + <usize>ctz(cand) * SHAPE_SIZE;
+        cand &= cand - 1;
+        if (load<u32>(s + S_MIN_PRIO) >= best) break;
+        const got = probe4(rules, set, s, src, dst, d, port, best);
+        if (<u32>got != best) {
+          best = <u32>got;
+          action = <u32>(got >> 32);
+        }
+      }
+      if (counting)
+        countRule(counters, best == 0xffffffff ? defaultSlot : best, <u64>load<u32>(d + D_LEN));
+      store<u32>(d + D_TRACE_A, best);
+      store<u32>(d + D_TRACE_B, traceB(action, 0, 0xffffffff, false));
+      if (action == ACL_DENY) {
+        store<u8>(d + D_DROP, direction == ACL_EGRESS ? DROP_ACL_EGRESS_DENY : DROP_ACL_DENY);
+        store<u8>(d + D_NEXT, NODE_DROP);
+      } else if (action == ACL_PERMIT_STATEFUL) {
+        ctFromAcl(d, slot);
+      }
+      continue;
+    }
     // Non-IP packets pass unclassified.
     const ver = gatherKey(k, d, slot, direction);
     if (ver == 0) {

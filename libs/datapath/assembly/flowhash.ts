@@ -1,5 +1,5 @@
-// Flow hash of a parsed layer (README "Flow hash"): chained murmur3 finaliser over
-// addresses, protocol and ports; MACs and EtherType for non-IP frames.
+// Flow hash of a parsed layer (README "Flow hash"): a multiply-xor chain over addresses,
+// protocol and ports (MACs and EtherType for non-IP frames), then murmur3's finaliser.
 import {
   L_ETH,
   L_L3,
@@ -23,8 +23,11 @@ function fmix32(x: u32): u32 {
   return x;
 }
 
+// One multiply per word and a single finaliser at the end: a finaliser per word (the
+// earlier definition) made the hash a serial chain of eight multiplies for IPv4, about half
+// of the encap stage's time.
 function step(h: u32, w: u32): u32 {
-  return fmix32(h ^ w);
+  return (h ^ w) * 0x9e3779b1;
 }
 
 /** Flow hash of parsed layer `l` of the frame at `f` (README "Flow hash"). */
@@ -43,12 +46,12 @@ export function flowHashOfLayer(f: usize, l: usize): u32 {
     h = step(h, be32(e));
     h = step(h, (be16(e + 4) << 16) | be16(e + 6));
     h = step(h, be32(e + 8));
-    return step(h, <u32>load<u16>(l + L_ETH_TYPE));
+    return fmix32(step(h, <u32>load<u16>(l + L_ETH_TYPE)));
   }
   h = step(h, <u32>load<u8>(l + L_PROTO));
   const ports =
     load<u8>(l + L_L4_KIND) == L4_PORTS
       ? ((<u32>load<u16>(l + L_SPORT)) << 16) | (<u32>load<u16>(l + L_DPORT))
       : 0;
-  return step(h, ports);
+  return fmix32(step(h, ports));
 }

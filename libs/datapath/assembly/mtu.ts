@@ -101,5 +101,5 @@ export function l3TooBig(d: usize, f: usize, ip: usize, inPort: u32, out: u32): 
 
 /** True when a frame of `len` bytes fits tunnel port `port` once encapsulated. */
 export function tunnelFits(port: u32, len: u32): bool {
-  return len <= egressMtu(port) + 14;
+  return len <= mtuFloor + 14 || len <= egressMtu(port) + 14;
 }

@@ -131,7 +131,7 @@ function fmix32(x: u32): u32 {
 }
 
 // Hash of the key at keyBuf: murmur3's finaliser chained over the big-endian address words,
-// the protocol and the ports (the README's flow hash).
+// the protocol and the ports (the README's earlier flow hash).
 function keyHash(k: usize): u32 {
   let h: u32 = 0x811c9dc5;
   const words: usize = load<u8>(k + E_VER) == 4 ? 1 : 4;

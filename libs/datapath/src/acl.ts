@@ -168,15 +168,6 @@ const RULE = {
   dstMaskRest: 84,
 };
 
-function fmix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
-
 function range(value: unknown, field: string): [number, number] {
   if (typeof value === 'number') {
     checkInt(value, field, 0, 65535);
@@ -463,13 +454,13 @@ export function compileAcl(
       }
       group.set(`${version}|${shape.srcLen}|${shape.dstLen}`, shape);
       const { srcKey, dstKey, text } = keyOf(shape);
-      // The core's key hash (assembly/acl.ts): multiply-xor chain, one finaliser.
+      // The core's key hash (assembly/acl.ts shapeHash): multiply-xor chain, a last multiply.
       let h = (0x811c9dc5 ^ version) >>> 0;
       for (let w = 0; w < srcKey.length; w++) {
         h = Math.imul(h ^ srcKey[w]!, 0x9e3779b1) >>> 0;
         h = Math.imul(h ^ dstKey[w]!, 0x85ebca77) >>> 0;
       }
-      h = fmix32(Math.imul(h, 0xc2b2ae3d) >>> 0);
+      h = Math.imul(h, 0xc2b2ae3d) >>> 0;
       const record: RuleRecord = { rule, version, src: s, dst: d, hash: h, key: text };
       shape.chains.set(text, (shape.chains.get(text) ?? 0) + 1);
       shape.records.push(record);
@@ -513,7 +504,9 @@ export function compileAcl(
     while (size < heads.length * 4) size *= 2;
     const slots = new Uint32Array(size * 2);
     for (const head of heads) {
-      let at = head.hash & (size - 1);
+      // The top bits of the hash (the core's h >>> clz(mask)): the low ones of a product
+      // depend only on the low bits of the key words, which /8 and /16 keys leave zero.
+      let at = head.hash >>> Math.clz32(size - 1);
       while (slots[at * 2 + 1] !== 0) at = (at + 1) & (size - 1);
       slots[at * 2] = head.hash;
       slots[at * 2 + 1] = recordIndex.get(head)! + 1;

@@ -130,7 +130,9 @@ export function referenceFlowHash(frame: Uint8Array, layer: RefLayer): number {
     const e = layer.start;
     words.push(word(frame, e), word(frame, e + 4), word(frame, e + 8), layer.ethType);
   }
-  return words.reduce((h, w) => murmurFinal((h ^ w) >>> 0), 0x811c9dc5);
+  return murmurFinal(
+    words.reduce((h, w) => Math.imul((h ^ w) >>> 0, 0x9e3779b1) >>> 0, 0x811c9dc5),
+  );
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -32,7 +32,7 @@ function fmix32(x: number): number {
   return x >>> 0;
 }
 
-/** The README's flow hash of a key: address words, protocol, ports. */
+/** The README's earlier flow hash (a finaliser per word) of a key: address words, protocol, ports. */
 export function refFlowKeyHash(k: RefFlowKey): number {
   const words: number[] = [];
   for (const a of [k.src, k.dst])
