@@ -20,7 +20,7 @@ static inline double cpu_now(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* murmur3's finaliser: the flow hash the WebAssembly core uses. */
+/* murmur3's finaliser: ends the flow hash the WebAssembly core uses (README "Flow hash"). */
 static inline uint32_t fmix32(uint32_t x) {
   x ^= x >> 16;
   x *= 0x85ebca6bU;
@@ -29,6 +29,9 @@ static inline uint32_t fmix32(uint32_t x) {
   x ^= x >> 16;
   return x;
 }
+
+/* One word of the flow hash's multiply-xor chain (README "Flow hash"). */
+static inline uint32_t flow_step(uint32_t h, uint32_t w) { return (h ^ w) * 0x9e3779b1U; }
 
 /* FNV-1a over 32-bit values: the benchmark compares it with hashHops (bench/lpm-traffic.mjs). */
 static inline uint32_t hash_hops(const uint32_t *hops, uint32_t n) {

@@ -114,10 +114,10 @@ static int parse(struct pkt *k) {
   if (drop || k->ethertype != 0x0800) return drop;
   const uint8_t *ip = k->data + k->l3;
   uint32_t h = 0x811c9dc5U;
-  h = fmix32(h ^ rd32(ip + 12));
-  h = fmix32(h ^ rd32(ip + 16));
-  h = fmix32(h ^ k->proto);
-  k->flow_hash = fmix32(h ^ ((uint32_t)k->sport << 16 | k->dport));
+  h = flow_step(h, rd32(ip + 12));
+  h = flow_step(h, rd32(ip + 16));
+  h = flow_step(h, k->proto);
+  k->flow_hash = fmix32(flow_step(h, (uint32_t)k->sport << 16 | k->dport));
   return 0;
 }
 

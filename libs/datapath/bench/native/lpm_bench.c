@@ -206,10 +206,10 @@ static double bench_pipeline(double seconds, struct rte_fib *fib) {
         uint32_t t = nh % TUNNELS;
         uint8_t *udp = ip + (ip[0] & 15) * 4;
         uint32_t hash = 0x811c9dc5;
-        hash = fmix32(hash ^ rd32(ip + 12));
-        hash = fmix32(hash ^ rd32(ip + 16));
-        hash = fmix32(hash ^ ip[9]);
-        hash = fmix32(hash ^ rd32(udp));
+        hash = flow_step(hash, rd32(ip + 12));
+        hash = flow_step(hash, rd32(ip + 16));
+        hash = flow_step(hash, ip[9]);
+        hash = fmix32(flow_step(hash, rd32(udp)));
         uint8_t *o = f - 50;
         static const uint8_t remote_mac[6] = {2, 0, 0, 0, 0xff, 2}, local_mac[6] = {2, 0, 0, 0, 0xff, 1};
         memcpy(o, remote_mac, 6);
