@@ -2,6 +2,7 @@
 import type { AclRule, Datapath } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { flowFrame, randInt } from './frames.js';
+import { tunnelV4 } from './tunnels.js';
 
 const v4 = (a: number) => `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
 const mask = (len: number) => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
@@ -108,16 +109,7 @@ export function configureAclNet(t: Datapath | ReferenceDatapath): void {
   for (const p of [0, 1, 2]) t.setPort(p, { bridge: 1 });
   t.setPort(3, { vrf: 1 });
   t.setPort(9, {});
-  t.addVxlanTunnel(0, {
-    port: 100,
-    bridge: 1,
-    vni: 5001,
-    local: '192.168.0.1',
-    remote: '192.168.0.2',
-    localMac: '02:00:00:00:aa:01',
-    remoteMac: '02:00:00:00:aa:02',
-    underlayPort: 9,
-  });
+  t.addVxlanTunnel(0, tunnelV4());
   if (t instanceof ReferenceDatapath) {
     t.router.setNextHop(0, { port: 2, dstMac: '02:00:00:00:00:05', srcMac: '02:00:00:00:00:06' });
     t.router.createVrf(1);

@@ -22,6 +22,7 @@ import {
   randomValidFrame,
   vxlanFrame,
 } from './frames.js';
+import { tunnelV4 } from './tunnels.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
@@ -381,16 +382,7 @@ describe('connection tracking', () => {
       t.setPort(0, { bridge: 1 });
       t.setPort(1, { bridge: 1 });
       t.setPort(2, { vrf: 1 });
-      t.addVxlanTunnel(0, {
-        port: 100,
-        bridge: 1,
-        vni: 5001,
-        local: '192.168.0.1',
-        remote: '192.168.0.2',
-        localMac: '02:00:00:00:aa:01',
-        remoteMac: '02:00:00:00:aa:02',
-        underlayPort: 9,
-      });
+      t.addVxlanTunnel(0, tunnelV4());
       if (t instanceof ReferenceDatapath) {
         t.addMac(1, IN_MAC, 0, true);
         t.addMac(1, OUT_MAC, 1, true);

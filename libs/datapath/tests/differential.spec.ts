@@ -3,6 +3,7 @@ import { createDatapath, type Datapath, type FrameIn, type PacketResult } from '
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { referenceParse } from '../src/reference/parser.js';
 import { flowFrame, mutateFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
+import { tunnelV4, tunnelV6 } from './tunnels.js';
 
 // CI sizes; scripts/fuzz.mjs scales them up for long campaigns.
 const PARSE_FRAMES = Number(process.env.DATAPATH_DIFF_FRAMES ?? 60_000);
@@ -22,27 +23,8 @@ function configure(target: Datapath | ReferenceDatapath): void {
   target.setPort(5, { bridge: 2, flood: false });
   target.setPort(6, {});
   target.setPort(9, { bridge: null });
-  target.addVxlanTunnel(0, {
-    port: 100,
-    bridge: 1,
-    vni: 5001,
-    local: '192.168.0.1',
-    remote: '192.168.0.2',
-    localMac: '02:00:00:00:aa:01',
-    remoteMac: '02:00:00:00:aa:02',
-    underlayPort: 9,
-  });
-  target.addVxlanTunnel(1, {
-    port: 101,
-    bridge: 2,
-    vni: 6001,
-    local: 'fd00::1',
-    remote: 'fd00::2',
-    localMac: '02:00:00:00:aa:01',
-    remoteMac: '02:00:00:00:aa:03',
-    underlayPort: 9,
-    ttl: 17,
-  });
+  target.addVxlanTunnel(0, tunnelV4());
+  target.addVxlanTunnel(1, tunnelV6({ ttl: 17 }));
 }
 
 function comparable(r: PacketResult) {

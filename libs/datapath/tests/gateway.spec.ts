@@ -9,6 +9,7 @@ import {
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { arpRequest, tsharkDissect } from './gateway-frames.js';
 import { flowFrame, ipv6, neighborSolicitation, solicitedNode, vxlanFrame } from './frames.js';
+import { tunnelV4 } from './tunnels.js';
 
 const GW_MAC = '02:00:00:00:99:01';
 const HOST_MAC = '02:00:00:00:00:05';
@@ -20,16 +21,7 @@ function configure(t: Datapath | ReferenceDatapath): void {
   t.setPort(1, { bridge: 1 });
   t.setPort(2, { bridge: 2 });
   t.setPort(9, {});
-  t.addVxlanTunnel(0, {
-    port: 100,
-    bridge: 1,
-    vni: 5001,
-    local: '192.168.0.1',
-    remote: '192.168.0.2',
-    localMac: '02:00:00:00:aa:01',
-    remoteMac: '02:00:00:00:aa:02',
-    underlayPort: 9,
-  });
+  t.addVxlanTunnel(0, tunnelV4());
   t.setBridgeGateway(1, {
     mac: GW_MAC,
     ipv4: ['10.1.0.1', '10.1.0.254'],

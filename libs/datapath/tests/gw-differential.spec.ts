@@ -16,6 +16,7 @@ import {
   neighborSolicitation,
 } from './frames.js';
 import { arpRequest } from './gateway-frames.js';
+import { tunnelV4, tunnelV6 } from './tunnels.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Math.max(220, Number(process.env.DATAPATH_DIFF_ROUNDS ?? 220));
@@ -37,27 +38,8 @@ function configure(t: Datapath | ReferenceDatapath): void {
   t.setPort(6, { vrf: 1, address: '10.99.0.1', mac: ROUTER_MAC });
   t.setPort(7, { vrf: 1, mtu: 600 });
   t.setPort(9, { mtu: 1200 });
-  t.addVxlanTunnel(0, {
-    port: 100,
-    bridge: 1,
-    vni: 5001,
-    local: '192.168.0.1',
-    remote: '192.168.0.2',
-    localMac: '02:00:00:00:aa:01',
-    remoteMac: '02:00:00:00:aa:02',
-    underlayPort: 9,
-  });
-  t.addVxlanTunnel(1, {
-    port: 101,
-    bridge: 2,
-    vni: 6001,
-    local: 'fd00::1',
-    remote: 'fd00::2',
-    localMac: '02:00:00:00:aa:01',
-    remoteMac: '02:00:00:00:aa:03',
-    underlayPort: 9,
-    mtu: 900,
-  });
+  t.addVxlanTunnel(0, tunnelV4());
+  t.addVxlanTunnel(1, tunnelV6({ mtu: 900 }));
   t.setBridgeGateway(1, { mac: GW_MAC, ipv4: ['10.0.0.1'], ipv6: ['2001:db8::1', 'fe80::1'] });
   const hops: [number, number][] = [
     [0, 7],

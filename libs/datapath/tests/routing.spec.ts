@@ -8,6 +8,7 @@ import {
 } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { flowFrame, mutateFrame, prng, randInt, randomValidFrame } from './frames.js';
+import { tunnelV4 } from './tunnels.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
@@ -269,16 +270,7 @@ function configureRouting(t: Datapath | ReferenceDatapath): void {
   t.setPort(4, { vrf: 2 });
   t.setPort(5, { vrf: 3 }); // a VRF without a route table
   t.setPort(9, {});
-  t.addVxlanTunnel(0, {
-    port: 100,
-    bridge: 1,
-    vni: 5001,
-    local: '192.168.0.1',
-    remote: '192.168.0.2',
-    localMac: '02:00:00:00:aa:01',
-    remoteMac: '02:00:00:00:aa:02',
-    underlayPort: 9,
-  });
+  t.addVxlanTunnel(0, tunnelV4());
   const hops: [number, Parameters<Datapath['nextHops']['add']>[1]][] = [
     [0, { port: 2, dstMac: '02:00:00:00:00:20', srcMac: ROUTER_MAC }],
     [1, { port: 3, dstMac: '02:00:00:00:00:30', srcMac: ROUTER_MAC }],
