@@ -1,12 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createDatapath,
   DatapathConfigError,
-  writePcap,
   type Datapath,
   type FrameIn,
   type PacketResult,
@@ -28,6 +23,7 @@ import {
   solicitedNode,
   type NsSpec as FrameNsSpec,
 } from './frames.js';
+import { tsharkFrameColumns } from './tshark.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 
@@ -332,33 +328,14 @@ function nsFrame(o: NsSpec = {}): Uint8Array {
   });
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'dp-routing6-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 /** tshark's view of each frame: the named fields (first occurrence), checksums verified. */
 function tshark(frames: Uint8Array[], fields: string[]): string[][] {
-  const file = join(dir, `f-${Math.random().toString(36).slice(2)}.pcap`);
-  writeFileSync(file, writePcap(frames.map((data) => ({ data }))));
-  const out = execFileSync(
-    'tshark',
-    [
-      '-r',
-      file,
-      '-n',
-      '-o',
-      'ipv6.defragment:FALSE',
-      '-T',
-      'fields',
-      '-E',
-      'occurrence=f',
-      ...fields.flatMap((f) => ['-e', f]),
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  return out
-    .trim()
-    .split('\n')
-    .map((l) => l.split('\t'));
+  const rows = tsharkFrameColumns(frames, fields, {
+    prefs: ['ipv6.defragment:FALSE'],
+    occurrence: 'f',
+  });
+  expect(rows).toHaveLength(frames.length);
+  return rows;
 }
 
 describe('l3v6 stage', () => {
