@@ -1,16 +1,11 @@
 // ACL actions count/log (non-terminal), the log ring, egress rules and the acl-egress stage.
 import { describe, expect, it } from 'vitest';
-import {
-  createDatapath,
-  DatapathConfigError,
-  type AclRule,
-  type FrameIn,
-  type PacketResult,
-} from '../src/index.js';
+import { createDatapath, type AclRule, type FrameIn, type PacketResult } from '../src/index.js';
 import { ACL_LOG_CAPACITY, checkAclRule } from '../src/acl.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { flowFrame, mutateFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
 import { configureAclNet, randomAclPacket, randomAclRule } from './acl-gen.js';
+import { thrownField as field } from './errors.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
@@ -230,15 +225,6 @@ describe('ACL egress', () => {
 
   it('rejects bad rules and options naming the field', () => {
     const dp = createDatapath({ batchSize: 16 });
-    const field = (f: () => unknown) => {
-      try {
-        f();
-      } catch (err) {
-        expect(err).toBeInstanceOf(DatapathConfigError);
-        return (err as DatapathConfigError).field;
-      }
-      throw new Error('did not throw');
-    };
     const load = (rules: unknown[], opts?: unknown) => () =>
       dp.acl.load(rules as AclRule[], opts as never);
     const ok: AclRule = { action: 'permit' };

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   createDatapath,
-  DatapathConfigError,
   DatapathTableError,
   type AclRule,
   type Datapath,
@@ -24,6 +23,7 @@ import {
   vxlanFrame,
 } from './frames.js';
 import { tunnelV4 } from './tunnels.js';
+import { thrownField as err } from './errors.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
@@ -312,15 +312,6 @@ describe('connection tracking', () => {
     dp.conntrack.reset();
     expect(dp.conntrack.size).toBe(0);
     expect(dp.conntrack.stats().created).toBe(0);
-    const err = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(DatapathConfigError);
-        return (e as DatapathConfigError).field;
-      }
-      throw new Error('no error');
-    };
     expect(err(() => dp.conntrack.add({ ...t, src: 'nope' }))).toBe('src');
     expect(err(() => dp.conntrack.add({ ...t, dst: '1.2.3.4' }))).toBe('dst');
     expect(err(() => dp.conntrack.add({ ...t, proto: 256 }))).toBe('proto');

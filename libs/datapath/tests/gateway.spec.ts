@@ -10,6 +10,7 @@ import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { arpRequest, tsharkDissect } from './gateway-frames.js';
 import { flowFrame, ipv6, neighborSolicitation, solicitedNode, vxlanFrame } from './frames.js';
 import { tunnelV4 } from './tunnels.js';
+import { configErrorField as field } from './errors.js';
 
 const GW_MAC = '02:00:00:00:99:01';
 const HOST_MAC = '02:00:00:00:00:05';
@@ -285,15 +286,6 @@ describe('bridge gateways (SVI)', () => {
     });
     expect([...dp.gateways.iterate()].map((e) => e.bridge)).toEqual([1]);
     expect(dp.gateways.lookupBulk([1, 2])[1]).toBeNull();
-    const field = (f: () => void) => {
-      try {
-        f();
-      } catch (e) {
-        if (e instanceof DatapathConfigError) return e.field;
-        throw e;
-      }
-      return null;
-    };
     expect(field(() => dp.setBridgeGateway(2, { mac: 'nope' }))).toBe('mac');
     expect(field(() => dp.setBridgeGateway(2, { mac: '01:00:5e:00:00:01' }))).toBe('mac');
     expect(field(() => dp.setBridgeGateway(2, { mac: GW_MAC, ipv4: ['10.0.0.300'] }))).toBe(

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createDatapath, DatapathConfigError, type Datapath } from '../src/index.js';
+import { createDatapath, type Datapath } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { ethernet, ipv4Packet, ipv6, ipv6Packet, l4Bytes, mac } from './frames.js';
 import { tsharkDissect } from './gateway-frames.js';
+import { configErrorField as field } from './errors.js';
 
 const ROUTER_MAC = '02:00:00:00:99:99';
 const SENDER_MAC = '02:00:00:00:00:21';
@@ -109,15 +110,6 @@ describe('MTU and fragmentation needed', () => {
       expect(dp.egressMtu(port), `port ${port}`).toBe(mtu);
       expect(ref.egressMtu(port), `port ${port}`).toBe(mtu);
     }
-    const field = (f: () => void) => {
-      try {
-        f();
-      } catch (e) {
-        if (e instanceof DatapathConfigError) return e.field;
-        throw e;
-      }
-      return null;
-    };
     expect(field(() => dp.setPort(5, { bridge: 1, mtu: 67 }))).toBe('mtu');
     expect(field(() => dp.setPort(5, { vrf: 1, mtu: 1.5 }))).toBe('mtu');
     expect(

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createDatapath,
-  DatapathConfigError,
-  type Datapath,
-  type FrameIn,
-  type PacketResult,
-} from '../src/index.js';
+import { createDatapath, type Datapath, type FrameIn, type PacketResult } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { bigIntToIpv6, ipv6Mask, ipv6ToBigInt, formatIpv6 } from '../src/routes6.js';
 import {
@@ -24,6 +18,7 @@ import {
   type NsSpec as FrameNsSpec,
 } from './frames.js';
 import { tsharkFrameColumns } from './tshark.js';
+import { thrownField as field } from './errors.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 
@@ -202,15 +197,6 @@ describe('IPv6 route tables', () => {
   it('errors name the field', () => {
     const dp = createDatapath({ batchSize: 64 });
     dp.routes6.create(0);
-    const field = (f: () => void) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(DatapathConfigError);
-        return (e as DatapathConfigError).field;
-      }
-      throw new Error('no error');
-    };
     expect(field(() => dp.routes6.add(0, '2001:db8::1/32', 1))).toBe('prefix');
     expect(() => dp.routes6.add(0, '2001:db8::1/32', 1)).toThrow(/host bits set/);
     expect(() => dp.routes6.add(0, '2001:db8::/129', 1)).toThrow(/prefix length 129/);
@@ -576,15 +562,6 @@ describe('l3v6 stage', () => {
 
   it('port options: errors name the field', () => {
     const dp = createDatapath({ batchSize: 64 });
-    const field = (f: () => void) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(DatapathConfigError);
-        return (e as DatapathConfigError).field;
-      }
-      throw new Error('no error');
-    };
     expect(field(() => dp.setPort(1, { address6: '2001:db8::1' }))).toBe('address6');
     expect(field(() => dp.setPort(1, { vrf: 1, address6: '10.0.0.1' }))).toBe('address6');
     expect(field(() => dp.setPort(1, { vrf: 1, address6: 'ff02::1' }))).toBe('address6');
