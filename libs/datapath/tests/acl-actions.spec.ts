@@ -6,11 +6,11 @@ import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { flowFrame, mutateFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
 import { configureAclNet, randomAclPacket, randomAclRule } from './acl-gen.js';
 import { thrownField as field } from './errors.js';
+import { processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
 
-const comparable = (r: PacketResult) => ({ ...r, frame: Buffer.from(r.frame).toString('hex') });
 const outcome = (r: PacketResult) => r.drop ?? r.verdict;
 
 describe('ACL count and log', () => {
@@ -311,16 +311,10 @@ describe('ACL differential with count/log/egress rules', () => {
           else data = randomValidFrame(rand);
           batch.push({ data, port });
         }
-        const got = dp.process(batch, round).map(comparable);
-        const want = ref.process(batch, round).map(comparable);
+        const got = processBoth(dp, ref, batch, round, round);
         for (let i = 0; i < got.length; i++) {
-          expect(
-            got[i],
-            `round ${round} frame ${i}: ${Buffer.from(batch[i]!.data).toString('hex')}`,
-          ).toEqual(want[i]);
           seen.add(got[i]!.drop ?? got[i]!.verdict);
         }
-        expect(dp.counters()).toEqual(ref.counters());
         // The host drains the ring every few batches, and later only rarely, so it fills up.
         if (round % (round < ROUNDS / 2 ? 9 : 100) === 0 || round === ROUNDS - 1) {
           const log = dp.acl.readLog();

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createDatapath, type Datapath, type FrameIn, type PacketResult } from '../src/index.js';
+import { createDatapath, type Datapath, type FrameIn } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { flowFrame, mutateFrame, prng, randInt, randomValidFrame } from './frames.js';
 import { tunnelV4 } from './tunnels.js';
 import { thrownField as field } from './errors.js';
+import { processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
@@ -475,10 +476,6 @@ describe('L3 stage', () => {
   });
 });
 
-function comparable(r: PacketResult) {
-  return { ...r, frame: Buffer.from(r.frame).toString('hex') };
-}
-
 describe('differential: L3 against the reference', () => {
   it(
     'routed, bridged and malformed traffic with route changes: identical results',
@@ -556,13 +553,8 @@ describe('differential: L3 against the reference', () => {
           }
           batch.push({ data, port });
         }
-        const got = dp.process(batch, round).map(comparable);
-        const want = ref.process(batch, round).map(comparable);
+        const got = processBoth(dp, ref, batch, round, round);
         for (let i = 0; i < got.length; i++) {
-          expect(
-            got[i],
-            `round ${round} frame ${i} port ${batch[i]!.port}: ${Buffer.from(batch[i]!.data).toString('hex')}`,
-          ).toEqual(want[i]);
           seen.add(got[i]!.drop ?? got[i]!.verdict);
           // Routed back out of its ingress port: an ICMP time-exceeded reply.
           if (batch[i]!.port === 3 && got[i]!.outPort === 3) {
@@ -572,7 +564,6 @@ describe('differential: L3 against the reference', () => {
             else icmpReplies++;
           }
         }
-        expect(dp.counters(), `counters after round ${round}`).toEqual(ref.counters());
       }
       for (const outcome of [
         'forward',
