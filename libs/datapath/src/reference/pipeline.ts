@@ -35,6 +35,7 @@ import {
   type CheckedAclRule,
 } from '../acl.js';
 import { ReferenceConnTrack, type ConnTrackPacket } from './conntrack.js';
+import { refChainHash, refWord } from './hash.js';
 
 interface Bridge {
   floodLimit: number;
@@ -99,38 +100,19 @@ interface Packet {
 const FLOOD_WINDOW_MS = 1000;
 const VXLAN_SOURCE_PORT_BASE = 49152;
 
-function murmurFinal(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
-
-function word(b: Uint8Array, at: number): number {
-  return (
-    (((b[at] ?? 0) << 24) |
-      ((b[at + 1] ?? 0) << 16) |
-      ((b[at + 2] ?? 0) << 8) |
-      (b[at + 3] ?? 0)) >>>
-    0
-  );
-}
-
 /** Flow hash as specified in the README; `frame` starts at the layer's Ethernet header. */
 export function referenceFlowHash(frame: Uint8Array, layer: RefLayer): number {
   const words: number[] = [];
   if (layer.ip) {
     const addresses = [layer.ip.src, layer.ip.dst];
-    for (const a of addresses) for (let i = 0; i < a.length; i += 4) words.push(word(a, i));
+    for (const a of addresses) for (let i = 0; i < a.length; i += 4) words.push(refWord(a, i));
     words.push(layer.ip.proto);
     words.push(layer.ports ? ((layer.ports.sport << 16) | layer.ports.dport) >>> 0 : 0);
   } else {
     const e = layer.start;
-    words.push(word(frame, e), word(frame, e + 4), word(frame, e + 8), layer.ethType);
+    words.push(refWord(frame, e), refWord(frame, e + 4), refWord(frame, e + 8), layer.ethType);
   }
-  return words.reduce((h, w) => murmurFinal((h ^ w) >>> 0), 0x811c9dc5);
+  return refChainHash(words);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
