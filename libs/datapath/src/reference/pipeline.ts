@@ -399,6 +399,15 @@ export class ReferenceDatapath {
     return copies;
   }
 
+  // A reply the pipeline generated (ARP, ICMP, ND): back out of the ingress port, not subject
+  // to the egress ACL.
+  private replyOnIngress(p: Packet, reply: Uint8Array): void {
+    p.frame = reply;
+    p.generated = true;
+    p.verdict = 'forward';
+    p.outPort = p.inPort;
+  }
+
   private dropPacket(p: Packet, reason: string): void {
     p.verdict = 'drop';
     p.drop = reason;
@@ -798,10 +807,7 @@ export class ReferenceDatapath {
     if (vrf !== null && p.layer && (!ip || ip.version !== 4)) {
       const port = this.ports.get(p.inPort);
       if (port?.address && port.mac && arpReply(p.frame, p.layer, port.address, port.mac)) {
-        p.generated = true;
-        p.verdict = 'forward';
-        p.outPort = p.inPort;
-        return;
+        return this.replyOnIngress(p, p.frame);
       }
     }
     if (vrf === null || !ip || ip.version !== 4) return this.dropPacket(p, 'not-routable');
@@ -817,21 +823,13 @@ export class ReferenceDatapath {
         if ((original[ip.offset + 6]! & 0x40) === 0) return this.dropPacket(p, 'mtu-exceeded');
         const reply = address ? icmpError4(original, p.layer, address, 3, 4, mtu & 0xffff) : null;
         if (!reply) return this.dropPacket(p, 'frag-needed');
-        p.frame = reply;
-        p.generated = true;
-        p.verdict = 'forward';
-        p.outPort = p.inPort;
-        return;
+        return this.replyOnIngress(p, reply);
       }
     }
     if ('drop' in outcome && outcome.drop === 'ttl-exceeded' && address && p.layer) {
       const reply = timeExceeded(p.frame, p.layer, address);
       if (reply) {
-        p.frame = reply;
-        p.generated = true;
-        p.verdict = 'forward';
-        p.outPort = p.inPort;
-        return;
+        return this.replyOnIngress(p, reply);
       }
     }
     if ('drop' in outcome) return this.dropPacket(p, outcome.drop);
@@ -846,11 +844,7 @@ export class ReferenceDatapath {
     if (ip.proto === 58 && layer.icmp && layer.icmp.type >= 133 && layer.icmp.type <= 137) {
       const nd = neighborDiscovery(p.frame, layer, port.address6, port.mac);
       if ('drop' in nd) return this.dropPacket(p, nd.drop);
-      p.frame = nd.reply;
-      p.generated = true;
-      p.verdict = 'forward';
-      p.outPort = p.inPort;
-      return;
+      return this.replyOnIngress(p, nd.reply);
     }
     const unroutable = unroutable6(ip.src, ip.dst);
     if (unroutable) return this.dropPacket(p, unroutable);
@@ -869,20 +863,12 @@ export class ReferenceDatapath {
       p.frame = original;
       const reply = port.address6 ? packetTooBig6(original, layer, port.address6, mtu) : null;
       if (!reply) return this.dropPacket(p, 'packet-too-big');
-      p.frame = reply;
-      p.generated = true;
-      p.verdict = 'forward';
-      p.outPort = p.inPort;
-      return;
+      return this.replyOnIngress(p, reply);
     }
     if ('drop' in outcome && outcome.drop === 'hop-limit-exceeded' && port.address6) {
       const reply = timeExceeded6(p.frame, layer, port.address6);
       if (reply) {
-        p.frame = reply;
-        p.generated = true;
-        p.verdict = 'forward';
-        p.outPort = p.inPort;
-        return;
+        return this.replyOnIngress(p, reply);
       }
     }
     if ('drop' in outcome) return this.dropPacket(p, outcome.drop);
