@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createDatapath, type AclRule, type FrameIn, type PacketResult } from '../src/index.js';
 import { ACL_LOG_CAPACITY, checkAclRule } from '../src/acl.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
-import { flowFrame, mutateFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
-import { configureAclNet, randomAclPacket, randomAclRule } from './acl-gen.js';
+import { flowFrame, prng, randInt } from './frames.js';
+import { configureAclNet, randomAclBatch, randomAclRule } from './acl-gen.js';
 import { thrownField as field } from './errors.js';
 import { processBoth } from './differ.js';
 
@@ -296,21 +296,7 @@ describe('ACL differential with count/log/egress rules', () => {
             egressDefaultAction === 'deny',
           );
         }
-        const batch: FrameIn[] = [];
-        for (let i = 0; i < 1 + randInt(rand, 80); i++) {
-          const k = randInt(rand, 10);
-          const port = [0, 1, 2, 3, 9][randInt(rand, 5)]!;
-          let data: Uint8Array;
-          if (k < 7) data = randomAclPacket(rand);
-          else if (k < 8)
-            data = vxlanFrame(randomAclPacket(rand), 5001, {
-              src: '192.168.0.2',
-              dst: '192.168.0.1',
-            });
-          else if (k < 9) data = mutateFrame(rand, randomAclPacket(rand));
-          else data = randomValidFrame(rand);
-          batch.push({ data, port });
-        }
+        const batch = randomAclBatch(rand, 7);
         const got = processBoth(dp, ref, batch, round, round);
         for (let i = 0; i < got.length; i++) {
           seen.add(got[i]!.drop ?? got[i]!.verdict);

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createDatapath, DatapathConfigError, type AclRule, type FrameIn } from '../src/index.js';
 import { checkAclRule } from '../src/acl.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
-import { flowFrame, mutateFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
-import { configureAclNet, randomAclPacket, randomAclRule } from './acl-gen.js';
+import { flowFrame, prng, randInt } from './frames.js';
+import { configureAclNet, randomAclBatch, randomAclRule } from './acl-gen.js';
 import { comparable, processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
@@ -227,21 +227,7 @@ describe('ACL', () => {
             defaultAction === 'deny',
           );
         }
-        const batch: FrameIn[] = [];
-        for (let i = 0; i < 1 + randInt(rand, 80); i++) {
-          const k = randInt(rand, 10);
-          const port = [0, 1, 2, 3, 9][randInt(rand, 5)]!;
-          let data: Uint8Array;
-          if (k < 6) data = randomAclPacket(rand);
-          else if (k < 7)
-            data = vxlanFrame(randomAclPacket(rand), 5001, {
-              src: '192.168.0.2',
-              dst: '192.168.0.1',
-            });
-          else if (k < 8) data = mutateFrame(rand, randomAclPacket(rand));
-          else data = randomValidFrame(rand);
-          batch.push({ data, port });
-        }
+        const batch = randomAclBatch(rand, 6);
         const got = processBoth(dp, ref, batch, round, round);
         for (let i = 0; i < got.length; i++) {
           seen.add(got[i]!.drop ?? got[i]!.verdict);
