@@ -4,15 +4,10 @@
 // documented hash and policy, not the core's code.
 
 import type { ConnTrackState } from '../conntrack.js';
+import type { RefFlowKey } from './hash.js';
 
 /** What the tracker needs from a packet. */
-export interface ConnTrackPacket {
-  version: 4 | 6;
-  src: Uint8Array;
-  dst: Uint8Array;
-  proto: number;
-  sport: number;
-  dport: number;
+export interface ConnTrackPacket extends RefFlowKey {
   /** TCP flags byte (0 for other protocols). */
   flags: number;
   length: number;

@@ -1,6 +1,16 @@
 // The README's flow hash as the reference stages compute it: murmur3's finaliser chained over
 // big-endian 32-bit words, starting from 0x811c9dc5. Written from the README, not the core.
 
+/** The fields of a packet that key its flow (conntrack, per-flow policers). */
+export interface RefFlowKey {
+  version: 4 | 6;
+  src: Uint8Array;
+  dst: Uint8Array;
+  proto: number;
+  sport: number;
+  dport: number;
+}
+
 /** Murmur3's 32-bit finaliser. */
 export function refFmix32(x: number): number {
   x ^= x >>> 16;

@@ -3,17 +3,7 @@
 // assembly/policerflow.ts (Maps and arrays, string keys). Same integer arithmetic as the port
 // policers: milli-bytes, refilled per elapsed millisecond, at most 100 s counted.
 
-import { refChainHash, refWord } from './hash.js';
-
-/** The fields of a packet that key its flow. */
-export interface RefFlowKey {
-  version: 4 | 6;
-  src: Uint8Array;
-  dst: Uint8Array;
-  proto: number;
-  sport: number;
-  dport: number;
-}
+import { refChainHash, refWord, type RefFlowKey } from './hash.js';
 
 interface RefFlow {
   key: string;
