@@ -2,11 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { createDatapath, type AclRule, type FrameIn, type PacketResult } from '../src/index.js';
 import { ACL_LOG_CAPACITY, checkAclRule } from '../src/acl.js';
-import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { flowFrame, prng, randInt } from './frames.js';
 import { configureAclNet, randomAclBatch, randomAclRule } from './acl-gen.js';
 import { thrownField as field } from './errors.js';
-import { processBoth } from './differ.js';
+import { configuredPair, processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
@@ -256,10 +255,7 @@ describe('ACL differential with count/log/egress rules', () => {
     'random sets on ingress- and egress-bound ports: verdicts, counters, hits, log records',
     { timeout: 600_000 },
     () => {
-      const dp = createDatapath({ batchSize: 64 });
-      const ref = new ReferenceDatapath(64);
-      configureAclNet(dp);
-      configureAclNet(ref);
+      const { dp, ref } = configuredPair(configureAclNet);
       for (const p of [0, 3, 100]) {
         dp.acl.bind(p);
         ref.bindAcl(p, true);

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createDatapath, DatapathConfigError, type AclRule, type FrameIn } from '../src/index.js';
 import { checkAclRule } from '../src/acl.js';
-import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { flowFrame, prng, randInt } from './frames.js';
 import { configureAclNet, randomAclBatch, randomAclRule } from './acl-gen.js';
-import { comparable, processBoth } from './differ.js';
+import { comparable, configuredPair, processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
@@ -168,10 +167,7 @@ describe('ACL', () => {
       if (rand() < 0.5) rule.proto = 17;
       return rule;
     });
-    const dp = createDatapath({ batchSize: 64 });
-    const ref = new ReferenceDatapath(64);
-    configureAclNet(dp);
-    configureAclNet(ref);
+    const { dp, ref } = configuredPair(configureAclNet);
     dp.acl.bind(0);
     ref.bindAcl(0, true);
     // One classifier: more than the 41 capped shapes (full chains fell back to their own
@@ -204,10 +200,7 @@ describe('ACL', () => {
     'differential: random rule sets swapped between batches, against a first-match scan',
     { timeout: 600_000 },
     () => {
-      const dp = createDatapath({ batchSize: 64 });
-      const ref = new ReferenceDatapath(64);
-      configureAclNet(dp);
-      configureAclNet(ref);
+      const { dp, ref } = configuredPair(configureAclNet);
       for (const p of [0, 1, 3, 100]) {
         dp.acl.bind(p);
         ref.bindAcl(p, true);

@@ -24,7 +24,7 @@ import {
 } from './frames.js';
 import { tunnelV4 } from './tunnels.js';
 import { thrownField as err } from './errors.js';
-import { processBoth } from './differ.js';
+import { configuredPair, processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
@@ -402,10 +402,7 @@ describe('connection tracking', () => {
         t.routes.add(1, '0.0.0.0/0', 0);
       }
     };
-    const dp = createDatapath({ batchSize: 64 });
-    const ref = new ReferenceDatapath(64);
-    setup(dp);
-    setup(ref);
+    const { dp, ref } = configuredPair(setup);
     const rand = prng(SEED ^ 0xc7c7);
     const insides = ['10.0.0.1', '10.0.0.2', '10.9.9.9', 'fd00::1', 'fd00::2'];
     const outsides = ['192.0.2.1', '198.51.100.2', '2001:db8::1', '2001:db8::7'];

@@ -1,8 +1,23 @@
 // The differential step every core-vs-reference spec runs: the same batch through both, then
 // identical results frame by frame and identical counters.
 import { expect } from 'vitest';
-import type { Datapath, FrameIn, PacketResult } from '../src/index.js';
-import type { ReferenceDatapath } from '../src/reference/pipeline.js';
+import { createDatapath, type Datapath, type FrameIn, type PacketResult } from '../src/index.js';
+import { ReferenceDatapath } from '../src/reference/pipeline.js';
+
+/**
+ * A core and a reference with the same batch size, both set up by `configure` (the core
+ * first, as the specs always did).
+ */
+export function configuredPair(
+  configure: (t: Datapath | ReferenceDatapath) => void,
+  batchSize = 64,
+): { dp: Datapath; ref: ReferenceDatapath } {
+  const dp = createDatapath({ batchSize });
+  const ref = new ReferenceDatapath(batchSize);
+  configure(dp);
+  configure(ref);
+  return { dp, ref };
+}
 
 /** A result with its frame as hex, so a mismatch diffs readably. */
 export function comparable(r: PacketResult) {

@@ -4,7 +4,7 @@ import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { referenceParse } from '../src/reference/parser.js';
 import { flowFrame, mutateFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
 import { tunnelV4, tunnelV6 } from './tunnels.js';
-import { processBoth } from './differ.js';
+import { configuredPair, processBoth } from './differ.js';
 
 // CI sizes; scripts/fuzz.mjs scales them up for long campaigns.
 const PARSE_FRAMES = Number(process.env.DATAPATH_DIFF_FRAMES ?? 60_000);
@@ -105,10 +105,7 @@ describe('differential: WebAssembly datapath vs TypeScript reference', () => {
     'full pipeline: verdicts, ports, output bytes and counters agree batch by batch',
     { timeout: 3_600_000 },
     () => {
-      const dp = createDatapath({ batchSize: 64 });
-      const ref = new ReferenceDatapath(64);
-      configure(dp);
-      configure(ref);
+      const { dp, ref } = configuredPair(configure);
       dp.macTable.add(2, '02:00:00:00:00:0c', 5, { static: true });
       ref.addMac(2, '02:00:00:00:00:0c', 5, true);
       const rand = prng(SEED ^ 42);

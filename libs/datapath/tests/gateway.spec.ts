@@ -11,6 +11,7 @@ import { arpRequest, tsharkDissect } from './gateway-frames.js';
 import { flowFrame, ipv6, neighborSolicitation, solicitedNode, vxlanFrame } from './frames.js';
 import { tunnelV4 } from './tunnels.js';
 import { configErrorField as field } from './errors.js';
+import { configuredPair } from './differ.js';
 
 const GW_MAC = '02:00:00:00:99:01';
 const HOST_MAC = '02:00:00:00:00:05';
@@ -229,10 +230,7 @@ describe('bridge gateways (SVI)', () => {
   });
 
   it('answers through vxlan-encap when the request came out of a tunnel', () => {
-    const dp = createDatapath({ batchSize: 16 });
-    const ref = new ReferenceDatapath(16);
-    configure(dp);
-    configure(ref);
+    const { dp, ref } = configuredPair(configure, 16);
     const inner = [
       arpRequest('02:00:00:00:00:77', '10.1.0.77', '10.1.0.1'),
       neighborSolicitation({ srcMac: '02:00:00:00:00:77', src: 'fe80::77', target: 'fe80::1:1' }),

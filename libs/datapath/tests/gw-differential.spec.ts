@@ -1,7 +1,7 @@
 // Differential run for the gateway, MTU and policer work: the WebAssembly core against the
 // reference on mixed traffic, batch by batch.
 import { describe, expect, it } from 'vitest';
-import { createDatapath, type Datapath, type FrameIn } from '../src/index.js';
+import type { Datapath, FrameIn } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import {
   ethernet,
@@ -17,7 +17,7 @@ import {
 } from './frames.js';
 import { arpRequest } from './gateway-frames.js';
 import { tunnelV4, tunnelV6 } from './tunnels.js';
-import { processBoth } from './differ.js';
+import { configuredPair, processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Math.max(220, Number(process.env.DATAPATH_DIFF_ROUNDS ?? 220));
@@ -232,10 +232,7 @@ describe('differential: gateways, MTU and policers against the reference', () =>
     `${ROUNDS} mixed batches: identical verdicts, bytes, counters and policer state`,
     { timeout: 600_000 },
     () => {
-      const dp = createDatapath({ batchSize: 64 });
-      const ref = new ReferenceDatapath(64);
-      configure(dp);
-      configure(ref);
+      const { dp, ref } = configuredPair(configure);
       const rand = prng(SEED ^ 0x6a7e);
       const seen = new Map<string, number>();
       let now = 5000;

@@ -4,7 +4,7 @@ import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { flowFrame, mutateFrame, prng, randInt, randomValidFrame } from './frames.js';
 import { tunnelV4 } from './tunnels.js';
 import { thrownField as field } from './errors.js';
-import { processBoth } from './differ.js';
+import { configuredPair, processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
@@ -481,10 +481,7 @@ describe('differential: L3 against the reference', () => {
     'routed, bridged and malformed traffic with route changes: identical results',
     { timeout: 600_000 },
     () => {
-      const dp = createDatapath({ batchSize: 64 });
-      const ref = new ReferenceDatapath(64);
-      configureRouting(dp);
-      configureRouting(ref);
+      const { dp, ref } = configuredPair(configureRouting);
       const rand = prng(SEED ^ 0x13);
       const seen = new Set<string>();
       let icmpReplies = 0;

@@ -19,7 +19,7 @@ import {
 } from './frames.js';
 import { tsharkFrameColumns } from './tshark.js';
 import { thrownField as field } from './errors.js';
-import { processBoth } from './differ.js';
+import { configuredPair, processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 
@@ -581,10 +581,7 @@ describe('differential: l3v6 against the reference', () => {
     'routed IPv6 and IPv4, bridged, ND, malformed and random traffic with route changes',
     { timeout: 600_000 },
     () => {
-      const dp = createDatapath({ batchSize: 64 });
-      const ref = new ReferenceDatapath(64);
-      configure6(dp);
-      configure6(ref);
+      const { dp, ref } = configuredPair(configure6);
       // Small MTUs on ports 1 and 2: some packets routed there get packet too big (or are
       // dropped: port 2 has no IPv6 address to answer from).
       for (const t of [dp, ref]) {
