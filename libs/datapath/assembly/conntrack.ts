@@ -40,6 +40,7 @@ import { NODE_ACL, NODE_CONNTRACK } from './nodes';
 import { heapAlloc, heapFree } from './heap';
 import { forwardNode } from './forward';
 import { now } from './l2';
+import { fmix32 } from './flowhash';
 
 // Flow states. TCP follows the handshake and teardown; UDP is unreplied until the other side
 // answers; ICMP and other protocols have one state each.
@@ -215,15 +216,6 @@ export function ctStat(i: u32): u64 {
     default:
       return 0;
   }
-}
-
-function fmix32(x: u32): u32 {
-  x ^= x >> 16;
-  x *= 0x85ebca6b;
-  x ^= x >> 13;
-  x *= 0xc2b2ae35;
-  x ^= x >> 16;
-  return x;
 }
 
 function mix(h: u32, w: u32): u32 {

@@ -14,7 +14,8 @@ import {
   be32,
 } from './layout';
 
-function fmix32(x: u32): u32 {
+/** Murmur3's 32-bit finaliser; every hash in the core chains it (README "Flow hash"). */
+export function fmix32(x: u32): u32 {
   x ^= x >> 16;
   x *= 0x85ebca6b;
   x ^= x >> 13;

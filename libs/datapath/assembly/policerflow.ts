@@ -23,6 +23,7 @@ import {
   be32,
 } from './layout';
 import { heapAlloc, heapFree } from './heap';
+import { fmix32 } from './flowhash';
 
 /** Most flows a port's table may hold. */
 export const FLOW_MAX_FLOWS: u32 = 1 << 20;
@@ -119,15 +120,6 @@ export function flowPolicerUnbind(port: u32): void {
 /** Removes every per-flow policer. */
 export function flowPolicerReset(): void {
   for (let p: u32 = 0; p < <u32>MAX_PORTS; p++) flowPolicerUnbind(p);
-}
-
-function fmix32(x: u32): u32 {
-  x ^= x >> 16;
-  x *= 0x85ebca6b;
-  x ^= x >> 13;
-  x *= 0xc2b2ae35;
-  x ^= x >> 16;
-  return x;
 }
 
 // Hash of the key at keyBuf: murmur3's finaliser chained over the big-endian address words,

@@ -29,22 +29,9 @@ export interface ConnTrackCoreExports {
   ctNow(): number;
 }
 
-/** Flow states: TCP's handshake and teardown, UDP unreplied/replied, ICMP, other protocols. */
-export type ConnTrackState =
-  | 'SYN_SENT'
-  | 'SYN_RECV'
-  | 'ESTABLISHED'
-  | 'FIN_WAIT'
-  | 'TIME_WAIT'
-  | 'CLOSE'
-  | 'UNREPLIED'
-  | 'REPLIED'
-  | 'ICMP'
-  | 'OTHER';
-
-/** State names by core code (index = code). */
-export const CONNTRACK_STATES: readonly (ConnTrackState | null)[] = [
-  null,
+// State names in core code order from 1 (assembly/conntrack.ts CT_*); the type and the
+// code table below both come from this one list.
+const STATE_NAMES = [
   'SYN_SENT',
   'SYN_RECV',
   'ESTABLISHED',
@@ -55,7 +42,13 @@ export const CONNTRACK_STATES: readonly (ConnTrackState | null)[] = [
   'REPLIED',
   'ICMP',
   'OTHER',
-];
+] as const;
+
+/** Flow states: TCP's handshake and teardown, UDP unreplied/replied, ICMP, other protocols. */
+export type ConnTrackState = (typeof STATE_NAMES)[number];
+
+/** State names by core code (index = code). */
+export const CONNTRACK_STATES: readonly (ConnTrackState | null)[] = [null, ...STATE_NAMES];
 
 /**
  * A flow's 5-tuple in one direction. ICMP echo uses the identifier as both ports; other ICMP

@@ -5,6 +5,9 @@
 import { checkInt, DatapathConfigError, DatapathTableError } from './errors.js';
 import { formatMac, parseMac } from './net.js';
 import type { CoreMemory } from './core/load.js';
+import { MAX_VRFS, VrfRouteLists } from './route-lists.js';
+
+export { MAX_VRFS };
 
 /** Exports of the core used by the routing tables (see assembly/lpm4.ts, assembly/l3.ts). */
 export interface RoutingCoreExports {
@@ -31,8 +34,6 @@ export interface RoutingCoreExports {
   l3SetPortMac(port: number, mac: bigint): number;
 }
 
-/** VRFs (route tables) the core holds: ids 0 .. MAX_VRFS-1. */
-export const MAX_VRFS = 256;
 /** Next hops the core holds: ids 0 .. MAX_NEXT_HOPS-1. */
 export const MAX_NEXT_HOPS = 65536;
 /** Largest next-hop id a route may carry (route tables store 24 bits). */
@@ -110,61 +111,28 @@ function macValue(text: string, field: string): bigint {
   return v;
 }
 
-/** The routing tables the host keeps next to the core. */
-type RouteList = Map<number, number>[];
-
 /**
  * IPv4 route tables of the L3 stage, one per VRF, with the table verbs shared by every
  * datapath table (create, free, reset, add, delete, lookup, lookupBulk, iterate) plus a bulk
  * `load` that builds a whole table in one pass.
  */
-export class Ipv4RouteTable {
-  private readonly lists = new Map<number, RouteList>();
-
+export class Ipv4RouteTable extends VrfRouteLists<number> {
   /** @internal */
-  constructor(private readonly core: RoutingCoreExports) {}
-
-  private list(vrf: number): RouteList {
-    checkInt(vrf, 'vrf', 0, MAX_VRFS - 1);
-    const l = this.lists.get(vrf);
-    if (!l) throw new DatapathConfigError('vrf', `VRF ${vrf} has no route table (create it first)`);
-    return l;
-  }
-
-  /** Creates (or re-creates, empty) the route table of `vrf`. */
-  create(vrf: number, opts: RouteTableOptions = {}): void {
-    checkInt(vrf, 'vrf', 0, MAX_VRFS - 1);
-    if (this.core.lpmCreate(vrf, opts.large ? 24 : 16) !== 0) {
-      throw new DatapathTableError(`out of memory creating the route table of VRF ${vrf}`);
-    }
-    this.lists.set(
-      vrf,
-      Array.from({ length: 33 }, () => new Map<number, number>()),
+  constructor(private readonly core: RoutingCoreExports) {
+    super(
+      {
+        create: (vrf, topBits) => core.lpmCreate(vrf, topBits),
+        free: (vrf) => core.lpmFree(vrf),
+        reset: (vrf) => core.lpmReset(vrf),
+      },
+      32,
+      '',
     );
   }
 
-  /** Deletes the route table of `vrf` (packets routed in it then find no route). */
-  free(vrf: number): void {
-    checkInt(vrf, 'vrf', 0, MAX_VRFS - 1);
-    this.core.lpmFree(vrf);
-    this.lists.delete(vrf);
-  }
-
-  /** Removes every route of `vrf`. */
-  reset(vrf: number): void {
-    const list = this.list(vrf);
-    this.core.lpmReset(vrf);
-    for (const m of list) m.clear();
-  }
-
-  /** VRFs that have a route table. */
-  vrfs(): number[] {
-    return [...this.lists.keys()].sort((a, b) => a - b);
-  }
-
-  /** Number of routes in `vrf`. */
-  size(vrf: number): number {
-    return this.list(vrf).reduce((n, m) => n + m.size, 0);
+  /** Creates (or re-creates, empty) the route table of `vrf`. */
+  override create(vrf: number, opts: RouteTableOptions = {}): void {
+    super.create(vrf, opts);
   }
 
   /** Bytes of lookup structure `vrf` uses in the core. */
@@ -190,16 +158,7 @@ export class Ipv4RouteTable {
     const list = this.list(vrf);
     const { addr, len } = parseIpv4Prefix(prefix, 'prefix');
     if (!list[len]!.has(addr)) return false;
-    let coverLen = 0;
-    let coverNextHop = -1;
-    for (let l = len - 1; l >= 0; l--) {
-      const nh = list[l]!.get((addr & maskOf(l)) >>> 0);
-      if (nh !== undefined) {
-        coverLen = l;
-        coverNextHop = nh;
-        break;
-      }
-    }
+    const { coverLen, coverNextHop } = this.cover(list, len, (l) => (addr & maskOf(l)) >>> 0);
     this.core.lpmDelete(vrf, addr, len, coverLen, coverNextHop);
     list[len]!.delete(addr);
     return true;
@@ -246,7 +205,7 @@ export class Ipv4RouteTable {
    */
   load(vrf: number, routes: readonly Ipv4Route[] | PackedIpv4Routes): void {
     this.list(vrf);
-    const fresh: RouteList = Array.from({ length: 33 }, () => new Map<number, number>());
+    const fresh = this.emptyList();
     if (Array.isArray(routes)) {
       (routes as readonly Ipv4Route[]).forEach((r, i) => {
         const { addr, len } = parseIpv4Prefix(r?.prefix, `routes[${i}].prefix`);
@@ -285,15 +244,7 @@ export class Ipv4RouteTable {
         words[i++] = ((len << 24) | nh) >>> 0;
       }
     }
-    if (this.core.lpmLoad(vrf, p, n, p + n * 8) !== 0) {
-      // The core stops part-way only when memory runs out: leave the table empty and say so.
-      this.core.lpmReset(vrf);
-      this.lists.set(
-        vrf,
-        Array.from({ length: 33 }, () => new Map<number, number>()),
-      );
-      throw new DatapathTableError(`out of memory loading ${n} routes into VRF ${vrf}`);
-    }
+    if (this.core.lpmLoad(vrf, p, n, p + n * 8) !== 0) this.loadFailed(vrf, n);
     this.lists.set(vrf, fresh);
   }
 }

@@ -5,6 +5,7 @@
 import ipaddr from 'ipaddr.js';
 import { checkInt, DatapathConfigError, DatapathTableError } from './errors.js';
 import type { CoreMemory } from './core/load.js';
+import { VrfRouteLists } from './route-lists.js';
 
 /** Exports of the core used by the IPv6 route tables (see assembly/lpm6.ts). */
 export interface Routing6CoreExports {
@@ -27,8 +28,6 @@ export interface Routing6CoreExports {
   l3v6SetPort(port: number, hasAddr: number, mac: bigint): number;
 }
 
-/** VRFs with an IPv6 route table: ids 0 .. MAX_VRFS-1 (the same ids as the IPv4 VRFs). */
-const MAX_VRFS6 = 256;
 /** Largest next-hop id an IPv6 route may carry (the next-hop table's ids). */
 const LPM6_MAX_NEXT_HOP = 0xffff;
 const LOAD_RECORD = 20;
@@ -181,26 +180,23 @@ export function parseIpv6Prefix(text: unknown, field: string): { addr: Uint8Arra
   return { addr, len };
 }
 
-type RouteList = Map<string, number>[];
-const emptyList = (): RouteList => Array.from({ length: 129 }, () => new Map<string, number>());
-
 /**
  * IPv6 route tables of the l3v6 stage, one per VRF, with the table verbs shared by every
  * datapath table (create, free, reset, add, delete, lookup, lookupBulk, iterate) plus a bulk
  * `load` that builds a whole table in one pass.
  */
-export class Ipv6RouteTable {
-  private readonly lists = new Map<number, RouteList>();
-
+export class Ipv6RouteTable extends VrfRouteLists<string> {
   /** @internal */
-  constructor(private readonly core: Routing6CoreExports) {}
-
-  private list(vrf: number): RouteList {
-    checkInt(vrf, 'vrf', 0, MAX_VRFS6 - 1);
-    const l = this.lists.get(vrf);
-    if (!l)
-      throw new DatapathConfigError('vrf', `VRF ${vrf} has no IPv6 route table (create it first)`);
-    return l;
+  constructor(private readonly core: Routing6CoreExports) {
+    super(
+      {
+        create: (vrf, topBits) => core.lpm6Create(vrf, topBits),
+        free: (vrf) => core.lpm6Free(vrf),
+        reset: (vrf) => core.lpm6Reset(vrf),
+      },
+      128,
+      'IPv6 ',
+    );
   }
 
   private putAddr(addr: Uint8Array): void {
@@ -208,36 +204,8 @@ export class Ipv6RouteTable {
   }
 
   /** Creates (or re-creates, empty) the IPv6 route table of `vrf`. */
-  create(vrf: number, opts: Route6TableOptions = {}): void {
-    checkInt(vrf, 'vrf', 0, MAX_VRFS6 - 1);
-    if (this.core.lpm6Create(vrf, opts.large ? 24 : 16) !== 0) {
-      throw new DatapathTableError(`out of memory creating the IPv6 route table of VRF ${vrf}`);
-    }
-    this.lists.set(vrf, emptyList());
-  }
-
-  /** Deletes the IPv6 route table of `vrf` (IPv6 routed in it then finds no route). */
-  free(vrf: number): void {
-    checkInt(vrf, 'vrf', 0, MAX_VRFS6 - 1);
-    this.core.lpm6Free(vrf);
-    this.lists.delete(vrf);
-  }
-
-  /** Removes every route of `vrf`. */
-  reset(vrf: number): void {
-    const list = this.list(vrf);
-    this.core.lpm6Reset(vrf);
-    for (const m of list) m.clear();
-  }
-
-  /** VRFs that have an IPv6 route table. */
-  vrfs(): number[] {
-    return [...this.lists.keys()].sort((a, b) => a - b);
-  }
-
-  /** Number of routes in `vrf`. */
-  size(vrf: number): number {
-    return this.list(vrf).reduce((n, m) => n + m.size, 0);
+  override create(vrf: number, opts: Route6TableOptions = {}): void {
+    super.create(vrf, opts);
   }
 
   /** Bytes of lookup structure `vrf` uses in the core (first level + 1 KiB groups). */
@@ -272,16 +240,7 @@ export class Ipv6RouteTable {
     const { addr, len } = parseIpv6Prefix(prefix, 'prefix');
     const key = keyOf(addr, 0, len);
     if (!list[len]!.has(key)) return false;
-    let coverLen = 0;
-    let coverNextHop = -1;
-    for (let l = len - 1; l >= 0; l--) {
-      const nh = list[l]!.get(keyOf(addr, 0, l));
-      if (nh !== undefined) {
-        coverLen = l;
-        coverNextHop = nh;
-        break;
-      }
-    }
+    const { coverLen, coverNextHop } = this.cover(list, len, (l) => keyOf(addr, 0, l));
     this.putAddr(addr);
     this.core.lpm6Delete(vrf, len, coverLen, coverNextHop);
     list[len]!.delete(key);
@@ -336,7 +295,7 @@ export class Ipv6RouteTable {
    */
   load(vrf: number, routes: readonly Ipv6Route[] | PackedIpv6Routes): void {
     this.list(vrf);
-    const fresh = emptyList();
+    const fresh = this.emptyList();
     let packed: Uint8Array | null = null;
     if (Array.isArray(routes)) {
       (routes as readonly Ipv6Route[]).forEach((r, i) => {
@@ -393,12 +352,7 @@ export class Ipv6RouteTable {
         }
       }
     }
-    if (this.core.lpm6Load(vrf, p, n, p + n * LOAD_RECORD) !== 0) {
-      // The core stops part-way only when memory runs out: leave the table empty and say so.
-      this.core.lpm6Reset(vrf);
-      this.lists.set(vrf, emptyList());
-      throw new DatapathTableError(`out of memory loading ${n} routes into VRF ${vrf}`);
-    }
+    if (this.core.lpm6Load(vrf, p, n, p + n * LOAD_RECORD) !== 0) this.loadFailed(vrf, n);
     this.lists.set(vrf, fresh);
   }
 }

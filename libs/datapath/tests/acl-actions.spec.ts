@@ -1,21 +1,15 @@
 // ACL actions count/log (non-terminal), the log ring, egress rules and the acl-egress stage.
 import { describe, expect, it } from 'vitest';
-import {
-  createDatapath,
-  DatapathConfigError,
-  type AclRule,
-  type FrameIn,
-  type PacketResult,
-} from '../src/index.js';
+import { createDatapath, type AclRule, type FrameIn, type PacketResult } from '../src/index.js';
 import { ACL_LOG_CAPACITY, checkAclRule } from '../src/acl.js';
-import { ReferenceDatapath } from '../src/reference/pipeline.js';
-import { flowFrame, mutateFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
-import { configureAclNet, randomAclPacket, randomAclRule } from './acl-gen.js';
+import { flowFrame, prng, randInt } from './frames.js';
+import { configureAclNet, randomAclBatch, randomAclRule } from './acl-gen.js';
+import { thrownField as field } from './errors.js';
+import { configuredPair, processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
 
-const comparable = (r: PacketResult) => ({ ...r, frame: Buffer.from(r.frame).toString('hex') });
 const outcome = (r: PacketResult) => r.drop ?? r.verdict;
 
 describe('ACL count and log', () => {
@@ -230,15 +224,6 @@ describe('ACL egress', () => {
 
   it('rejects bad rules and options naming the field', () => {
     const dp = createDatapath({ batchSize: 16 });
-    const field = (f: () => unknown) => {
-      try {
-        f();
-      } catch (err) {
-        expect(err).toBeInstanceOf(DatapathConfigError);
-        return (err as DatapathConfigError).field;
-      }
-      throw new Error('did not throw');
-    };
     const load = (rules: unknown[], opts?: unknown) => () =>
       dp.acl.load(rules as AclRule[], opts as never);
     const ok: AclRule = { action: 'permit' };
@@ -270,10 +255,7 @@ describe('ACL differential with count/log/egress rules', () => {
     'random sets on ingress- and egress-bound ports: verdicts, counters, hits, log records',
     { timeout: 600_000 },
     () => {
-      const dp = createDatapath({ batchSize: 64 });
-      const ref = new ReferenceDatapath(64);
-      configureAclNet(dp);
-      configureAclNet(ref);
+      const { dp, ref } = configuredPair(configureAclNet);
       for (const p of [0, 3, 100]) {
         dp.acl.bind(p);
         ref.bindAcl(p, true);
@@ -310,31 +292,11 @@ describe('ACL differential with count/log/egress rules', () => {
             egressDefaultAction === 'deny',
           );
         }
-        const batch: FrameIn[] = [];
-        for (let i = 0; i < 1 + randInt(rand, 80); i++) {
-          const k = randInt(rand, 10);
-          const port = [0, 1, 2, 3, 9][randInt(rand, 5)]!;
-          let data: Uint8Array;
-          if (k < 7) data = randomAclPacket(rand);
-          else if (k < 8)
-            data = vxlanFrame(randomAclPacket(rand), 5001, {
-              src: '192.168.0.2',
-              dst: '192.168.0.1',
-            });
-          else if (k < 9) data = mutateFrame(rand, randomAclPacket(rand));
-          else data = randomValidFrame(rand);
-          batch.push({ data, port });
-        }
-        const got = dp.process(batch, round).map(comparable);
-        const want = ref.process(batch, round).map(comparable);
+        const batch = randomAclBatch(rand, 7);
+        const got = processBoth(dp, ref, batch, round, round);
         for (let i = 0; i < got.length; i++) {
-          expect(
-            got[i],
-            `round ${round} frame ${i}: ${Buffer.from(batch[i]!.data).toString('hex')}`,
-          ).toEqual(want[i]);
           seen.add(got[i]!.drop ?? got[i]!.verdict);
         }
-        expect(dp.counters()).toEqual(ref.counters());
         // The host drains the ring every few batches, and later only rarely, so it fills up.
         if (round % (round < ROUNDS / 2 ? 9 : 100) === 0 || round === ROUNDS - 1) {
           const log = dp.acl.readLog();

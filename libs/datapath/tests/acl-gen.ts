@@ -1,7 +1,8 @@
 // Random rules, packets and the network the ACL specs run on.
-import type { AclRule, Datapath } from '../src/index.js';
+import type { AclRule, Datapath, FrameIn } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
-import { flowFrame, randInt } from './frames.js';
+import { flowFrame, mutateFrame, randInt, randomValidFrame, vxlanFrame } from './frames.js';
+import { tunnelV4 } from './tunnels.js';
 
 const v4 = (a: number) => `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
 const mask = (len: number) => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
@@ -102,22 +103,36 @@ export function randomAclPacket(rand: () => number): Uint8Array {
   });
 }
 
+/**
+ * A batch of 1–80 frames for `configureAclNet` on random ports: out of 10, `plain` ACL packets,
+ * one tunnelled from 192.168.0.2, one mutated, the rest random valid frames.
+ */
+export function randomAclBatch(rand: () => number, plain: number): FrameIn[] {
+  const batch: FrameIn[] = [];
+  for (let i = 0; i < 1 + randInt(rand, 80); i++) {
+    const k = randInt(rand, 10);
+    const port = [0, 1, 2, 3, 9][randInt(rand, 5)]!;
+    let data: Uint8Array;
+    if (k < plain) data = randomAclPacket(rand);
+    else if (k < plain + 1)
+      data = vxlanFrame(randomAclPacket(rand), 5001, {
+        src: '192.168.0.2',
+        dst: '192.168.0.1',
+      });
+    else if (k < plain + 2) data = mutateFrame(rand, randomAclPacket(rand));
+    else data = randomValidFrame(rand);
+    batch.push({ data, port });
+  }
+  return batch;
+}
+
 /** Bridge 1 on ports 0–2 and tunnel port 100, port 3 routed (10/8 → port 2), port 9. */
 export function configureAclNet(t: Datapath | ReferenceDatapath): void {
   t.addBridge(1);
   for (const p of [0, 1, 2]) t.setPort(p, { bridge: 1 });
   t.setPort(3, { vrf: 1 });
   t.setPort(9, {});
-  t.addVxlanTunnel(0, {
-    port: 100,
-    bridge: 1,
-    vni: 5001,
-    local: '192.168.0.1',
-    remote: '192.168.0.2',
-    localMac: '02:00:00:00:aa:01',
-    remoteMac: '02:00:00:00:aa:02',
-    underlayPort: 9,
-  });
+  t.addVxlanTunnel(0, tunnelV4());
   if (t instanceof ReferenceDatapath) {
     t.router.setNextHop(0, { port: 2, dstMac: '02:00:00:00:00:05', srcMac: '02:00:00:00:00:06' });
     t.router.createVrf(1);

@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createDatapath,
-  DatapathConfigError,
-  type AclRule,
-  type FrameIn,
-  type PacketResult,
-} from '../src/index.js';
+import { createDatapath, DatapathConfigError, type AclRule, type FrameIn } from '../src/index.js';
 import { checkAclRule } from '../src/acl.js';
-import { ReferenceDatapath } from '../src/reference/pipeline.js';
-import { flowFrame, mutateFrame, prng, randInt, randomValidFrame, vxlanFrame } from './frames.js';
-import { configureAclNet, randomAclPacket, randomAclRule } from './acl-gen.js';
+import { flowFrame, prng, randInt } from './frames.js';
+import { configureAclNet, randomAclBatch, randomAclRule } from './acl-gen.js';
+import { comparable, configuredPair, processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
-
-const comparable = (r: PacketResult) => ({ ...r, frame: Buffer.from(r.frame).toString('hex') });
 
 describe('ACL', () => {
   it('first match wins, default action, hit counters, verbs', () => {
@@ -175,10 +167,7 @@ describe('ACL', () => {
       if (rand() < 0.5) rule.proto = 17;
       return rule;
     });
-    const dp = createDatapath({ batchSize: 64 });
-    const ref = new ReferenceDatapath(64);
-    configureAclNet(dp);
-    configureAclNet(ref);
+    const { dp, ref } = configuredPair(configureAclNet);
     dp.acl.bind(0);
     ref.bindAcl(0, true);
     // One classifier: more than the 41 capped shapes (full chains fell back to their own
@@ -211,10 +200,7 @@ describe('ACL', () => {
     'differential: random rule sets swapped between batches, against a first-match scan',
     { timeout: 600_000 },
     () => {
-      const dp = createDatapath({ batchSize: 64 });
-      const ref = new ReferenceDatapath(64);
-      configureAclNet(dp);
-      configureAclNet(ref);
+      const { dp, ref } = configuredPair(configureAclNet);
       for (const p of [0, 1, 3, 100]) {
         dp.acl.bind(p);
         ref.bindAcl(p, true);
@@ -234,31 +220,11 @@ describe('ACL', () => {
             defaultAction === 'deny',
           );
         }
-        const batch: FrameIn[] = [];
-        for (let i = 0; i < 1 + randInt(rand, 80); i++) {
-          const k = randInt(rand, 10);
-          const port = [0, 1, 2, 3, 9][randInt(rand, 5)]!;
-          let data: Uint8Array;
-          if (k < 6) data = randomAclPacket(rand);
-          else if (k < 7)
-            data = vxlanFrame(randomAclPacket(rand), 5001, {
-              src: '192.168.0.2',
-              dst: '192.168.0.1',
-            });
-          else if (k < 8) data = mutateFrame(rand, randomAclPacket(rand));
-          else data = randomValidFrame(rand);
-          batch.push({ data, port });
-        }
-        const got = dp.process(batch, round).map(comparable);
-        const want = ref.process(batch, round).map(comparable);
+        const batch = randomAclBatch(rand, 6);
+        const got = processBoth(dp, ref, batch, round, round);
         for (let i = 0; i < got.length; i++) {
-          expect(
-            got[i],
-            `round ${round} frame ${i}: ${Buffer.from(batch[i]!.data).toString('hex')}`,
-          ).toEqual(want[i]);
           seen.add(got[i]!.drop ?? got[i]!.verdict);
         }
-        expect(dp.counters()).toEqual(ref.counters());
       }
       expect(dp.acl.hits()).toEqual(ref.aclHits());
       expect(seen).toContain('acl-deny');

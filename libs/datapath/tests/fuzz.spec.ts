@@ -10,6 +10,7 @@ import {
   vxlanFrame,
 } from './frames.js';
 import { arpRequest } from './gateway-frames.js';
+import { tunnelV4, tunnelV6 } from './tunnels.js';
 
 // CI runs 1 M frames; scripts/fuzz.mjs runs longer campaigns through the same spec.
 const FRAMES = Number(process.env.DATAPATH_FUZZ_FRAMES ?? 1_000_000);
@@ -31,26 +32,8 @@ describe('fuzzing the WebAssembly datapath', () => {
       for (const p of [0, 1, 2, 3]) dp.setPort(p, { bridge: 1 });
       dp.setPort(4, { bridge: 2 });
       dp.setPort(6, {});
-      dp.addVxlanTunnel(0, {
-        port: 100,
-        bridge: 1,
-        vni: 5001,
-        local: '192.168.0.1',
-        remote: '192.168.0.2',
-        localMac: '02:00:00:00:aa:01',
-        remoteMac: '02:00:00:00:aa:02',
-        underlayPort: 9,
-      });
-      dp.addVxlanTunnel(1, {
-        port: 101,
-        bridge: 2,
-        vni: 6001,
-        local: 'fd00::1',
-        remote: 'fd00::2',
-        localMac: '02:00:00:00:aa:01',
-        remoteMac: '02:00:00:00:aa:03',
-        underlayPort: 9,
-      });
+      dp.addVxlanTunnel(0, tunnelV4());
+      dp.addVxlanTunnel(1, tunnelV6());
       // Routed port 5 (VRF 1): routes to a physical port, into a tunnel, a blackhole, a next
       // hop that is not set, and no route for the rest.
       dp.setPort(5, { vrf: 1 });

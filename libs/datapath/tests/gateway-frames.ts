@@ -1,11 +1,7 @@
 // ARP frames and tshark checks for the gateway, MTU and policer specs (Neighbor
 // Solicitations: frames.ts).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { writePcap } from '../src/index.js';
 import { ethernet, mac, ipv4 } from './frames.js';
+import { tsharkFrameColumns } from './tshark.js';
 
 /** An ARP request from `senderMac`/`senderIp` for `targetIp`. */
 export function arpRequest(
@@ -38,21 +34,7 @@ export function arpRequest(
 
 /** Runs tshark over `frames` and returns the requested fields per frame (checksums verified). */
 export function tsharkDissect(frames: Uint8Array[], fields: string[]): Record<string, string>[] {
-  const dir = mkdtempSync(join(tmpdir(), 'dp-gw-'));
-  const file = join(dir, 'frames.pcap');
-  writeFileSync(file, writePcap(frames.map((data) => ({ data }))));
-  const args = ['-r', file, '-n', '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'];
-  args.push('-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a', '-E', 'aggregator=|');
-  for (const f of fields) args.push('-e', f);
-  const out = execFileSync('tshark', args, {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return out
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((line) => {
-      const cols = line.split('\t');
-      return Object.fromEntries(fields.map((f, i) => [f, cols[i] ?? '']));
-    });
+  return tsharkFrameColumns(frames, fields, {
+    prefs: ['ip.check_checksum:TRUE', 'udp.check_checksum:TRUE'],
+  }).map((cols) => Object.fromEntries(fields.map((f, i) => [f, cols[i] ?? ''])));
 }

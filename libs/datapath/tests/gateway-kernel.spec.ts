@@ -2,12 +2,13 @@
 // the gateway addresses; its ARP request and Neighbor Solicitation are captured on the other
 // end of a veth, run through the datapath, and the replies are injected back (AF_PACKET).
 // The kernel must then hold the gateway MAC in its neighbour table (as a router for IPv6).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatapath, readCapture } from '../src/index.js';
+import { netnsCleanup, sh } from './netns.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('gateway-kernel: skipped: needs root (ip netns, tcpdump)');
@@ -16,14 +17,6 @@ const nsHost = `dpGh${id}`;
 const nsDp = `dpGd${id}`;
 const GW_MAC = '02:00:00:00:99:01';
 const children: ChildProcess[] = [];
-
-function sh(args: string[], ns?: string): string {
-  const full = ns ? ['ip', 'netns', 'exec', ns, ...args] : args;
-  return execFileSync(full[0]!, full.slice(1), {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -98,17 +91,7 @@ describe.skipIf(!isRoot)('bridge gateway replies accepted by the Linux kernel', 
     sh(['sysctl', '-qw', 'net.ipv6.conf.vd.disable_ipv6=1'], nsDp);
   });
 
-  afterAll(() => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    for (const ns of [nsHost, nsDp]) {
-      try {
-        sh(['ip', 'netns', 'del', ns]);
-      } catch {
-        // already gone
-      }
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => netnsCleanup(children, [nsHost, nsDp], dir));
 
   it('ARP reply and Neighbor Advertisement resolve the gateway', { timeout: 60_000 }, async () => {
     const dp = createDatapath({ batchSize: 16 });

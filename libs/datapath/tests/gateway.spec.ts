@@ -9,6 +9,9 @@ import {
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { arpRequest, tsharkDissect } from './gateway-frames.js';
 import { flowFrame, ipv6, neighborSolicitation, solicitedNode, vxlanFrame } from './frames.js';
+import { tunnelV4 } from './tunnels.js';
+import { configErrorField as field } from './errors.js';
+import { configuredPair } from './differ.js';
 
 const GW_MAC = '02:00:00:00:99:01';
 const HOST_MAC = '02:00:00:00:00:05';
@@ -20,16 +23,7 @@ function configure(t: Datapath | ReferenceDatapath): void {
   t.setPort(1, { bridge: 1 });
   t.setPort(2, { bridge: 2 });
   t.setPort(9, {});
-  t.addVxlanTunnel(0, {
-    port: 100,
-    bridge: 1,
-    vni: 5001,
-    local: '192.168.0.1',
-    remote: '192.168.0.2',
-    localMac: '02:00:00:00:aa:01',
-    remoteMac: '02:00:00:00:aa:02',
-    underlayPort: 9,
-  });
+  t.addVxlanTunnel(0, tunnelV4());
   t.setBridgeGateway(1, {
     mac: GW_MAC,
     ipv4: ['10.1.0.1', '10.1.0.254'],
@@ -236,10 +230,7 @@ describe('bridge gateways (SVI)', () => {
   });
 
   it('answers through vxlan-encap when the request came out of a tunnel', () => {
-    const dp = createDatapath({ batchSize: 16 });
-    const ref = new ReferenceDatapath(16);
-    configure(dp);
-    configure(ref);
+    const { dp, ref } = configuredPair(configure, 16);
     const inner = [
       arpRequest('02:00:00:00:00:77', '10.1.0.77', '10.1.0.1'),
       neighborSolicitation({ srcMac: '02:00:00:00:00:77', src: 'fe80::77', target: 'fe80::1:1' }),
@@ -293,15 +284,6 @@ describe('bridge gateways (SVI)', () => {
     });
     expect([...dp.gateways.iterate()].map((e) => e.bridge)).toEqual([1]);
     expect(dp.gateways.lookupBulk([1, 2])[1]).toBeNull();
-    const field = (f: () => void) => {
-      try {
-        f();
-      } catch (e) {
-        if (e instanceof DatapathConfigError) return e.field;
-        throw e;
-      }
-      return null;
-    };
     expect(field(() => dp.setBridgeGateway(2, { mac: 'nope' }))).toBe('mac');
     expect(field(() => dp.setBridgeGateway(2, { mac: '01:00:5e:00:00:01' }))).toBe('mac');
     expect(field(() => dp.setBridgeGateway(2, { mac: GW_MAC, ipv4: ['10.0.0.300'] }))).toBe(

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCaptureFiles, writePcap, type FrameRecord } from '../src/index.js';
 import { ethernet, flowFrame, ipv4Packet, ipv6Packet, l4Bytes, vxlanFrame } from './frames.js';
 import { oursView, tsharkFields, tsharkView } from './tshark.js';
+import { netnsCleanup, sh } from './netns.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot)
@@ -14,14 +15,6 @@ const id = `${process.pid % 10000}${Math.floor(Math.random() * 1000)}`;
 const nsA = `dpA${id}`;
 const nsB = `dpB${id}`;
 const children: ChildProcess[] = [];
-
-function sh(args: string[], ns?: string): string {
-  const full = ns ? ['ip', 'netns', 'exec', ns, ...args] : args;
-  return execFileSync(full[0] as string, full.slice(1), {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
 
 function spawnIn(ns: string, args: string[]): ChildProcess {
   const child = spawn('ip', ['netns', 'exec', ns, ...args], {
@@ -175,17 +168,7 @@ describe.skipIf(!isRoot)(
       await Promise.all(dumps.map((dump) => new Promise((r) => dump.once('exit', r))));
     }, 60_000);
 
-    afterAll(() => {
-      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-      for (const ns of [nsA, nsB]) {
-        try {
-          sh(['ip', 'netns', 'del', ns]);
-        } catch {
-          // already gone
-        }
-      }
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => netnsCleanup(children, [nsA, nsB], dir));
 
     it('agrees with tshark on every frame of a tcpdump capture (pcap)', async () => {
       const ours = await compareWithTshark(pcapFile);

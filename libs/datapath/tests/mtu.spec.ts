@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createDatapath, DatapathConfigError, type Datapath } from '../src/index.js';
+import type { Datapath } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { ethernet, ipv4Packet, ipv6, ipv6Packet, l4Bytes, mac } from './frames.js';
 import { tsharkDissect } from './gateway-frames.js';
+import { configErrorField as field } from './errors.js';
+import { configuredPair } from './differ.js';
 
 const ROUTER_MAC = '02:00:00:00:99:99';
 const SENDER_MAC = '02:00:00:00:00:21';
@@ -94,10 +96,7 @@ const hex = (r: { frame: Uint8Array }) => ({ ...r, frame: Buffer.from(r.frame).t
 
 describe('MTU and fragmentation needed', () => {
   it('port MTUs, tunnel MTUs from the underlay (50/70 bytes overhead) or explicit', () => {
-    const dp = createDatapath({ batchSize: 16 });
-    const ref = new ReferenceDatapath(16);
-    configure(dp);
-    configure(ref);
+    const { dp, ref } = configuredPair(configure, 16);
     for (const [port, mtu] of [
       [3, 1000],
       [100, 1350],
@@ -109,15 +108,6 @@ describe('MTU and fragmentation needed', () => {
       expect(dp.egressMtu(port), `port ${port}`).toBe(mtu);
       expect(ref.egressMtu(port), `port ${port}`).toBe(mtu);
     }
-    const field = (f: () => void) => {
-      try {
-        f();
-      } catch (e) {
-        if (e instanceof DatapathConfigError) return e.field;
-        throw e;
-      }
-      return null;
-    };
     expect(field(() => dp.setPort(5, { bridge: 1, mtu: 67 }))).toBe('mtu');
     expect(field(() => dp.setPort(5, { vrf: 1, mtu: 1.5 }))).toBe('mtu');
     expect(
@@ -141,10 +131,7 @@ describe('MTU and fragmentation needed', () => {
   });
 
   it('answers DF packets too big for the egress with ICMP 3/4 and the next-hop MTU (tshark)', () => {
-    const dp = createDatapath({ batchSize: 16 });
-    const ref = new ReferenceDatapath(16);
-    configure(dp);
-    configure(ref);
+    const { dp, ref } = configuredPair(configure, 16);
     const frames = [
       { data: sized('10.3.0.1', 1001), port: 2 }, // physical egress, MTU 1000
       { data: sized('10.100.0.1', 1351), port: 2 }, // tunnel over IPv4: 1400 - 50
@@ -221,10 +208,7 @@ describe('MTU and fragmentation needed', () => {
   });
 
   it('forwards packets that fit exactly, drops DF-less ones mtu-exceeded, and others frag-needed', () => {
-    const dp = createDatapath({ batchSize: 16 });
-    const ref = new ReferenceDatapath(16);
-    configure(dp);
-    configure(ref);
+    const { dp, ref } = configuredPair(configure, 16);
     const icmpError = (() => {
       const icmp = l4Bytes({ proto: 'icmp', type: 3, code: 1, payload: new Array(1200).fill(0) });
       const ip = ipv4Packet('10.2.0.9', '10.3.0.1', 1, icmp.bytes, { fragment: 0x4000 });
@@ -254,10 +238,7 @@ describe('MTU and fragmentation needed', () => {
   });
 
   it('drops bridged frames that no longer fit a tunnel once encapsulated', () => {
-    const dp = createDatapath({ batchSize: 16 });
-    const ref = new ReferenceDatapath(16);
-    configure(dp);
-    configure(ref);
+    const { dp, ref } = configuredPair(configure, 16);
     dp.macTable.add(1, '02:00:00:00:00:64', 100, { static: true });
     ref.addMac(1, '02:00:00:00:00:64', 100, true);
     const frames = [
@@ -304,10 +285,7 @@ function sized6(dst: string, length: number, o: { icmpType?: number; hops?: numb
 
 describe('IPv6 packet too big (RFC 4443 3.2)', () => {
   it('answers packets too big for the egress with ICMPv6 2/0, the MTU and the quote (tshark)', () => {
-    const dp = createDatapath({ batchSize: 16 });
-    const ref = new ReferenceDatapath(16);
-    configure(dp);
-    configure(ref);
+    const { dp, ref } = configuredPair(configure, 16);
     const frames = [
       { data: sized6('2001:db8:3::1', 1001), port: 2 }, // physical egress, MTU 1000
       { data: sized6('2001:db8:100::1', 1351), port: 2 }, // tunnel over IPv4: 1400 - 50
@@ -373,10 +351,7 @@ describe('IPv6 packet too big (RFC 4443 3.2)', () => {
   });
 
   it('forwards packets that fit exactly; drops the rest packet-too-big when no error may go', () => {
-    const dp = createDatapath({ batchSize: 16 });
-    const ref = new ReferenceDatapath(16);
-    configure(dp);
-    configure(ref);
+    const { dp, ref } = configuredPair(configure, 16);
     const frames = [
       { data: sized6('2001:db8:3::1', 1000), port: 2 }, // fits exactly
       { data: sized6('2001:db8:100::1', 1350), port: 2 },
@@ -407,10 +382,7 @@ describe('IPv6 packet too big (RFC 4443 3.2)', () => {
   });
 
   it('MTU changes after traffic take effect at once, lowered or raised (IPv6 and IPv4)', () => {
-    const dp = createDatapath({ batchSize: 16 });
-    const ref = new ReferenceDatapath(16);
-    configure(dp);
-    configure(ref);
+    const { dp, ref } = configuredPair(configure, 16);
     const frames = [
       { data: sized6('2001:db8:2::1', 700), port: 2 }, // back out of port 2
       { data: sized('10.2.0.1', 700), port: 2 },

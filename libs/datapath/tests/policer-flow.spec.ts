@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createDatapath, DatapathConfigError, type Datapath } from '../src/index.js';
+import { createDatapath, type Datapath } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { flowFrame } from './frames.js';
 import { arpRequest } from './gateway-frames.js';
+import { configErrorField as field } from './errors.js';
 
 const udp = (sport: number, opts: { v6?: boolean; src?: string } = {}) =>
   flowFrame({
@@ -13,16 +14,6 @@ const udp = (sport: number, opts: { v6?: boolean; src?: string } = {}) =>
     l4: { proto: 'udp', sport, dport: 53, payload: new Array(58).fill(1) },
   });
 const LEN = udp(1).length; // 100 bytes
-
-function field(f: () => void): string | null {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof DatapathConfigError) return e.field;
-    throw e;
-  }
-  return null;
-}
 
 function bridged(): Datapath {
   const dp = createDatapath({ batchSize: 64 });

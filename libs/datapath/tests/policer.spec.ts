@@ -8,6 +8,7 @@ import {
 } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { flowFrame, mutateFrame, prng, randInt, randomValidFrame } from './frames.js';
+import { configuredPair } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
@@ -108,10 +109,7 @@ describe('policers', () => {
         t.routes.add(1, '0.0.0.0/0', 0);
       }
     };
-    const dp = createDatapath({ batchSize: 64 });
-    const ref = new ReferenceDatapath(64);
-    setup(dp);
-    setup(ref);
+    const { dp, ref } = configuredPair(setup);
     const rand = prng(SEED ^ 0x9011);
     const comparable = (r: PacketResult) => ({ ...r, frame: Buffer.from(r.frame).toString('hex') });
     let now = 5;

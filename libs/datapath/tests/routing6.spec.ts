@@ -1,16 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import {
-  createDatapath,
-  DatapathConfigError,
-  writePcap,
-  type Datapath,
-  type FrameIn,
-  type PacketResult,
-} from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createDatapath, type Datapath, type FrameIn, type PacketResult } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/pipeline.js';
 import { bigIntToIpv6, ipv6Mask, ipv6ToBigInt, formatIpv6 } from '../src/routes6.js';
 import {
@@ -28,6 +17,9 @@ import {
   solicitedNode,
   type NsSpec as FrameNsSpec,
 } from './frames.js';
+import { tsharkFrameColumns } from './tshark.js';
+import { thrownField as field } from './errors.js';
+import { configuredPair, processBoth } from './differ.js';
 
 const SEED = Number(process.env.DATAPATH_FUZZ_SEED ?? 0);
 
@@ -206,15 +198,6 @@ describe('IPv6 route tables', () => {
   it('errors name the field', () => {
     const dp = createDatapath({ batchSize: 64 });
     dp.routes6.create(0);
-    const field = (f: () => void) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(DatapathConfigError);
-        return (e as DatapathConfigError).field;
-      }
-      throw new Error('no error');
-    };
     expect(field(() => dp.routes6.add(0, '2001:db8::1/32', 1))).toBe('prefix');
     expect(() => dp.routes6.add(0, '2001:db8::1/32', 1)).toThrow(/host bits set/);
     expect(() => dp.routes6.add(0, '2001:db8::/129', 1)).toThrow(/prefix length 129/);
@@ -332,33 +315,14 @@ function nsFrame(o: NsSpec = {}): Uint8Array {
   });
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'dp-routing6-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 /** tshark's view of each frame: the named fields (first occurrence), checksums verified. */
 function tshark(frames: Uint8Array[], fields: string[]): string[][] {
-  const file = join(dir, `f-${Math.random().toString(36).slice(2)}.pcap`);
-  writeFileSync(file, writePcap(frames.map((data) => ({ data }))));
-  const out = execFileSync(
-    'tshark',
-    [
-      '-r',
-      file,
-      '-n',
-      '-o',
-      'ipv6.defragment:FALSE',
-      '-T',
-      'fields',
-      '-E',
-      'occurrence=f',
-      ...fields.flatMap((f) => ['-e', f]),
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  return out
-    .trim()
-    .split('\n')
-    .map((l) => l.split('\t'));
+  const rows = tsharkFrameColumns(frames, fields, {
+    prefs: ['ipv6.defragment:FALSE'],
+    occurrence: 'f',
+  });
+  expect(rows).toHaveLength(frames.length);
+  return rows;
 }
 
 describe('l3v6 stage', () => {
@@ -599,15 +563,6 @@ describe('l3v6 stage', () => {
 
   it('port options: errors name the field', () => {
     const dp = createDatapath({ batchSize: 64 });
-    const field = (f: () => void) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(DatapathConfigError);
-        return (e as DatapathConfigError).field;
-      }
-      throw new Error('no error');
-    };
     expect(field(() => dp.setPort(1, { address6: '2001:db8::1' }))).toBe('address6');
     expect(field(() => dp.setPort(1, { vrf: 1, address6: '10.0.0.1' }))).toBe('address6');
     expect(field(() => dp.setPort(1, { vrf: 1, address6: 'ff02::1' }))).toBe('address6');
@@ -619,7 +574,6 @@ describe('l3v6 stage', () => {
   });
 });
 
-const comparable = (r: PacketResult) => ({ ...r, frame: Buffer.from(r.frame).toString('hex') });
 const ROUNDS = Number(process.env.DATAPATH_DIFF_ROUNDS ?? 200);
 
 describe('differential: l3v6 against the reference', () => {
@@ -627,10 +581,7 @@ describe('differential: l3v6 against the reference', () => {
     'routed IPv6 and IPv4, bridged, ND, malformed and random traffic with route changes',
     { timeout: 600_000 },
     () => {
-      const dp = createDatapath({ batchSize: 64 });
-      const ref = new ReferenceDatapath(64);
-      configure6(dp);
-      configure6(ref);
+      const { dp, ref } = configuredPair(configure6);
       // Small MTUs on ports 1 and 2: some packets routed there get packet too big (or are
       // dropped: port 2 has no IPv6 address to answer from).
       for (const t of [dp, ref]) {
@@ -730,20 +681,14 @@ describe('differential: l3v6 against the reference', () => {
           }
           batch.push({ data, port });
         }
-        const got = dp.process(batch, round).map(comparable);
-        const want = ref.process(batch, round).map(comparable);
+        const got = processBoth(dp, ref, batch, round, round);
         for (let i = 0; i < got.length; i++) {
-          expect(
-            got[i],
-            `round ${round} frame ${i} port ${batch[i]!.port}: ${Buffer.from(batch[i]!.data).toString('hex')}`,
-          ).toEqual(want[i]);
           seen.add(got[i]!.drop ?? got[i]!.verdict);
           if (got[i]!.outPort !== null && got[i]!.outPort === batch[i]!.port) replies++;
           // ICMPv6 (next header at byte 20) type 2 (byte 54) generated back: packet too big.
           if (got[i]!.frame.slice(40, 42) === '3a' && got[i]!.frame.slice(108, 110) === '02')
             tooBigReplies++;
         }
-        expect(dp.counters(), `counters after round ${round}`).toEqual(ref.counters());
       }
       for (const outcome of [
         'forward',

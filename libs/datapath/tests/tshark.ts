@@ -1,6 +1,59 @@
 // Compares the datapath's frame records with tshark's dissection of the same capture.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writePcap } from '../src/index.js';
 import type { FrameRecord, LayerRecord } from '../src/index.js';
+
+/** How `tsharkColumns` runs tshark. */
+export interface TsharkOptions {
+  /** Dissector preferences (`-o`), e.g. 'ipv6.defragment:FALSE'. */
+  prefs?: readonly string[];
+  /** Every occurrence of a field joined by '|' ('a', the default) or only the first ('f'). */
+  occurrence?: 'a' | 'f';
+}
+
+/**
+ * Runs `tshark -T fields` over the capture `file` and returns each frame's columns, one per
+ * field (empty when absent; with occurrence 'a', several occurrences joined by '|').
+ */
+export function tsharkColumns(
+  file: string,
+  fields: readonly string[],
+  opts: TsharkOptions = {},
+): string[][] {
+  const args = ['-r', file, '-n'];
+  for (const p of opts.prefs ?? []) args.push('-o', p);
+  args.push('-T', 'fields', '-E', 'separator=\t', '-E', `occurrence=${opts.occurrence ?? 'a'}`);
+  args.push('-E', 'aggregator=|');
+  for (const f of fields) args.push('-e', f);
+  const out = execFileSync('tshark', args, {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return out
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => l.split('\t'));
+}
+
+/** `tsharkColumns` over `frames`, written to a temporary capture that is removed after. */
+export function tsharkFrameColumns(
+  frames: readonly Uint8Array[],
+  fields: readonly string[],
+  opts: TsharkOptions = {},
+): string[][] {
+  const dir = mkdtempSync(join(tmpdir(), 'dp-tshark-'));
+  try {
+    const file = join(dir, 'frames.pcap');
+    writeFileSync(file, writePcap(frames.map((data) => ({ data }))));
+    return tsharkColumns(file, fields, opts);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const FIELDS = [
   'frame.protocols',
@@ -36,34 +89,11 @@ export type TsharkFrame = Record<Field, string[]>;
 
 /** Runs tshark over a capture and returns every field's occurrences per frame. */
 export function tsharkFields(file: string): TsharkFrame[] {
-  const args = [
-    '-r',
-    file,
-    '-n',
-    '-o',
-    'ip.defragment:FALSE',
-    '-o',
-    'ipv6.defragment:FALSE',
-    '-T',
-    'fields',
-    '-E',
-    'separator=\t',
-    '-E',
-    'occurrence=a',
-    '-E',
-    'aggregator=|',
-  ];
-  for (const f of FIELDS) args.push('-e', f);
-  const out = execFileSync('tshark', args, {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return out
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((line) => {
-      const cols = line.split('\t');
+  return tsharkColumns(file, FIELDS, {
+    prefs: ['ip.defragment:FALSE', 'ipv6.defragment:FALSE'],
+  })
+    .filter((cols) => cols.join('').trim() !== '')
+    .map((cols) => {
       const frame = {} as TsharkFrame;
       FIELDS.forEach((f, i) => {
         const c = cols[i] ?? '';

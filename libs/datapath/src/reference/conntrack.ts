@@ -3,35 +3,19 @@
 // models the slot array too (which slot each flow sits in); the slot choice follows the
 // documented hash and policy, not the core's code.
 
+import type { ConnTrackState } from '../conntrack.js';
+import type { RefFlowKey } from './hash.js';
+
 /** What the tracker needs from a packet. */
-export interface ConnTrackPacket {
-  version: 4 | 6;
-  src: Uint8Array;
-  dst: Uint8Array;
-  proto: number;
-  sport: number;
-  dport: number;
+export interface ConnTrackPacket extends RefFlowKey {
   /** TCP flags byte (0 for other protocols). */
   flags: number;
   length: number;
 }
 
-/** State names by code, as the host API reports them. */
-export const REF_CT_STATES = [
-  '',
-  'SYN_SENT',
-  'SYN_RECV',
-  'ESTABLISHED',
-  'FIN_WAIT',
-  'TIME_WAIT',
-  'CLOSE',
-  'UNREPLIED',
-  'REPLIED',
-  'ICMP',
-  'OTHER',
-] as const;
-
-type StateName = Exclude<(typeof REF_CT_STATES)[number], ''>;
+// The state names are the host API's contract; the reference only shares that type, and its
+// state machine (below) assigns states on its own.
+type StateName = ConnTrackState;
 
 interface Endpoint {
   addr: Uint8Array;

@@ -35,6 +35,7 @@ import {
   type CheckedAclRule,
 } from '../acl.js';
 import { ReferenceConnTrack, type ConnTrackPacket } from './conntrack.js';
+import { refFlowHash, refWord } from './hash.js';
 
 interface Bridge {
   floodLimit: number;
@@ -99,40 +100,19 @@ interface Packet {
 const FLOOD_WINDOW_MS = 1000;
 const VXLAN_SOURCE_PORT_BASE = 49152;
 
-function murmurFinal(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
-
-function word(b: Uint8Array, at: number): number {
-  return (
-    (((b[at] ?? 0) << 24) |
-      ((b[at + 1] ?? 0) << 16) |
-      ((b[at + 2] ?? 0) << 8) |
-      (b[at + 3] ?? 0)) >>>
-    0
-  );
-}
-
 /** Flow hash as specified in the README; `frame` starts at the layer's Ethernet header. */
 export function referenceFlowHash(frame: Uint8Array, layer: RefLayer): number {
   const words: number[] = [];
   if (layer.ip) {
     const addresses = [layer.ip.src, layer.ip.dst];
-    for (const a of addresses) for (let i = 0; i < a.length; i += 4) words.push(word(a, i));
+    for (const a of addresses) for (let i = 0; i < a.length; i += 4) words.push(refWord(a, i));
     words.push(layer.ip.proto);
     words.push(layer.ports ? ((layer.ports.sport << 16) | layer.ports.dport) >>> 0 : 0);
   } else {
     const e = layer.start;
-    words.push(word(frame, e), word(frame, e + 4), word(frame, e + 8), layer.ethType);
+    words.push(refWord(frame, e), refWord(frame, e + 4), refWord(frame, e + 8), layer.ethType);
   }
-  return murmurFinal(
-    words.reduce((h, w) => Math.imul((h ^ w) >>> 0, 0x9e3779b1) >>> 0, 0x811c9dc5),
-  );
+  return refFlowHash(words);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -417,6 +397,15 @@ export class ReferenceDatapath {
         copies.push({ port, outPort: copy.outPort, frame: copy.frame });
     }
     return copies;
+  }
+
+  // A reply the pipeline generated (ARP, ICMP, ND): back out of the ingress port, not subject
+  // to the egress ACL.
+  private replyOnIngress(p: Packet, reply: Uint8Array): void {
+    p.frame = reply;
+    p.generated = true;
+    p.verdict = 'forward';
+    p.outPort = p.inPort;
   }
 
   private dropPacket(p: Packet, reason: string): void {
@@ -818,10 +807,7 @@ export class ReferenceDatapath {
     if (vrf !== null && p.layer && (!ip || ip.version !== 4)) {
       const port = this.ports.get(p.inPort);
       if (port?.address && port.mac && arpReply(p.frame, p.layer, port.address, port.mac)) {
-        p.generated = true;
-        p.verdict = 'forward';
-        p.outPort = p.inPort;
-        return;
+        return this.replyOnIngress(p, p.frame);
       }
     }
     if (vrf === null || !ip || ip.version !== 4) return this.dropPacket(p, 'not-routable');
@@ -837,21 +823,13 @@ export class ReferenceDatapath {
         if ((original[ip.offset + 6]! & 0x40) === 0) return this.dropPacket(p, 'mtu-exceeded');
         const reply = address ? icmpError4(original, p.layer, address, 3, 4, mtu & 0xffff) : null;
         if (!reply) return this.dropPacket(p, 'frag-needed');
-        p.frame = reply;
-        p.generated = true;
-        p.verdict = 'forward';
-        p.outPort = p.inPort;
-        return;
+        return this.replyOnIngress(p, reply);
       }
     }
     if ('drop' in outcome && outcome.drop === 'ttl-exceeded' && address && p.layer) {
       const reply = timeExceeded(p.frame, p.layer, address);
       if (reply) {
-        p.frame = reply;
-        p.generated = true;
-        p.verdict = 'forward';
-        p.outPort = p.inPort;
-        return;
+        return this.replyOnIngress(p, reply);
       }
     }
     if ('drop' in outcome) return this.dropPacket(p, outcome.drop);
@@ -866,11 +844,7 @@ export class ReferenceDatapath {
     if (ip.proto === 58 && layer.icmp && layer.icmp.type >= 133 && layer.icmp.type <= 137) {
       const nd = neighborDiscovery(p.frame, layer, port.address6, port.mac);
       if ('drop' in nd) return this.dropPacket(p, nd.drop);
-      p.frame = nd.reply;
-      p.generated = true;
-      p.verdict = 'forward';
-      p.outPort = p.inPort;
-      return;
+      return this.replyOnIngress(p, nd.reply);
     }
     const unroutable = unroutable6(ip.src, ip.dst);
     if (unroutable) return this.dropPacket(p, unroutable);
@@ -889,20 +863,12 @@ export class ReferenceDatapath {
       p.frame = original;
       const reply = port.address6 ? packetTooBig6(original, layer, port.address6, mtu) : null;
       if (!reply) return this.dropPacket(p, 'packet-too-big');
-      p.frame = reply;
-      p.generated = true;
-      p.verdict = 'forward';
-      p.outPort = p.inPort;
-      return;
+      return this.replyOnIngress(p, reply);
     }
     if ('drop' in outcome && outcome.drop === 'hop-limit-exceeded' && port.address6) {
       const reply = timeExceeded6(p.frame, layer, port.address6);
       if (reply) {
-        p.frame = reply;
-        p.generated = true;
-        p.verdict = 'forward';
-        p.outPort = p.inPort;
-        return;
+        return this.replyOnIngress(p, reply);
       }
     }
     if ('drop' in outcome) return this.dropPacket(p, outcome.drop);

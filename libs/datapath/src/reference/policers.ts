@@ -3,15 +3,7 @@
 // assembly/policerflow.ts (Maps and arrays, string keys). Same integer arithmetic as the port
 // policers: milli-bytes, refilled per elapsed millisecond, at most 100 s counted.
 
-/** The fields of a packet that key its flow. */
-export interface RefFlowKey {
-  version: 4 | 6;
-  src: Uint8Array;
-  dst: Uint8Array;
-  proto: number;
-  sport: number;
-  dport: number;
-}
+import { refChainHash, refWord, type RefFlowKey } from './hash.js';
 
 interface RefFlow {
   key: string;
@@ -23,23 +15,12 @@ interface RefFlow {
 
 const WAYS = 4;
 
-function fmix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
-
 /** The README's earlier flow hash (a finaliser per word) of a key: address words, protocol, ports. */
 export function refFlowKeyHash(k: RefFlowKey): number {
   const words: number[] = [];
-  for (const a of [k.src, k.dst])
-    for (let i = 0; i < a.length; i += 4)
-      words.push(((a[i]! << 24) | (a[i + 1]! << 16) | (a[i + 2]! << 8) | a[i + 3]!) >>> 0);
+  for (const a of [k.src, k.dst]) for (let i = 0; i < a.length; i += 4) words.push(refWord(a, i));
   words.push(k.proto, ((k.sport << 16) | k.dport) >>> 0);
-  return words.reduce((h, w) => fmix32((h ^ w) >>> 0), 0x811c9dc5);
+  return refChainHash(words);
 }
 
 function keyText(k: RefFlowKey): string {
