@@ -8,6 +8,15 @@
 // DPDK's rte_lpm does; the route list itself (needed to find the covering route on delete)
 // lives in the host.
 import { heapAlloc, heapFree } from './heap';
+import {
+  GROUP_FLAG,
+  GROUP_BYTES,
+  allocGroup,
+  releaseGroup,
+  topBytes,
+  isGroup,
+  groupOf,
+} from './trie-groups';
 import { vectorCapacity } from './layout';
 
 /** VRFs (route tables) the core holds. */
@@ -22,10 +31,6 @@ const V_ROUTES: u32 = 8; // u32 routes added minus routes deleted
 const V_GROUPS: u32 = 12; // u32 groups in use
 const vrfs = memory.data(MAX_VRFS * VRF_SIZE, 64);
 
-const GROUP_FLAG: u32 = 0x80000000;
-const GROUP_BYTES: usize = 1024;
-const GROUP_CHUNK: u32 = 1024;
-
 /**
  * One u32 per vector entry for stages that look up a whole vector at once (see
  * lpmFirstLevelPtr); allocated with the first route table, 0 before.
@@ -37,43 +42,8 @@ export const LPM_ERR_ARGS: i32 = -1;
 export const LPM_ERR_NO_VRF: i32 = -2;
 export const LPM_ERR_MEMORY: i32 = -3;
 
-// Free groups, linked through their first word.
-let freeGroups: usize = 0;
-
-function allocGroup(): usize {
-  if (freeGroups == 0) {
-    const chunk = heapAlloc(<usize>GROUP_CHUNK * GROUP_BYTES);
-    if (chunk == 0) return 0;
-    for (let i: u32 = 0; i < GROUP_CHUNK; i++) {
-      const g = chunk + <usize>i * GROUP_BYTES;
-      store<usize>(g, freeGroups);
-      freeGroups = g;
-    }
-  }
-  const g = freeGroups;
-  freeGroups = load<usize>(g);
-  return g;
-}
-
-function releaseGroup(g: usize): void {
-  store<usize>(g, freeGroups);
-  freeGroups = g;
-}
-
 function vrfEntry(vrf: u32): usize {
   return vrfs + <usize>vrf * VRF_SIZE;
-}
-
-function topBytes(bits: u32): usize {
-  return ((<usize>1) << bits) * 4;
-}
-
-function isGroup(e: u32): bool {
-  return (e & GROUP_FLAG) != 0;
-}
-
-function groupOf(e: u32): usize {
-  return (<usize>(e & ~GROUP_FLAG)) << 10;
 }
 
 function depthOf(e: u32): u32 {

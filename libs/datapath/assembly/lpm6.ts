@@ -13,6 +13,15 @@
 // Addresses are 16 bytes in network order in linear memory: the host writes them into
 // `lpm6AddrBuf()` (single-route verbs) or the scratch buffer (bulk verbs).
 import { heapAlloc, heapFree } from './heap';
+import {
+  GROUP_FLAG,
+  GROUP_BYTES,
+  allocGroup,
+  releaseGroup,
+  topBytes,
+  isGroup,
+  groupOf,
+} from './trie-groups';
 import { vectorCapacity } from './layout';
 
 /** VRFs (IPv6 route tables) the core holds; the same ids as the IPv4 VRFs. */
@@ -27,9 +36,6 @@ const V_ROUTES: u32 = 8; // u32 routes added minus routes deleted
 const V_GROUPS: u32 = 12; // u32 groups in use
 const vrfs = memory.data(MAX_VRFS6 * VRF_SIZE, 64);
 
-const GROUP_FLAG: u32 = 0x80000000;
-const GROUP_BYTES: usize = 1024;
-const GROUP_CHUNK: u32 = 1024;
 const HOP_MASK: u32 = 0x7fffff;
 
 /** lpm6 errors. */
@@ -51,44 +57,8 @@ export function lpm6AddrBuf(): usize {
  */
 export let lookupScratch6: usize = 0;
 
-// Free groups, linked through their first word (separate from lpm4's: the two modules stay
-// independent).
-let freeGroups: usize = 0;
-
-function allocGroup(): usize {
-  if (freeGroups == 0) {
-    const chunk = heapAlloc(<usize>GROUP_CHUNK * GROUP_BYTES);
-    if (chunk == 0) return 0;
-    for (let i: u32 = 0; i < GROUP_CHUNK; i++) {
-      const g = chunk + <usize>i * GROUP_BYTES;
-      store<usize>(g, freeGroups);
-      freeGroups = g;
-    }
-  }
-  const g = freeGroups;
-  freeGroups = load<usize>(g);
-  return g;
-}
-
-function releaseGroup(g: usize): void {
-  store<usize>(g, freeGroups);
-  freeGroups = g;
-}
-
 function vrfEntry(vrf: u32): usize {
   return vrfs + <usize>vrf * VRF_SIZE;
-}
-
-function topBytes(bits: u32): usize {
-  return ((<usize>1) << bits) * 4;
-}
-
-function isGroup(e: u32): bool {
-  return (e & GROUP_FLAG) != 0;
-}
-
-function groupOf(e: u32): usize {
-  return (<usize>(e & ~GROUP_FLAG)) << 10;
 }
 
 function depthOf(e: u32): u32 {
