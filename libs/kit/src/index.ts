@@ -21,6 +21,7 @@ export type {
   KindReconciler,
 } from './controller.js';
 export { defineResourceKind, operStatusRule, sortKindsByDependency } from './descriptor.js';
+export { getPath, setPath, canonicalJson } from './json-path.js';
 export type {
   CliRule,
   ComponentObservation,

@@ -8,8 +8,11 @@ import { parseAllDocuments, stringify as toYaml } from 'yaml';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { discoverAgents } from '@opi/bus';
 import {
+  canonicalJson,
   fetchKindCatalogs,
+  getPath,
   resolveKind,
+  setPath,
   sortKindsByDependency,
   type JsonObject,
   type ResourceKind,
@@ -149,13 +152,6 @@ function connect(kind: ResourceKind, flags: ConnectionFlags): ResourceClient {
 const toJson = (kind: ResourceKind, message: unknown) =>
   kind.message.toJSON(message as never) as JsonObject;
 const toMessage = (kind: ResourceKind, json: JsonObject) => kind.message.fromJSON(json);
-
-function getPath(object: unknown, path: string): unknown {
-  let node: unknown = object;
-  for (const key of path.split('.'))
-    node = node && typeof node === 'object' ? (node as JsonObject)[key] : undefined;
-  return node;
-}
 
 function print(
   io: ResourceCommandIo,
@@ -590,21 +586,8 @@ function comparable(kind: ResourceKind, json: JsonObject): string {
     ...(kind.outputOnly ?? []),
     ...(kind.writeOnly ?? []),
   ];
-  for (const path of drop) {
-    const keys = path.split('.');
-    const last = keys.pop()!;
-    const parent = keys.length ? getPath(copy, keys.join('.')) : copy;
-    if (isObject(parent)) delete parent[last];
-  }
-  return JSON.stringify(copy, (_k, v: unknown) =>
-    isObject(v)
-      ? Object.fromEntries(
-          Object.keys(v)
-            .sort()
-            .map((k) => [k, v[k]]),
-        )
-      : v,
-  );
+  for (const path of drop) setPath(copy, path, undefined);
+  return canonicalJson(copy);
 }
 
 /**
