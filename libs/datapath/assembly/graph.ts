@@ -140,9 +140,13 @@ function txStage(vec: usize, n: i32): i32 {
     const d = desc(<u32>load<u16>(vec + <usize>i * 2));
     const len = <u64>load<u32>(d + D_LEN);
     const verdict = load<u8>(d + D_VERDICT);
+    // Trace: B the verdict, A the egress port (forward) or the copies sent (flood).
+    store<u32>(d + D_TRACE_B, <u32>verdict);
     if (verdict == V_FORWARD) {
-      countPort(<u32>load<u16>(d + D_OUT_PORT), C_TX_PKTS, 1);
-      countPort(<u32>load<u16>(d + D_OUT_PORT), C_TX_BYTES, len);
+      const out = <u32>load<u16>(d + D_OUT_PORT);
+      countPort(out, C_TX_PKTS, 1);
+      countPort(out, C_TX_BYTES, len);
+      store<u32>(d + D_TRACE_A, out);
     } else if (verdict == V_FLOOD) {
       const inPort = <u32>load<u16>(d + D_IN_PORT);
       const mask = bridgeEntry(<u32>load<u16>(d + D_BRIDGE)) + 16;

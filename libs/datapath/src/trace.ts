@@ -68,7 +68,7 @@ const formatters: Record<string, TraceFormatter> = {
               ? 'icmpv6 packet-too-big'
               : `next-hop ${b}`),
   'vxlan-encap': (a, b) => `tunnel ${a} vni ${b}`,
-  tx: (a) => `flood copies ${a}`,
+  tx: (a, b) => (b === 2 ? `flood copies ${a}` : b === 1 ? `port ${a}` : `verdict ${b}`),
   drop: (a, _b, ctx) => `reason ${ctx.dropName(a)}`,
 };
 

@@ -382,6 +382,7 @@ describe('trace and configuration errors', () => {
     expect(trace[2]?.detail).toBe('bridge 1 dst miss');
     expect(trace[3]?.detail).toBe('bridge 1 dst port 0');
     expect(trace[4]?.detail).toBe('flood copies 2');
+    expect(trace[5]?.detail).toBe('port 0');
     expect(dp.readTrace()).toEqual([]);
   });
 
