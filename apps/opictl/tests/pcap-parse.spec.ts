@@ -139,7 +139,7 @@ describe('opictl pcap run', () => {
       'trace packet 1 parse -> l2: ethertype 0x0800 proto 17',
       'trace packet 1 l2 -> vxlan-encap: bridge 1 dst port 100',
       'trace packet 1 vxlan-encap -> tx: tunnel 0 vni 77',
-      'trace packet 1 tx: flood copies 0',
+      'trace packet 1 tx: port 9',
     ]);
     const written = readCapture(readFileSync(out));
     expect(written.format).toBe('pcapng');
